@@ -1,0 +1,385 @@
+//! The connection core: RFC 6455 §5-§7 as a sans-IO state machine.
+//!
+//! [`Connection::process`] takes the bytes a client sent and appends to an
+//! output buffer the bytes the protocol obliges the server to send back (the
+//! echoes, pongs, close replies and error closes), in order. It does no I/O,
+//! so every rule can be unit-tested without sockets, and the I/O layer can
+//! write all the replies to one read in one system call.
+//!
+//! Payloads are consumed as they arrive, not when a frame is complete: text is
+//! validated while it streams in (failing fast, §8.1), a declared length of
+//! 2^63-1 allocates nothing, and a frame split at any byte needs no copying
+//! beyond an unfinished header (at most [`MAX_HEADER_LEN`] bytes, which the
+//! caller keeps and presents again).
+
+use crate::error::ProtocolError;
+use crate::frame::{
+    apply_mask, parse_close_payload, write_server_header, CloseCode, FrameHeader, Opcode, Rsv, MAX_HEADER_LEN,
+};
+use crate::utf8::Utf8Validator;
+
+/// Size limits a connection enforces (§10.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message, in payload bytes, after reassembly of fragments.
+    pub max_message_size: u64,
+    /// Largest single frame payload.
+    pub max_frame_size: u64,
+}
+
+/// Above this capacity the reassembly buffer is released after each message,
+/// so an idle connection holds no large allocation.
+const KEEP_MESSAGE_CAPACITY: usize = 64 * 1024;
+
+/// Where the connection is in its life (§7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// The server sent a close frame of its own accord (shutdown, idle timeout)
+    /// and waits for the client's; data frames are read and discarded (§5.5.1).
+    CloseSent,
+    /// Nothing more is read or sent: the close handshake completed, or the
+    /// connection was failed (§7.1.7). The I/O layer closes TCP.
+    Closed,
+}
+
+/// A frame whose header has been read but not yet all of its payload.
+#[derive(Debug, Clone, Copy)]
+struct InFrame {
+    header: FrameHeader,
+    /// Payload bytes received so far.
+    received: u64,
+}
+
+/// Control frame payloads are at most 125 bytes (§5.5), so they live inline.
+#[derive(Clone)]
+struct ControlPayload {
+    buf: [u8; 125],
+    len: u8,
+}
+
+/// The sans-IO state of one WebSocket connection, server side.
+pub struct Connection {
+    limits: Limits,
+    state: State,
+    frame: Option<InFrame>,
+    /// The opcode (Text or Binary) of the message being received, if any.
+    message_opcode: Option<Opcode>,
+    /// The unmasked payload of the message being received (slow path only).
+    message: Vec<u8>,
+    utf8: Utf8Validator,
+    control: ControlPayload,
+    failure: Option<ProtocolError>,
+    peer_close: Option<Option<CloseCode>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("state", &self.state)
+            .field("message_opcode", &self.message_opcode)
+            .field("message_len", &self.message.len())
+            .field("failure", &self.failure)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// A connection that has just completed its opening handshake.
+    pub fn new(limits: Limits) -> Self {
+        Connection {
+            limits,
+            state: State::Open,
+            frame: None,
+            message_opcode: None,
+            message: Vec::new(),
+            utf8: Utf8Validator::new(),
+            control: ControlPayload { buf: [0; 125], len: 0 },
+            failure: None,
+            peer_close: None,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The rule the client broke, if the connection was failed.
+    pub fn failure(&self) -> Option<&ProtocolError> {
+        self.failure.as_ref()
+    }
+
+    /// The close the client sent, if any: `Some(None)` for an empty close frame.
+    pub fn peer_close(&self) -> Option<Option<CloseCode>> {
+        self.peer_close
+    }
+
+    /// Whether a partially received message or frame is held.
+    pub fn is_mid_message(&self) -> bool {
+        self.frame.is_some() || self.message_opcode.is_some()
+    }
+
+    /// Bytes currently held for reassembly.
+    pub fn buffered_len(&self) -> usize {
+        self.message.len()
+    }
+
+    /// Capacity currently allocated for reassembly.
+    pub fn buffered_capacity(&self) -> usize {
+        self.message.capacity()
+    }
+
+    /// Starts a server-initiated close (§7.1.2), e.g. 1001 on shutdown.
+    pub fn initiate_close(&mut self, code: CloseCode, reason: &str, out: &mut Vec<u8>) {
+        if self.state == State::Open {
+            write_close(out, Some(code), reason);
+            self.state = State::CloseSent;
+        }
+    }
+
+    /// Processes bytes received from the client, appending the server's replies
+    /// to `out`. Returns how many bytes were consumed; the rest (an incomplete
+    /// header, fewer than [`MAX_HEADER_LEN`] bytes) must be presented again
+    /// with more data after it.
+    pub fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> usize {
+        let mut pos = 0;
+        while self.state != State::Closed {
+            if let Some(frame) = self.frame {
+                let remaining = frame.header.payload_len - frame.received;
+                let available = (input.len() - pos) as u64;
+                if remaining > 0 && available == 0 {
+                    break;
+                }
+                let take = remaining.min(available) as usize;
+                let chunk = &input[pos..pos + take];
+                pos += take;
+                if let Err(e) = self.payload(frame, chunk, out) {
+                    self.fail(e, out);
+                    break;
+                }
+                continue;
+            }
+            match FrameHeader::parse(&input[pos..], Rsv(0)) {
+                Ok(None) => {
+                    debug_assert!(input.len() - pos < MAX_HEADER_LEN);
+                    break;
+                }
+                Ok(Some((header, n))) => {
+                    pos += n;
+                    if let Some(fast) = self.try_echo_whole_frame(&header, &input[pos..], out) {
+                        match fast {
+                            Ok(()) => pos += header.payload_len as usize,
+                            Err(e) => {
+                                self.fail(e, out);
+                                break;
+                            }
+                        }
+                        continue;
+                    }
+                    if let Err(e) = self.begin_frame(header) {
+                        self.fail(e, out);
+                        break;
+                    }
+                    // the payload, even an empty one, is handled at the top of the loop
+                    self.frame = Some(InFrame { header, received: 0 });
+                }
+                Err(e) => {
+                    self.fail(e, out);
+                    break;
+                }
+            }
+        }
+        if self.state == State::Closed {
+            // RFC 6455 §7.1.7: no further data is processed once the connection is closed or failed
+            return input.len();
+        }
+        pos
+    }
+
+    /// The fast path: a whole unfragmented data frame already in `payload`
+    /// is unmasked straight into the echo, with no reassembly copy.
+    fn try_echo_whole_frame(
+        &mut self,
+        header: &FrameHeader,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<Result<(), ProtocolError>> {
+        let whole = header.fin
+            && self.state == State::Open
+            && self.message_opcode.is_none()
+            && matches!(header.opcode, Opcode::Text | Opcode::Binary)
+            && payload.len() as u64 >= header.payload_len;
+        if !whole {
+            return None;
+        }
+        if let Err(e) = self.check_limits(header) {
+            return Some(Err(e));
+        }
+        let len = header.payload_len as usize;
+        let start = out.len();
+        write_server_header(out, header.opcode, len);
+        let body = out.len();
+        out.extend_from_slice(&payload[..len]);
+        apply_mask(&mut out[body..], header.mask, 0);
+        // RFC 6455 §8.1: a text message MUST be valid UTF-8
+        if header.opcode == Opcode::Text && std::str::from_utf8(&out[body..]).is_err() {
+            out.truncate(start);
+            return Some(Err(ProtocolError::InvalidUtf8));
+        }
+        Some(Ok(()))
+    }
+
+    fn check_limits(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        if header.opcode.is_control() {
+            return Ok(());
+        }
+        // RFC 6455 §10.4: a server MAY limit frame and message sizes (closing with 1009, §7.4.1)
+        if header.payload_len > self.limits.max_frame_size {
+            return Err(ProtocolError::FrameTooBig { len: header.payload_len, limit: self.limits.max_frame_size });
+        }
+        let total = self.message.len() as u64 + header.payload_len;
+        if total > self.limits.max_message_size {
+            return Err(ProtocolError::MessageTooBig { len: total, limit: self.limits.max_message_size });
+        }
+        Ok(())
+    }
+
+    /// Checks a frame's place in the message sequence (§5.4) and its size.
+    fn begin_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
+        if header.opcode.is_control() {
+            self.control.len = 0;
+            return Ok(());
+        }
+        if self.state == State::CloseSent {
+            // after our close, data is discarded unread (§5.5.1); only a close matters
+            return Ok(());
+        }
+        match header.opcode {
+            Opcode::Continuation => {
+                // RFC 6455 §5.4: a continuation frame needs a started message
+                if self.message_opcode.is_none() {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                }
+            }
+            Opcode::Text | Opcode::Binary => {
+                // RFC 6455 §5.4: fragments of different messages MUST NOT interleave
+                if self.message_opcode.is_some() {
+                    return Err(ProtocolError::ExpectedContinuation);
+                }
+                self.message_opcode = Some(header.opcode);
+                self.utf8 = Utf8Validator::new();
+            }
+            Opcode::Close | Opcode::Ping | Opcode::Pong => {}
+        }
+        self.check_limits(&header)
+    }
+
+    /// Handles the next `chunk` of the current frame's payload.
+    fn payload(&mut self, frame: InFrame, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        let header = frame.header;
+        let offset = frame.received as usize;
+        let received = frame.received + chunk.len() as u64;
+        let done = received == header.payload_len;
+        self.frame = if done { None } else { Some(InFrame { header, received }) };
+
+        if header.opcode.is_control() {
+            let start = usize::from(self.control.len);
+            let end = start + chunk.len();
+            self.control.buf[start..end].copy_from_slice(chunk);
+            apply_mask(&mut self.control.buf[start..end], header.mask, offset);
+            self.control.len = end as u8;
+            if done {
+                self.control_frame(header.opcode, out)?;
+            }
+            return Ok(());
+        }
+        if self.state != State::Open {
+            return Ok(());
+        }
+        let start = self.message.len();
+        self.message.extend_from_slice(chunk);
+        apply_mask(&mut self.message[start..], header.mask, offset);
+        if self.message_opcode == Some(Opcode::Text) {
+            // RFC 6455 §8.1: invalid UTF-8 fails the connection, as early as it is seen
+            self.utf8.feed(&self.message[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if done && header.fin {
+            let opcode = self.message_opcode.take().unwrap_or(Opcode::Binary);
+            if opcode == Opcode::Text {
+                // RFC 6455 §8.1: the message must not end inside a code point
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            // echo: the whole message as one frame of the same type
+            write_server_header(out, opcode, self.message.len());
+            out.extend_from_slice(&self.message);
+            self.message.clear();
+            if self.message.capacity() > KEEP_MESSAGE_CAPACITY {
+                self.message = Vec::new();
+            }
+        }
+        Ok(())
+    }
+
+    fn control_frame(&mut self, opcode: Opcode, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        let payload = &self.control.buf[..usize::from(self.control.len)];
+        match opcode {
+            Opcode::Ping => {
+                // RFC 6455 §5.5.2: a ping is answered with a pong carrying the same payload
+                if self.state == State::Open {
+                    write_server_header(out, Opcode::Pong, payload.len());
+                    out.extend_from_slice(payload);
+                }
+            }
+            // RFC 6455 §5.5.3: an unsolicited pong needs no response
+            Opcode::Pong => {}
+            Opcode::Close => {
+                if self.state == State::CloseSent {
+                    // the client answered our close: the handshake is complete
+                    self.peer_close = Some(parse_close_payload(payload).ok().flatten());
+                    self.state = State::Closed;
+                    return Ok(());
+                }
+                let code = parse_close_payload(payload)?;
+                self.peer_close = Some(code);
+                // RFC 6455 §5.5.1: reply with a close frame, echoing the status code
+                write_close(out, code, "");
+                self.state = State::Closed;
+            }
+            Opcode::Continuation | Opcode::Text | Opcode::Binary => {}
+        }
+        Ok(())
+    }
+
+    /// Fails the connection (§7.1.7): a close frame with the rule's code, then nothing more.
+    fn fail(&mut self, error: ProtocolError, out: &mut Vec<u8>) {
+        if self.state == State::Open {
+            let reason = error.to_string();
+            write_close(out, Some(error.close_code()), &reason);
+        }
+        self.failure = Some(error);
+        self.state = State::Closed;
+        self.frame = None;
+        self.message = Vec::new();
+    }
+}
+
+/// Appends a close frame; `None` sends an empty body (§5.5.1). The reason is
+/// cut at a character boundary to fit the 125-byte control payload.
+fn write_close(out: &mut Vec<u8>, code: Option<CloseCode>, reason: &str) {
+    let Some(code) = code else {
+        write_server_header(out, Opcode::Close, 0);
+        return;
+    };
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    write_server_header(out, Opcode::Close, 2 + end);
+    out.extend_from_slice(&code.0.to_be_bytes());
+    out.extend_from_slice(&reason.as_bytes()[..end]);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+//! `reference-server`: the strict RFC 6455 echo server, from the command line.
+//!
+//! Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 2 when it cannot
+//! start (a bad flag, an address in use).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use reference_server::config::parse_size;
+use reference_server::{Config, Server};
+
+/// A strict, fast RFC 6455 WebSocket echo server.
+///
+/// Every message is echoed back as one frame of the same type; every protocol
+/// violation closes the connection with the code RFC 6455 prescribes.
+#[derive(Debug, Parser)]
+#[command(name = "reference-server", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    listen: SocketAddr,
+    /// Largest message after reassembly; larger closes with 1009 (e.g. 16MiB, 65536).
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    max_message_size: u64,
+    /// Largest single frame (default: the message size).
+    #[arg(long, value_parser = parse_size)]
+    max_frame_size: Option<u64>,
+    /// Time allowed for the opening handshake before the connection is dropped.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    handshake_timeout: Duration,
+    /// Close connections idle this long with 1001 (default: never).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// After sending a close frame, how long to wait for the client's reply.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    close_timeout: Duration,
+    /// Refuse connections beyond this many with 503 (default: unlimited).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// A subprotocol to accept (repeatable); the first one the client offers wins.
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    subprotocols: Vec<String>,
+    /// An allowed Origin (repeatable); others get 403. Default: any origin.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Log level.
+    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
+    log: LogLevel,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogLevel {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    fn filter(self) -> tracing_subscriber::filter::LevelFilter {
+        use tracing_subscriber::filter::LevelFilter;
+        match self {
+            LogLevel::Off => LevelFilter::OFF,
+            LogLevel::Error => LevelFilter::ERROR,
+            LogLevel::Warn => LevelFilter::WARN,
+            LogLevel::Info => LevelFilter::INFO,
+            LogLevel::Debug => LevelFilter::DEBUG,
+            LogLevel::Trace => LevelFilter::TRACE,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt().with_max_level(args.log.filter()).with_writer(std::io::stderr).init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reference-server: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    if args.threads == Some(0) {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    if args.max_connections == Some(0) {
+        anyhow::bail!("--max-connections must be at least 1");
+    }
+    let config = Config {
+        max_message_size: args.max_message_size,
+        max_frame_size: args.max_frame_size.unwrap_or(args.max_message_size),
+        handshake_timeout: args.handshake_timeout,
+        idle_timeout: args.idle_timeout,
+        close_timeout: args.close_timeout,
+        max_connections: args.max_connections,
+        subprotocols: args.subprotocols,
+        allowed_origins: args.allowed_origins,
+        ..Config::default()
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.build().context("cannot start the tokio runtime")?;
+    runtime.block_on(async {
+        let server =
+            Server::bind(args.listen, config).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+        let handle = server.shutdown_handle();
+        println!("reference-server listening on ws://{}/", server.local_addr());
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: closing every connection with 1001");
+            handle.shutdown();
+        });
+        server.run().await.context("server failed")
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
