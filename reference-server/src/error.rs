@@ -23,9 +23,11 @@ pub enum ProtocolError {
     /// Control frames MUST NOT be fragmented (§5.5).
     #[error("control frame without FIN")]
     FragmentedControlFrame,
-    /// Control frames MUST have a payload of 125 bytes or less (§5.5).
-    #[error("control frame payload of {0} bytes, the limit is 125")]
-    ControlFrameTooLong(u64),
+    /// Control frames MUST have a payload of 125 bytes or less (§5.5). Known
+    /// from the 7-bit length field alone, so the error never depends on how
+    /// many bytes of the extended length have arrived.
+    #[error("control frame payload longer than 125 bytes")]
+    ControlFrameTooLong,
     /// The most significant bit of a 64-bit length MUST be 0 (§5.2).
     #[error("64-bit payload length has its most significant bit set")]
     LengthMsbSet,
@@ -87,7 +89,7 @@ impl ProtocolError {
             | ProtocolError::LengthMsbSet
             | ProtocolError::NonMinimalLength(_) => "§5.2",
             ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => "§5.4",
-            ProtocolError::FragmentedControlFrame | ProtocolError::ControlFrameTooLong(_) => "§5.5",
+            ProtocolError::FragmentedControlFrame | ProtocolError::ControlFrameTooLong => "§5.5",
             ProtocolError::CloseBodyTooShort | ProtocolError::InvalidCloseReason => "§5.5.1",
             ProtocolError::InvalidCloseCode(_) => "§7.4",
             ProtocolError::InvalidUtf8 => "§8.1",

@@ -35,8 +35,8 @@ fn take_buf() -> Vec<u8> {
 }
 
 fn give_buf(mut buf: Vec<u8>) {
-    // a buffer that grew for a big message is freed, not pooled
-    if buf.capacity() > 4 * BUF_SIZE {
+    // a buffer that grew for a big message is freed, not pooled; an unallocated one is not worth pooling
+    if buf.capacity() > 4 * BUF_SIZE || buf.capacity() < BUF_SIZE {
         return;
     }
     buf.clear();

@@ -57,7 +57,7 @@ impl FrameHeader {
             }
             // RFC 6455 §5.5: control frame payloads are at most 125 bytes
             if len7 > 125 {
-                return Err(ProtocolError::ControlFrameTooLong(ext_len_hint(len7, rest)));
+                return Err(ProtocolError::ControlFrameTooLong);
             }
         }
         let (payload_len, ext) = match len7 {
@@ -92,14 +92,6 @@ impl FrameHeader {
         let Some(key) = rest.get(ext..ext + 4) else { return Ok(None) };
         let mask = MaskingKey([key[0], key[1], key[2], key[3]]);
         Ok(Some((FrameHeader { fin, rsv, opcode, mask, payload_len }, 2 + ext + 4)))
-    }
-}
-
-/// For the error message only: the declared length of an oversized control frame, when known.
-fn ext_len_hint(len7: u8, rest: &[u8]) -> u64 {
-    match (len7, rest) {
-        (126, [a, b, ..]) => u64::from(u16::from_be_bytes([*a, *b])),
-        _ => u64::from(len7),
     }
 }
 
@@ -154,7 +146,7 @@ mod tests {
         assert_eq!(parse(&[0x83, 0x80]), Err(ProtocolError::ReservedOpcode(3)));
         assert_eq!(parse(&[0x8B, 0x80]), Err(ProtocolError::ReservedOpcode(0xB)));
         assert_eq!(parse(&[0x09, 0x80]), Err(ProtocolError::FragmentedControlFrame));
-        assert_eq!(parse(&[0x89, 0xFE, 0, 126]), Err(ProtocolError::ControlFrameTooLong(126)));
+        assert_eq!(parse(&[0x89, 0xFE, 0, 126]), Err(ProtocolError::ControlFrameTooLong));
         assert_eq!(parse(&[0x82, 0xFF, 0x80]), Err(ProtocolError::LengthMsbSet));
         assert_eq!(parse(&[0x82, 0xFE, 0, 125, 1, 2, 3, 4]), Err(ProtocolError::NonMinimalLength(125)));
         assert_eq!(

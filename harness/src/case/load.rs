@@ -1,0 +1,579 @@
+//! Reading case files: TOML to [`RawFile`], matrix expansion, validation into
+//! [`Case`]s. Every mistake is reported as `file:line: message`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use super::model::{Case, Delivery, Expectation, FrameStep, Handshake, LengthStep, MaskStep, Request, Source, Step};
+use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawStep, Value};
+use crate::verdict::Verdict;
+
+/// A mistake in a case file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct CaseError {
+    /// The file, as given to the loader.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Parses one case file's text. `file` names it in errors and in each case's [`Source`].
+pub fn parse_cases(file: &str, text: &str) -> Result<Vec<Case>, Vec<CaseError>> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        vec![CaseError { file: file.to_string(), line, message: e.message().trim().to_string() }]
+    })?;
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for spanned in &raw.cases {
+        let line = line_of(text, spanned.span().start);
+        match expand_case(&raw, spanned.get_ref(), text, file, line) {
+            Ok(mut c) => cases.append(&mut c),
+            Err(e) => {
+                errors.push(CaseError { file: file.to_string(), line: e.line.unwrap_or(line), message: e.message })
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(cases)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks ids across files: each must be unique.
+pub fn check_unique_ids(cases: &[Case]) -> Result<(), Vec<CaseError>> {
+    let mut seen: BTreeMap<&str, &Source> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for c in cases {
+        if let Some(first) = seen.insert(&c.id, &c.source) {
+            errors.push(CaseError {
+                file: c.source.file.clone(),
+                line: c.source.line,
+                message: format!("duplicate case id '{}' (also at {}:{})", c.id, first.file, first.line),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// An error inside a case, with the line of the step when known.
+struct Problem {
+    line: Option<usize>,
+    message: String,
+}
+
+impl<S: fmt::Display> From<S> for Problem {
+    fn from(s: S) -> Self {
+        Problem { line: None, message: s.to_string() }
+    }
+}
+
+type R<T> = Result<T, Problem>;
+
+/// Every combination of the case's matrix and rows, each with `index` (1-based).
+fn combinations(case: &RawCase) -> R<Vec<BTreeMap<String, Value>>> {
+    let mut combos: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new()];
+    for (name, values) in &case.matrix {
+        if values.is_empty() {
+            return Err(format!("matrix '{name}' has no values").into());
+        }
+        combos = combos
+            .iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.insert(name.clone(), v.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    if !case.rows.is_empty() {
+        combos = combos
+            .iter()
+            .flat_map(|c| {
+                case.rows.iter().map(move |row| {
+                    let mut c = c.clone();
+                    c.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    c
+                })
+            })
+            .collect();
+    }
+    let n = combos.len();
+    for (i, c) in combos.iter_mut().enumerate() {
+        if let Some(name) = ["index", "key", "host", "path"].into_iter().find(|n| c.contains_key(*n)) {
+            return Err(format!("'{name}' is a reserved placeholder name: {{index}} numbers generated cases, {{key}}, {{host}} and {{path}} are filled in when connecting").into());
+        }
+        if n > 1 {
+            c.insert("index".into(), Value::Int(i as i64 + 1));
+        }
+    }
+    Ok(combos)
+}
+
+fn expand_case(file: &RawFile, case: &RawCase, text: &str, path: &str, line: usize) -> R<Vec<Case>> {
+    let combos = combinations(case)?;
+    if combos.len() > 1 && !case.id.contains('{') {
+        return Err(
+            format!("case '{}' has a matrix but its id has no {{placeholder}}: ids would repeat", case.id).into()
+        );
+    }
+    combos.iter().map(|params| build_case(file, case, &Ctx { params, text }, path, line)).collect()
+}
+
+/// Placeholders of a raw handshake request, filled in by the runner for each connection.
+const RUNTIME_PLACEHOLDERS: &[&str] = &["key", "host", "path"];
+
+/// Placeholder substitution for one generated case.
+struct Ctx<'a> {
+    params: &'a BTreeMap<String, Value>,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    /// Fills `{name}` placeholders; `{{` and `}}` are literal braces.
+    fn fill(&self, s: &str) -> R<String> {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find(['{', '}']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if tail.starts_with("{{") || tail.starts_with("}}") {
+                out.push_str(&tail[..1]);
+                rest = &tail[2..];
+                continue;
+            }
+            if tail.starts_with('}') {
+                return Err(format!("unmatched '}}' in \"{s}\" (write }}}} for a literal brace)").into());
+            }
+            let Some(end) = tail.find('}') else {
+                return Err(format!("unclosed '{{' in \"{s}\" (write {{{{ for a literal brace)").into());
+            };
+            let name = &tail[1..end];
+            if RUNTIME_PLACEHOLDERS.contains(&name) {
+                // filled by the runner at connection time
+                out.push_str(&tail[..=end]);
+                rest = &tail[end + 1..];
+                continue;
+            }
+            match self.params.get(name) {
+                Some(v) => out.push_str(&v.to_string()),
+                None => {
+                    let known: Vec<&str> = self.params.keys().map(String::as_str).collect();
+                    return Err(format!(
+                        "unknown placeholder {{{name}}} in \"{s}\"; defined: {}",
+                        if known.is_empty() {
+                            "none (add a [case.matrix] or [[case.rows]])".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )
+                    .into());
+                }
+            }
+            rest = &tail[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn int(&self, field: &str, p: &Param) -> R<i64> {
+        match p {
+            Param::Int(i) => Ok(*i),
+            Param::Placeholder(s) => {
+                let filled = self.fill(s)?;
+                filled.trim().parse().map_err(|_| format!("{field} must be a number, got \"{filled}\"").into())
+            }
+        }
+    }
+
+    fn ranged(&self, field: &str, p: &Param, max: u64) -> R<u64> {
+        let v = self.int(field, p)?;
+        u64::try_from(v)
+            .ok()
+            .filter(|v| *v <= max)
+            .ok_or_else(|| format!("{field} must be between 0 and {max}, got {v}").into())
+    }
+}
+
+fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: usize) -> R<Case> {
+    let id = ctx.fill(&case.id)?;
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "./_-§".contains(c)) {
+        return Err(format!("id '{id}' must be lower-case letters, digits and . / _ - only").into());
+    }
+    let rfc = match (&case.rfc, &file.rfc) {
+        (Some(r), _) | (None, Some(r)) => ctx.fill(r)?,
+        (None, None) => return Err(format!("case '{id}' names no RFC section: set rfc in the case or the file").into()),
+    };
+    let handshake = handshake(&case.handshake, ctx)?;
+    let mut steps = Vec::with_capacity(case.steps.len());
+    for (i, s) in case.steps.iter().enumerate() {
+        let step_line = line_of(ctx.text, s.span().start);
+        let step = build_step(s.get_ref(), ctx, step_line).map_err(|p| Problem {
+            line: Some(p.line.unwrap_or(step_line)),
+            message: format!("case '{id}', step {}: {}", i + 1, p.message),
+        })?;
+        steps.push(step);
+    }
+    let judges = steps.iter().any(|s| matches!(s, Step::Expect { .. }));
+    if !judges && !handshake.expect_101 {
+        return Err(format!("case '{id}' can never fail: it has no expect step and does not require a 101").into());
+    }
+    if !handshake.expect_101
+        && !steps.iter().any(|s| matches!(s, Step::Expect { what: Expectation::Status { .. }, .. }))
+    {
+        return Err(format!("case '{id}' sets expect_101 = false but has no expect = \"status\" step").into());
+    }
+    let autobahn = case.autobahn.as_deref().map(|a| ctx.fill(a)).transpose()?;
+    Ok(Case {
+        id,
+        title: ctx.fill(&case.title)?,
+        section: file.section.clone(),
+        rfc,
+        autobahn,
+        why: ctx.fill(&case.why)?.trim().to_string(),
+        handshake,
+        steps,
+        source: Source { file: path.to_string(), line },
+    })
+}
+
+fn handshake(h: &RawHandshake, ctx: &Ctx<'_>) -> R<Handshake> {
+    let request = match &h.request {
+        Some(raw) => {
+            if !h.headers.is_empty() || !h.remove.is_empty() {
+                return Err(
+                    "handshake: 'headers' and 'remove' apply to the default request, not to a raw 'request'".into()
+                );
+            }
+            Request::Raw(ctx.fill(raw)?)
+        }
+        None => {
+            let mut headers = Vec::new();
+            for (k, v) in &h.headers {
+                headers.push((ctx.fill(k)?, Some(ctx.fill(v)?)));
+            }
+            for k in &h.remove {
+                headers.push((ctx.fill(k)?, None));
+            }
+            Request::Default { headers }
+        }
+    };
+    let delivery = delivery(&h.chunk, &h.chunks, h.pause_ms, ctx).map_err(|p| format!("handshake: {}", p.message))?;
+    Ok(Handshake { request, delivery, expect_101: h.expect_101.unwrap_or(true) })
+}
+
+fn delivery(chunk: &Option<Param>, chunks: &Option<Vec<u64>>, pause_ms: Option<u64>, ctx: &Ctx<'_>) -> R<Delivery> {
+    let chunks = match (chunk, chunks) {
+        (Some(_), Some(_)) => return Err("set 'chunk' or 'chunks', not both".into()),
+        (Some(c), None) => vec![ctx.ranged("chunk", c, 1 << 30)? as usize],
+        (None, Some(list)) => list.iter().map(|&c| c as usize).collect(),
+        (None, None) => Vec::new(),
+    };
+    if chunks.contains(&0) {
+        return Err("chunk sizes must be at least 1".into());
+    }
+    if pause_ms.is_some() && chunks.is_empty() {
+        return Err("'pause_ms' needs 'chunk' or 'chunks' to pause between".into());
+    }
+    Ok(Delivery { chunks, pause: Duration::from_millis(pause_ms.unwrap_or(0)) })
+}
+
+/// The names of the fields set in a step, to reject those that do not apply.
+fn set_fields(s: &RawStep) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    macro_rules! check {
+        ($($f:ident),*) => { $( if s.$f.is_some() { v.push(stringify!($f)); } )* };
+    }
+    check!(
+        fin,
+        rsv,
+        mask,
+        length,
+        declared_len,
+        payload,
+        payload_hex,
+        payload_len,
+        fill,
+        close_code,
+        reason,
+        reason_hex,
+        chunk,
+        chunks,
+        pause_ms,
+        status,
+        headers,
+        opcode,
+        codes,
+        allow_drop,
+        ms,
+        timeout_ms,
+        mismatch
+    );
+    v
+}
+
+fn only(s: &RawStep, action: &str, allowed: &[&str]) -> R<()> {
+    let stray: Vec<&str> = set_fields(s).into_iter().filter(|f| !allowed.contains(f)).collect();
+    if stray.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} do(es) not apply to {action}; it takes: {}", stray.join(", "), allowed.join(", ")).into())
+    }
+}
+
+const FRAME_FIELDS: &[&str] = &[
+    "fin",
+    "rsv",
+    "mask",
+    "length",
+    "declared_len",
+    "payload",
+    "payload_hex",
+    "payload_len",
+    "fill",
+    "close_code",
+    "reason",
+    "reason_hex",
+    "chunk",
+    "chunks",
+    "pause_ms",
+];
+
+fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
+    let actions = [s.send.is_some(), s.send_raw.is_some(), s.wait_ms.is_some(), s.expect.is_some()];
+    if actions.iter().filter(|a| **a).count() != 1 {
+        return Err("a step has exactly one of send, send_raw, wait_ms, expect".into());
+    }
+    if let Some(op) = &s.send {
+        only(s, "send", FRAME_FIELDS)?;
+        return Ok(Step::Frame {
+            frame: frame(s, op, ctx)?,
+            delivery: delivery(&s.chunk, &s.chunks, s.pause_ms, ctx)?,
+        });
+    }
+    if let Some(hex) = &s.send_raw {
+        only(s, "send_raw", &["chunk", "chunks", "pause_ms"])?;
+        return Ok(Step::Raw {
+            bytes: parse_hex(&ctx.fill(hex)?)?,
+            delivery: delivery(&s.chunk, &s.chunks, s.pause_ms, ctx)?,
+        });
+    }
+    if let Some(ms) = &s.wait_ms {
+        only(s, "wait_ms", &[])?;
+        return Ok(Step::Wait(Duration::from_millis(ctx.ranged("wait_ms", ms, 600_000)?)));
+    }
+    let kind = s.expect.as_deref().unwrap_or_default();
+    let what = match kind {
+        "status" => {
+            only(s, "expect = \"status\"", &["status", "headers", "timeout_ms", "mismatch"])?;
+            let codes = s.status.as_ref().ok_or("expect = \"status\" needs status = [codes]")?;
+            let codes = codes.iter().map(|c| ctx.ranged("status", c, 999).map(|c| c as u16)).collect::<R<Vec<_>>>()?;
+            let mut headers = Vec::new();
+            for (k, v) in s.headers.iter().flatten() {
+                headers.push((ctx.fill(k)?, ctx.fill(v)?));
+            }
+            Expectation::Status { codes, headers }
+        }
+        "echo" => {
+            only(s, "expect = \"echo\"", &["timeout_ms", "mismatch"])?;
+            Expectation::Echo
+        }
+        "message" => {
+            only(
+                s,
+                "expect = \"message\"",
+                &["opcode", "payload", "payload_hex", "payload_len", "fill", "timeout_ms", "mismatch"],
+            )?;
+            let opcode = match s.opcode.as_deref() {
+                Some("text") | None => 1,
+                Some("binary") => 2,
+                Some(o) => return Err(format!("message opcode must be text or binary, got '{o}'").into()),
+            };
+            Expectation::Message { opcode, payload: payload(s, ctx)? }
+        }
+        "pong" => {
+            only(s, "expect = \"pong\"", &["payload", "payload_hex", "payload_len", "fill", "timeout_ms", "mismatch"])?;
+            Expectation::Pong { payload: payload(s, ctx)? }
+        }
+        "close" => {
+            only(s, "expect = \"close\"", &["codes", "allow_drop", "timeout_ms", "mismatch"])?;
+            let codes =
+                s.codes.iter().flatten().map(|c| ctx.ranged("codes", c, 65535).map(|c| c as u16)).collect::<R<_>>()?;
+            Expectation::Close { codes, allow_drop: s.allow_drop.unwrap_or(false) }
+        }
+        "dropped" => {
+            only(s, "expect = \"dropped\"", &["timeout_ms", "mismatch"])?;
+            Expectation::Dropped
+        }
+        "silence" => {
+            only(s, "expect = \"silence\"", &["ms", "mismatch"])?;
+            let ms = s.ms.as_ref().ok_or("expect = \"silence\" needs ms = N")?;
+            Expectation::Silence(Duration::from_millis(ctx.ranged("ms", ms, 600_000)?))
+        }
+        other => {
+            return Err(format!(
+                "unknown expectation '{other}': use status, echo, message, pong, close, dropped or silence"
+            )
+            .into())
+        }
+    };
+    let mismatch = match s.mismatch.as_deref() {
+        None => Verdict::Failed,
+        Some(m) => match Verdict::parse(m) {
+            Some(v @ (Verdict::NonStrict | Verdict::Informational | Verdict::Unimplemented | Verdict::Failed)) => v,
+            _ => {
+                return Err(
+                    format!("mismatch must be FAILED, NON-STRICT, INFORMATIONAL or UNIMPLEMENTED, got '{m}'").into()
+                )
+            }
+        },
+    };
+    Ok(Step::Expect { what, timeout: s.timeout_ms.map(Duration::from_millis), mismatch, line })
+}
+
+fn opcode_of(name: &str) -> R<u8> {
+    Ok(match name.trim() {
+        "continuation" => 0,
+        "text" => 1,
+        "binary" => 2,
+        "close" => 8,
+        "ping" => 9,
+        "pong" => 10,
+        n => match n.parse::<u8>() {
+            Ok(v) if v < 16 => v,
+            _ => {
+                return Err(format!(
+                    "unknown opcode '{n}': use continuation, text, binary, close, ping, pong or a number 0-15"
+                )
+                .into())
+            }
+        },
+    })
+}
+
+fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameStep> {
+    let opcode = match op {
+        Param::Int(i) => u8::try_from(*i).ok().filter(|v| *v < 16).ok_or(format!("opcode {i} is not 0-15"))?,
+        Param::Placeholder(p) => opcode_of(&ctx.fill(p)?)?,
+    };
+    let has_close_body = s.close_code.is_some() || s.reason.is_some() || s.reason_hex.is_some();
+    let payload = if has_close_body {
+        if s.payload.is_some() || s.payload_hex.is_some() || s.payload_len.is_some() {
+            return Err("set close_code/reason or a payload, not both".into());
+        }
+        let mut body = Vec::new();
+        if let Some(code) = &s.close_code {
+            body.extend_from_slice(&(ctx.ranged("close_code", code, 65535)? as u16).to_be_bytes());
+        } else {
+            return Err("a close reason needs a close_code before it".into());
+        }
+        match (&s.reason, &s.reason_hex) {
+            (Some(_), Some(_)) => return Err("set reason or reason_hex, not both".into()),
+            (Some(r), None) => body.extend_from_slice(ctx.fill(r)?.as_bytes()),
+            (None, Some(h)) => body.extend(parse_hex(&ctx.fill(h)?)?),
+            (None, None) => {}
+        }
+        body
+    } else {
+        payload(s, ctx)?
+    };
+    let mask = match &s.mask {
+        None | Some(MaskField::Flag(true)) => MaskStep::Random,
+        Some(MaskField::Flag(false)) => MaskStep::None,
+        Some(MaskField::Key(k)) => {
+            let bytes = parse_hex(&ctx.fill(k)?)?;
+            let key: [u8; 4] = bytes.try_into().map_err(|_| "mask key must be 4 bytes of hex, e.g. \"37fa213d\"")?;
+            MaskStep::Key(key)
+        }
+    };
+    let length = match &s.length {
+        None => LengthStep::Minimal,
+        Some(Param::Int(7)) => LengthStep::Bits7,
+        Some(Param::Int(16)) => LengthStep::Bits16,
+        Some(Param::Int(64)) => LengthStep::Bits64,
+        Some(Param::Placeholder(p)) => match ctx.fill(p)?.as_str() {
+            "minimal" => LengthStep::Minimal,
+            "7" => LengthStep::Bits7,
+            "16" => LengthStep::Bits16,
+            "64" => LengthStep::Bits64,
+            other => return Err(format!("length must be 7, 16, 64 or \"minimal\", got '{other}'").into()),
+        },
+        Some(Param::Int(other)) => return Err(format!("length must be 7, 16, 64 or \"minimal\", got {other}").into()),
+    };
+    if length == LengthStep::Bits7 && payload.len() > 125 && s.declared_len.is_none() {
+        return Err(
+            format!("a 7-bit length cannot hold {} bytes: set declared_len or another length", payload.len()).into()
+        );
+    }
+    let declared_len = s.declared_len.as_ref().map(|d| ctx.ranged("declared_len", d, u64::MAX >> 1)).transpose()?;
+    Ok(FrameStep {
+        fin: s.fin.unwrap_or(true),
+        rsv: ctx.ranged("rsv", s.rsv.as_ref().unwrap_or(&Param::Int(0)), 7)? as u8,
+        opcode,
+        mask,
+        length,
+        declared_len,
+        payload,
+    })
+}
+
+/// Largest generated payload (`payload_len`): the biggest Autobahn case is 16 MiB.
+const MAX_PAYLOAD_LEN: u64 = 64 << 20;
+
+fn payload(s: &RawStep, ctx: &Ctx<'_>) -> R<Vec<u8>> {
+    match (&s.payload, &s.payload_hex, &s.payload_len) {
+        (None, None, None) => {
+            if s.fill.is_some() {
+                return Err("'fill' needs payload_len".into());
+            }
+            Ok(Vec::new())
+        }
+        (Some(p), None, None) => Ok(ctx.fill(p)?.into_bytes()),
+        (None, Some(h), None) => parse_hex(&ctx.fill(h)?),
+        (None, None, Some(n)) => {
+            let n = ctx.ranged("payload_len", n, MAX_PAYLOAD_LEN)? as usize;
+            let fill = s.fill.as_deref().map(|f| ctx.fill(f)).transpose()?.unwrap_or_else(|| "*".to_string());
+            if fill.is_empty() {
+                return Err("'fill' must not be empty".into());
+            }
+            Ok(fill.bytes().cycle().take(n).collect())
+        }
+        _ => Err("set one of payload, payload_hex, payload_len".into()),
+    }
+}
+
+/// Hex bytes; spaces, underscores and colons between bytes are ignored.
+fn parse_hex(s: &str) -> R<Vec<u8>> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !matches!(b, b' ' | b'_' | b':' | b'\n' | b'\t')).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex \"{s}\" has an odd number of digits").into());
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("\"{s}\" is not hex").into())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

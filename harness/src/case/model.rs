@@ -1,0 +1,182 @@
+//! A validated, expanded case: what the runner executes.
+
+use std::time::Duration;
+
+use crate::verdict::Verdict;
+
+/// One conformance case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Stable id, e.g. `rfc6455/5.2/rsv1-on-text`: never a position.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// The report section (from the file).
+    pub section: String,
+    /// The RFC reference, e.g. `6455 §5.2`.
+    pub rfc: String,
+    /// The equivalent Autobahn|Testsuite case id, if any.
+    pub autobahn: Option<String>,
+    /// Why the rule matters (shown in reports).
+    pub why: String,
+    /// How the connection is opened.
+    pub handshake: Handshake,
+    /// What is sent and expected, in order.
+    pub steps: Vec<Step>,
+    /// Where the case was written.
+    pub source: Source,
+}
+
+/// A place in a case file, for error messages and reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The file's path as given to the loader.
+    pub file: String,
+    /// 1-based line of the `[[case]]` table.
+    pub line: usize,
+}
+
+/// How TCP writes are cut and paced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Chunk sizes, used in turn and repeated; empty sends everything in one write.
+    pub chunks: Vec<usize>,
+    /// Pause between chunks.
+    pub pause: Duration,
+}
+
+/// The opening handshake of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handshake {
+    /// The request to send.
+    pub request: Request,
+    /// How the request bytes are delivered.
+    pub delivery: Delivery,
+    /// `true`: anything but a valid 101 makes the case FAILED before its steps run.
+    pub expect_101: bool,
+}
+
+/// The request of the opening handshake.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// The default valid request, with header fields set (`Some`) or removed (`None`).
+    Default {
+        /// Overrides, in order.
+        headers: Vec<(String, Option<String>)>,
+    },
+    /// A raw request; `{key}`, `{host}` and `{path}` are filled in by the runner.
+    Raw(String),
+}
+
+/// One step of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send a frame.
+    Frame {
+        /// The frame.
+        frame: FrameStep,
+        /// How its bytes are delivered.
+        delivery: Delivery,
+    },
+    /// Send raw bytes.
+    Raw {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// How they are delivered.
+        delivery: Delivery,
+    },
+    /// Wait, reading whatever arrives.
+    Wait(Duration),
+    /// Expect something from the server.
+    Expect {
+        /// What is expected.
+        what: Expectation,
+        /// How long to wait for it (default: the case timeout).
+        timeout: Option<Duration>,
+        /// The verdict if it does not happen.
+        mismatch: Verdict,
+        /// 1-based line of the step, for reports.
+        line: usize,
+    },
+}
+
+/// A frame as the case wants it on the wire: anything, valid or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameStep {
+    /// FIN bit.
+    pub fin: bool,
+    /// RSV1-3 as a 3-bit number (RSV1 = 4).
+    pub rsv: u8,
+    /// Raw opcode nibble, 0-15.
+    pub opcode: u8,
+    /// The masking.
+    pub mask: MaskStep,
+    /// The length encoding.
+    pub length: LengthStep,
+    /// A length field that differs from the payload's real length.
+    pub declared_len: Option<u64>,
+    /// The unmasked payload.
+    pub payload: Vec<u8>,
+}
+
+/// How a frame is masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskStep {
+    /// A fresh random key (what a valid client does).
+    Random,
+    /// No mask (a client MUST NOT do this).
+    None,
+    /// This key.
+    Key([u8; 4]),
+}
+
+/// How the payload length is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthStep {
+    /// The minimal encoding (valid).
+    Minimal,
+    /// 7-bit field.
+    Bits7,
+    /// 16-bit extended length, even for short payloads.
+    Bits16,
+    /// 64-bit extended length, even for short payloads.
+    Bits64,
+}
+
+/// What the server should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// An HTTP response with one of these statuses, with these header fields
+    /// (name, value, compared case-insensitively; value `*` means present).
+    Status {
+        /// Acceptable statuses.
+        codes: Vec<u16>,
+        /// Required header fields.
+        headers: Vec<(String, String)>,
+    },
+    /// The echo of every data message sent since the previous echo expectation.
+    Echo,
+    /// A data message with this opcode (1 text, 2 binary) and payload.
+    Message {
+        /// 1 or 2.
+        opcode: u8,
+        /// Reassembled payload.
+        payload: Vec<u8>,
+    },
+    /// A pong with this payload.
+    Pong {
+        /// The payload of the ping it answers.
+        payload: Vec<u8>,
+    },
+    /// A close frame with one of these codes (empty: any code, or none).
+    Close {
+        /// Acceptable codes.
+        codes: Vec<u16>,
+        /// Also accept the TCP connection dropped without a close frame.
+        allow_drop: bool,
+    },
+    /// The TCP connection closed by the server.
+    Dropped,
+    /// Nothing received for this long.
+    Silence(Duration),
+}

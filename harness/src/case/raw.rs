@@ -1,0 +1,134 @@
+//! The case-file format as written: serde types mirroring the TOML, before
+//! matrix expansion and validation. `cases/README.md` documents it field by field.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One case file: cases of one section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    /// The report's section name, e.g. `"5.2 reserved bits"`.
+    pub section: String,
+    /// The default RFC reference of the file's cases, e.g. `"6455 §5.2"`.
+    pub rfc: Option<String>,
+    /// The cases (`[[case]]` tables).
+    #[serde(rename = "case", default)]
+    pub cases: Vec<Spanned<RawCase>>,
+}
+
+/// A `[[case]]` table: one case, or a family of them with a matrix.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCase {
+    pub id: String,
+    pub title: String,
+    pub rfc: Option<String>,
+    pub autobahn: Option<String>,
+    /// Why the rule matters; shown in reports.
+    pub why: String,
+    /// Cartesian product of parameter lists: `{name}` in strings takes each value.
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Vec<Value>>,
+    /// Explicit parameter rows (`[[case.rows]]`), combined with `matrix`.
+    #[serde(default)]
+    pub rows: Vec<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub handshake: RawHandshake,
+    #[serde(rename = "step", default)]
+    pub steps: Vec<Spanned<RawStep>>,
+}
+
+/// A matrix value.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Value {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A number, or a `"{name}"` placeholder filled from the matrix.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Param {
+    Int(i64),
+    Placeholder(String),
+}
+
+/// `[case.handshake]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHandshake {
+    /// A raw request instead of the default one; `{key}`, `{host}` and `{path}` are filled in.
+    pub request: Option<String>,
+    /// Header fields added to (or replacing) the default request's.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Header fields removed from the default request.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Delivery of the request.
+    pub chunk: Option<Param>,
+    pub chunks: Option<Vec<u64>>,
+    pub pause_ms: Option<u64>,
+    /// `false`: the case's steps judge the response themselves (a status expectation).
+    pub expect_101: Option<bool>,
+}
+
+/// A `[[case.step]]` table: exactly one of `send`, `send_raw`, `wait_ms`, `expect`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    // actions
+    pub send: Option<Param>,
+    pub send_raw: Option<String>,
+    pub wait_ms: Option<Param>,
+    pub expect: Option<String>,
+    // frame fields
+    pub fin: Option<bool>,
+    pub rsv: Option<Param>,
+    pub mask: Option<MaskField>,
+    pub length: Option<Param>,
+    pub declared_len: Option<Param>,
+    pub payload: Option<String>,
+    pub payload_hex: Option<String>,
+    pub payload_len: Option<Param>,
+    pub fill: Option<String>,
+    pub close_code: Option<Param>,
+    pub reason: Option<String>,
+    pub reason_hex: Option<String>,
+    // delivery
+    pub chunk: Option<Param>,
+    pub chunks: Option<Vec<u64>>,
+    pub pause_ms: Option<u64>,
+    // expectation fields
+    pub status: Option<Vec<Param>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub opcode: Option<String>,
+    pub codes: Option<Vec<Param>>,
+    pub allow_drop: Option<bool>,
+    pub ms: Option<Param>,
+    pub timeout_ms: Option<u64>,
+    pub mismatch: Option<String>,
+}
+
+/// `mask = false`, `mask = true` (a fresh random key) or `mask = "37fa213d"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum MaskField {
+    Flag(bool),
+    Key(String),
+}

@@ -1,0 +1,16 @@
+//! wsharness: conformance and load testing for RFC 6455 WebSocket servers.
+//!
+//! - [`case`]: the case-file model, loader and validation.
+//! - [`verdict`]: Autobahn-compatible verdicts.
+//! - [`wire`]: puts any bytes on the wire and describes anything a server
+//!   sends back. It shares no code with the reference server, so that a
+//!   tester never shares a bug with what it tests.
+//!
+//! Dependencies, and why each is here: `httparse` (parsing the server's HTTP
+//! response), `sha1` and `base64` (checking `Sec-WebSocket-Accept`),
+//! `thiserror` (typed errors), `serde` and `toml` (case files), `clap` (the
+//! command line).
+
+pub mod case;
+pub mod verdict;
+pub mod wire;

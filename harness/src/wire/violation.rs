@@ -1,0 +1,180 @@
+//! What a server did wrong, named by the RFC rule it broke.
+//!
+//! The wire layer never rejects what a server sends: it describes it. Every
+//! check that finds a broken rule produces a [`Violation`], whose
+//! [`ViolationKind`] knows its RFC section and restates the requirement. The
+//! verdict layer decides how bad each one is (failed, non-strict, informational).
+
+use std::fmt;
+
+/// One rule of RFC 6455 that a server can break, as seen from the client side.
+///
+/// Each variant's doc line restates the requirement; [`ViolationKind::rfc`]
+/// names the section and [`ViolationKind::requirement`] gives the same text at
+/// run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// A server MUST NOT mask any frames that it sends to the client.
+    MaskedServerFrame,
+    /// Opcodes 0x3-0x7 and 0xB-0xF are reserved and MUST NOT be sent.
+    ReservedOpcode,
+    /// RSV1, RSV2 and RSV3 MUST be 0 unless a negotiated extension defines them.
+    ReservedBitsSet,
+    /// Control frames MUST NOT be fragmented.
+    FragmentedControlFrame,
+    /// All control frames MUST have a payload length of 125 bytes or less.
+    ControlFrameTooLong,
+    /// The minimal number of bytes MUST be used to encode the payload length.
+    NonMinimalLength,
+    /// The most significant bit of a 64-bit payload length MUST be 0.
+    LengthHighBitSet,
+    /// A close frame body, if present, MUST start with a 2-byte status code.
+    CloseCodeTruncated,
+    /// Status codes 1004, 1005, 1006 and 1015 MUST NOT be set in a close frame.
+    CloseCodeNotForWire,
+    /// Status codes outside 1000-2999 (as defined) and 3000-4999 MUST NOT be sent.
+    CloseCodeOutOfRange,
+    /// Status codes 1012-1014 were registered with IANA after RFC 6455; a strict
+    /// reading of the RFC does not allow them, most implementations accept them.
+    CloseCodeRegisteredAfterRfc,
+    /// The reason in a close frame body MUST be UTF-8 encoded.
+    CloseReasonNotUtf8,
+    /// A continuation frame MUST follow a data frame that started a message.
+    ContinuationWithoutStart,
+    /// The fragments of one message MUST NOT be interleaved with another data frame.
+    DataFrameInsideMessage,
+    /// A text message MUST be valid UTF-8.
+    TextNotUtf8,
+    /// An endpoint MUST NOT send any more data frames after sending a close frame.
+    DataAfterClose,
+    /// The server MUST answer an acceptable handshake with status 101.
+    StatusNotSwitchingProtocols,
+    /// The server's status line MUST be an HTTP/1.1 status line.
+    VersionNotHttp11,
+    /// The response MUST carry an `Upgrade` header field whose value is `websocket`.
+    UpgradeNotWebsocket,
+    /// The response MUST carry a `Connection` header field containing the token `Upgrade`.
+    ConnectionNotUpgrade,
+    /// The response MUST carry a `Sec-WebSocket-Accept` header field.
+    AcceptMissing,
+    /// `Sec-WebSocket-Accept` MUST be base64(SHA-1(key + GUID)) of the client's key.
+    AcceptMismatch,
+    /// `Sec-WebSocket-Accept` MUST NOT appear more than once in a response.
+    AcceptRepeated,
+    /// The server MUST NOT select an extension that the client did not offer.
+    ExtensionNotOffered,
+    /// The server MUST NOT select a subprotocol that the client did not offer.
+    ProtocolNotOffered,
+    /// `Sec-WebSocket-Protocol` MUST NOT appear more than once in a response.
+    ProtocolRepeated,
+}
+
+impl ViolationKind {
+    /// The RFC section that states the rule, e.g. `RFC 6455 §5.1`.
+    pub const fn rfc(self) -> &'static str {
+        use ViolationKind::*;
+        match self {
+            MaskedServerFrame => "RFC 6455 §5.1",
+            ReservedOpcode | ReservedBitsSet | NonMinimalLength | LengthHighBitSet => "RFC 6455 §5.2",
+            ContinuationWithoutStart | DataFrameInsideMessage => "RFC 6455 §5.4",
+            FragmentedControlFrame | ControlFrameTooLong => "RFC 6455 §5.5",
+            CloseCodeTruncated | CloseReasonNotUtf8 | DataAfterClose => "RFC 6455 §5.5.1",
+            CloseCodeNotForWire => "RFC 6455 §7.4.1",
+            CloseCodeOutOfRange | CloseCodeRegisteredAfterRfc => "RFC 6455 §7.4.2",
+            TextNotUtf8 => "RFC 6455 §8.1",
+            StatusNotSwitchingProtocols
+            | UpgradeNotWebsocket
+            | ConnectionNotUpgrade
+            | AcceptMissing
+            | AcceptMismatch
+            | ExtensionNotOffered
+            | ProtocolNotOffered => "RFC 6455 §4.1",
+            VersionNotHttp11 => "RFC 6455 §4.2.2",
+            AcceptRepeated => "RFC 6455 §11.3.3",
+            ProtocolRepeated => "RFC 6455 §11.3.4",
+        }
+    }
+
+    /// The requirement restated in one sentence (without trailing period).
+    pub const fn requirement(self) -> &'static str {
+        use ViolationKind::*;
+        match self {
+            MaskedServerFrame => "a server MUST NOT mask any frames that it sends to the client",
+            ReservedOpcode => "opcodes 0x3-0x7 and 0xB-0xF are reserved and MUST NOT be sent",
+            ReservedBitsSet => "RSV1, RSV2 and RSV3 MUST be 0 unless a negotiated extension defines them",
+            FragmentedControlFrame => "control frames MUST NOT be fragmented",
+            ControlFrameTooLong => "all control frames MUST have a payload length of 125 bytes or less",
+            NonMinimalLength => "the minimal number of bytes MUST be used to encode the payload length",
+            LengthHighBitSet => "the most significant bit of a 64-bit payload length MUST be 0",
+            CloseCodeTruncated => "a close frame body, if present, MUST start with a 2-byte status code",
+            CloseCodeNotForWire => "status codes 1004, 1005, 1006 and 1015 MUST NOT be set in a close frame",
+            CloseCodeOutOfRange => "a close frame MUST carry a status code defined by the RFC or in 3000-4999",
+            CloseCodeRegisteredAfterRfc => {
+                "status codes 1012-1014 are registered with IANA but not defined by RFC 6455"
+            }
+            CloseReasonNotUtf8 => "the reason in a close frame body MUST be UTF-8 encoded",
+            ContinuationWithoutStart => "a continuation frame MUST follow a data frame that started a message",
+            DataFrameInsideMessage => "the fragments of a message MUST NOT be interleaved with another data frame",
+            TextNotUtf8 => "a text message MUST be valid UTF-8",
+            DataAfterClose => "an endpoint MUST NOT send any more data frames after sending a close frame",
+            StatusNotSwitchingProtocols => "the server MUST accept the handshake with status 101",
+            VersionNotHttp11 => "the server's status line MUST be an HTTP/1.1 status line",
+            UpgradeNotWebsocket => "the response MUST carry an Upgrade header field with the value websocket",
+            ConnectionNotUpgrade => "the response MUST carry a Connection header field containing the token Upgrade",
+            AcceptMissing => "the response MUST carry a Sec-WebSocket-Accept header field",
+            AcceptMismatch => "Sec-WebSocket-Accept MUST be base64(SHA-1(key + GUID)) of the client's key",
+            AcceptRepeated => "Sec-WebSocket-Accept MUST NOT appear more than once in a response",
+            ExtensionNotOffered => "the server MUST NOT select an extension the client did not offer",
+            ProtocolNotOffered => "the server MUST NOT select a subprotocol the client did not offer",
+            ProtocolRepeated => "Sec-WebSocket-Protocol MUST NOT appear more than once in a response",
+        }
+    }
+}
+
+/// A rule a server broke, with what it actually did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Which rule was broken; lets the verdict layer match without parsing text.
+    pub kind: ViolationKind,
+    /// The RFC section, e.g. `RFC 6455 §5.1` (same as `kind.rfc()`).
+    pub rfc: &'static str,
+    /// The requirement restated (same as `kind.requirement()`).
+    pub rule: &'static str,
+    /// What the server did, e.g. `frame is masked with key 37fa213d`.
+    pub observed: String,
+}
+
+impl Violation {
+    /// A violation of `kind`, with a description of what was observed.
+    pub fn new(kind: ViolationKind, observed: impl Into<String>) -> Self {
+        Violation { kind, rfc: kind.rfc(), rule: kind.requirement(), observed: observed.into() }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} (actual: {})", self.rfc, self.rule, self.observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violation_takes_section_and_rule_from_its_kind() {
+        let v = Violation::new(ViolationKind::MaskedServerFrame, "frame is masked");
+        assert_eq!(v.rfc, "RFC 6455 §5.1");
+        assert_eq!(v.rule, ViolationKind::MaskedServerFrame.requirement());
+    }
+
+    #[test]
+    fn display_shows_section_rule_and_actual() {
+        let v = Violation::new(ViolationKind::TextNotUtf8, "invalid byte at offset 3");
+        assert_eq!(
+            v.to_string(),
+            "RFC 6455 §8.1: a text message MUST be valid UTF-8 (actual: invalid byte at offset 3)"
+        );
+    }
+}
