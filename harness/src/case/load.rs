@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use super::model::{Case, Delivery, Expectation, FrameStep, Handshake, LengthStep, MaskStep, Request, Source, Step};
+use super::model::{Case, Delivery, Expectation, Handshake, Request, Source, Step};
 use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawStep, Value};
 use crate::verdict::Verdict;
+use crate::wire::{FrameSpec, LengthEncoding};
 
 /// A mistake in a case file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -467,7 +468,7 @@ fn opcode_of(name: &str) -> R<u8> {
     })
 }
 
-fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameStep> {
+fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameSpec> {
     let opcode = match op {
         Param::Int(i) => u8::try_from(*i).ok().filter(|v| *v < 16).ok_or(format!("opcode {i} is not 0-15"))?,
         Param::Placeholder(p) => opcode_of(&ctx.fill(p)?)?,
@@ -493,44 +494,45 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameStep> {
     } else {
         payload(s, ctx)?
     };
-    let mask = match &s.mask {
-        None | Some(MaskField::Flag(true)) => MaskStep::Random,
-        Some(MaskField::Flag(false)) => MaskStep::None,
-        Some(MaskField::Key(k)) => {
-            let bytes = parse_hex(&ctx.fill(k)?)?;
-            let key: [u8; 4] = bytes.try_into().map_err(|_| "mask key must be 4 bytes of hex, e.g. \"37fa213d\"")?;
-            MaskStep::Key(key)
-        }
-    };
     let length = match &s.length {
-        None => LengthStep::Minimal,
-        Some(Param::Int(7)) => LengthStep::Bits7,
-        Some(Param::Int(16)) => LengthStep::Bits16,
-        Some(Param::Int(64)) => LengthStep::Bits64,
+        None => LengthEncoding::Minimal,
+        Some(Param::Int(7)) => LengthEncoding::Bits7,
+        Some(Param::Int(16)) => LengthEncoding::Bits16,
+        Some(Param::Int(64)) => LengthEncoding::Bits64,
         Some(Param::Placeholder(p)) => match ctx.fill(p)?.as_str() {
-            "minimal" => LengthStep::Minimal,
-            "7" => LengthStep::Bits7,
-            "16" => LengthStep::Bits16,
-            "64" => LengthStep::Bits64,
+            "minimal" => LengthEncoding::Minimal,
+            "7" => LengthEncoding::Bits7,
+            "16" => LengthEncoding::Bits16,
+            "64" => LengthEncoding::Bits64,
             other => return Err(format!("length must be 7, 16, 64 or \"minimal\", got '{other}'").into()),
         },
         Some(Param::Int(other)) => return Err(format!("length must be 7, 16, 64 or \"minimal\", got {other}").into()),
     };
-    if length == LengthStep::Bits7 && payload.len() > 125 && s.declared_len.is_none() {
-        return Err(
-            format!("a 7-bit length cannot hold {} bytes: set declared_len or another length", payload.len()).into()
-        );
-    }
     let declared_len = s.declared_len.as_ref().map(|d| ctx.ranged("declared_len", d, u64::MAX >> 1)).transpose()?;
-    Ok(FrameStep {
-        fin: s.fin.unwrap_or(true),
-        rsv: ctx.ranged("rsv", s.rsv.as_ref().unwrap_or(&Param::Int(0)), 7)? as u8,
-        opcode,
-        mask,
-        length,
-        declared_len,
-        payload,
-    })
+    let shown_len = declared_len.unwrap_or(payload.len() as u64);
+    if length == LengthEncoding::Bits7 && shown_len > 125 {
+        return Err(format!("a 7-bit length field cannot hold {shown_len}: use length = 16 or 64").into());
+    }
+    if length == LengthEncoding::Bits16 && shown_len > 0xFFFF {
+        return Err(format!("a 16-bit length field cannot hold {shown_len}: use length = 64").into());
+    }
+    let mut spec = FrameSpec::new(opcode, payload)
+        .fin(s.fin.unwrap_or(true))
+        .rsv(ctx.ranged("rsv", s.rsv.as_ref().unwrap_or(&Param::Int(0)), 7)? as u8)
+        .length(length);
+    if let Some(d) = declared_len {
+        spec = spec.declared_len(d);
+    }
+    match &s.mask {
+        None | Some(MaskField::Flag(true)) => {}
+        Some(MaskField::Flag(false)) => spec = spec.unmasked(),
+        Some(MaskField::Key(k)) => {
+            let bytes = parse_hex(&ctx.fill(k)?)?;
+            let key: [u8; 4] = bytes.try_into().map_err(|_| "mask key must be 4 bytes of hex, e.g. \"37fa213d\"")?;
+            spec = spec.mask_key(key);
+        }
+    }
+    Ok(spec)
 }
 
 /// Largest generated payload (`payload_len`): the biggest Autobahn case is 16 MiB.
@@ -577,3 +579,45 @@ fn parse_hex(s: &str) -> R<Vec<u8>> {
 
 #[cfg(test)]
 mod tests;
+
+/// Loads every `*.toml` below `dir` (sorted, so the order is stable), naming
+/// files relative to `dir`'s parent in errors. Ids must be unique across files.
+pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Case>, Vec<CaseError>> {
+    let io_error = |path: &std::path::Path, e: std::io::Error| {
+        vec![CaseError { file: path.display().to_string(), line: 0, message: format!("cannot read: {e}") }]
+    };
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io_error(&d, e))? {
+            let path = entry.map_err(|e| io_error(&d, e))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|x| x == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let base = dir.parent().unwrap_or(dir);
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for path in files {
+        let name = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match parse_cases(&name, &text) {
+                Ok(mut c) => cases.append(&mut c),
+                Err(mut e) => errors.append(&mut e),
+            },
+            Err(e) => errors.append(&mut io_error(&path, e)),
+        }
+    }
+    if let Err(mut e) = check_unique_ids(&cases) {
+        errors.append(&mut e);
+    }
+    if errors.is_empty() {
+        Ok(cases)
+    } else {
+        Err(errors)
+    }
+}

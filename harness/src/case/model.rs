@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::verdict::Verdict;
+use crate::wire::FrameSpec;
 
 /// One conformance case.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,10 +72,10 @@ pub enum Request {
 /// One step of a case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Send a frame.
+    /// Send a frame: anything, valid or not (a masked frame gets a fresh random key).
     Frame {
         /// The frame.
-        frame: FrameStep,
+        frame: FrameSpec,
         /// How its bytes are delivered.
         delivery: Delivery,
     },
@@ -98,49 +99,6 @@ pub enum Step {
         /// 1-based line of the step, for reports.
         line: usize,
     },
-}
-
-/// A frame as the case wants it on the wire: anything, valid or not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrameStep {
-    /// FIN bit.
-    pub fin: bool,
-    /// RSV1-3 as a 3-bit number (RSV1 = 4).
-    pub rsv: u8,
-    /// Raw opcode nibble, 0-15.
-    pub opcode: u8,
-    /// The masking.
-    pub mask: MaskStep,
-    /// The length encoding.
-    pub length: LengthStep,
-    /// A length field that differs from the payload's real length.
-    pub declared_len: Option<u64>,
-    /// The unmasked payload.
-    pub payload: Vec<u8>,
-}
-
-/// How a frame is masked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MaskStep {
-    /// A fresh random key (what a valid client does).
-    Random,
-    /// No mask (a client MUST NOT do this).
-    None,
-    /// This key.
-    Key([u8; 4]),
-}
-
-/// How the payload length is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LengthStep {
-    /// The minimal encoding (valid).
-    Minimal,
-    /// 7-bit field.
-    Bits7,
-    /// 16-bit extended length, even for short payloads.
-    Bits16,
-    /// 64-bit extended length, even for short payloads.
-    Bits64,
 }
 
 /// What the server should do.
