@@ -12,5 +12,6 @@
 //! command line).
 
 pub mod case;
+pub mod conformance;
 pub mod verdict;
 pub mod wire;

@@ -54,6 +54,41 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// How the connection ended, judged apart from the behaviour (as Autobahn does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CloseVerdict {
+    /// A complete close handshake, then the server closed TCP.
+    Ok,
+    /// The server replied to a close with a code it should not have used.
+    WrongCode,
+    /// The server closed TCP without completing the close handshake
+    /// (a browser reports 1006 to the application).
+    Unclean,
+    /// Neither here nor there; reported for information.
+    Informational,
+    /// No close reply, or the server never closed TCP.
+    Failed,
+}
+
+impl CloseVerdict {
+    /// The name used in reports, as Autobahn spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseVerdict::Ok => "OK",
+            CloseVerdict::WrongCode => "WRONG CODE",
+            CloseVerdict::Unclean => "UNCLEAN",
+            CloseVerdict::Informational => "INFORMATIONAL",
+            CloseVerdict::Failed => "FAILED",
+        }
+    }
+}
+
+impl fmt::Display for CloseVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

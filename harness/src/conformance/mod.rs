@@ -1,0 +1,11 @@
+//! Running cases against a server: the target, the connection observer, the
+//! runner that judges each case, and the wire trace it records.
+
+mod observe;
+mod runner;
+mod target;
+pub mod trace;
+
+pub use observe::{describe_frame, Event};
+pub use runner::{run_case, CaseOutcome, CloseOutcome, RunOptions};
+pub use target::{Target, TargetError};
