@@ -12,6 +12,10 @@
 //! command line).
 
 pub mod case;
+pub mod cli;
+pub mod commands;
 pub mod conformance;
+pub mod embedded;
+pub mod report;
 pub mod verdict;
 pub mod wire;

@@ -1,27 +1,33 @@
 //! `wsharness`: tells the author of a WebSocket server, with evidence, whether
-//! it speaks RFC 6455 correctly and how it holds up under load.
+//! it speaks RFC 6455 correctly.
 //!
-//! This crate is the command-line tool. Its commands land one issue at a time:
-//! `conformance` (the case runner), `load` (the load generator) and `compare`
-//! (report diffs for CI). Until then it only describes itself; the reference
-//! server it will embed as its default target is the `reference-server` crate.
-//!
-//! Dependencies: `clap` (argument parsing), `anyhow` (error context in the binary).
+//! Exit codes: 0 success, 1 cases failed, 2 usage error, bad case file or
+//! unreachable target, 130 interrupted. Errors are printed once, with their
+//! causes, to stderr.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-
-/// Conformance and load testing for RFC 6455 WebSocket servers.
-///
-/// The conformance, load and compare commands are not built yet. To check a
-/// server against Autobahn|Testsuite today, see `ci/autobahn.sh`.
-#[derive(Debug, Parser)]
-#[command(name = "wsharness", version)]
-struct Args {}
+use wsharness::cli::{Cli, Command};
+use wsharness::commands;
 
 fn main() -> ExitCode {
-    let _args = Args::parse();
-    eprintln!("wsharness: no commands yet (conformance, load and compare are being built); see --help");
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wsharness: {e:#}");
+            ExitCode::from(commands::EXIT_USAGE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Cases(cmd) => commands::cases::run(cmd),
+        Command::Conformance(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(commands::conformance::run(args))
+        }
+    }
 }

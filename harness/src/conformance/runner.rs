@@ -19,8 +19,8 @@ use super::trace::{Direction, TraceEvent, TraceKind};
 use crate::case::{Case, Delivery, Expectation, Request, Step};
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::wire::{
-    parse_response, ClientRequest, CloseCode, ClosePayload, FrameReader, FrameSpec, Message, MessageAssembler,
-    RawRequest, ServerResponse,
+    parse_response, ClientRequest, CloseCode, ClosePayload, FrameReader, FrameSpec, LengthField, Message,
+    MessageAssembler, ObservedFrame, RawRequest, ServerResponse,
 };
 
 /// How cases are run.
@@ -440,23 +440,50 @@ async fn send_frame(conn: &mut Conn, frame: &FrameSpec) {
 /// Data messages the case sent and whose echo is still due.
 #[derive(Default)]
 struct SentMessages {
+    broken: bool,
     reader: FrameReader,
     assembler: MessageAssembler,
     pending: VecDeque<Message>,
 }
 
 impl SentMessages {
-    /// Reads our own frame bytes back to know which messages they make.
+    /// Reads our own frame bytes back to know which messages a correct server
+    /// echoes: only messages made of valid client frames, and valid UTF-8 for
+    /// text. A frame that breaks a rule makes the server fail the connection
+    /// (§7.1.7), so nothing from it onwards is echoed.
     fn track(&mut self, bytes: &[u8]) {
         self.reader.push(bytes);
         while let Ok(Some(frame)) = self.reader.next_frame() {
-            if let Ok(a) = self.assembler.push(&frame) {
-                if let Some(m) = a.message {
-                    self.pending.push_back(m);
+            if self.broken || !valid_client_frame(&frame) {
+                self.broken = true;
+                continue;
+            }
+            match self.assembler.push(&frame) {
+                Ok(a) if a.violations.is_empty() => {
+                    if let Some(m) = a.message {
+                        if m.is_text() && m.as_text().is_none() {
+                            self.broken = true;
+                        } else {
+                            self.pending.push_back(m);
+                        }
+                    }
                 }
+                _ => self.broken = true,
             }
         }
     }
+}
+
+/// Whether a frame we sent keeps the client's rules of §5 (no extension is negotiated).
+fn valid_client_frame(f: &ObservedFrame) -> bool {
+    let h = &f.header;
+    let control = h.opcode & 0x8 != 0;
+    h.masking_key.is_some()
+        && h.rsv == 0
+        && matches!(h.opcode, 0x0..=0x2 | 0x8..=0xA)
+        && h.declared_len == f.payload.len() as u64
+        && (!control || (h.fin && h.declared_len <= 125))
+        && h.length_field == LengthField::minimal_for(h.declared_len)
 }
 
 async fn wait_collecting(conn: &mut Conn, until: Instant) {

@@ -1,0 +1,87 @@
+//! Runs many cases concurrently, each within its own timeout, stoppable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use super::runner::{run_case, CaseOutcome, RunOptions};
+use super::target::Target;
+use crate::case::Case;
+use crate::verdict::Verdict;
+
+/// Runs `cases` with at most `jobs` at once. `stop` turning `true` (Ctrl-C)
+/// ends the run early: finished cases are returned and `complete` is false.
+/// `on_done` is called as each case finishes (for a progress display).
+pub async fn run_all(
+    cases: &[Case],
+    target: &Target,
+    options: RunOptions,
+    jobs: usize,
+    mut stop: watch::Receiver<bool>,
+    on_done: impl Fn(&CaseOutcome),
+) -> (Vec<(usize, CaseOutcome)>, bool) {
+    let slots = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut set = JoinSet::new();
+    for (i, case) in cases.iter().enumerate() {
+        let case = case.clone();
+        let target = target.clone();
+        let slots = Arc::clone(&slots);
+        set.spawn(async move {
+            let _permit = slots.acquire_owned().await;
+            // a backstop beyond the runner's own deadlines: a case can never hold the run
+            let backstop = options.case_timeout + Duration::from_secs(1);
+            match tokio::time::timeout(backstop, run_case(&case, &target, &options)).await {
+                Ok(outcome) => (i, outcome),
+                Err(_) => (i, timed_out(&case, backstop)),
+            }
+        });
+    }
+    let mut done = Vec::with_capacity(cases.len());
+    let mut complete = true;
+    loop {
+        tokio::select! {
+            next = set.join_next() => match next {
+                None => break,
+                Some(Ok((i, outcome))) => {
+                    on_done(&outcome);
+                    done.push((i, outcome));
+                }
+                Some(Err(e)) => {
+                    // a panic in the runner is a bug of ours: say so, keep going
+                    if e.is_panic() {
+                        complete = false;
+                    }
+                }
+            },
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    set.abort_all();
+                    complete = false;
+                    while let Some(r) = set.join_next().await {
+                        if let Ok((i, outcome)) = r {
+                            done.push((i, outcome));
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    (done, complete)
+}
+
+fn timed_out(case: &Case, after: Duration) -> CaseOutcome {
+    CaseOutcome {
+        id: case.id.clone(),
+        verdict: Verdict::Failed,
+        close: None,
+        reason: Some(format!("the case did not finish within {:.1} s", after.as_secs_f64())),
+        expected: None,
+        observed: None,
+        duration: after,
+        trace: Vec::new(),
+    }
+}
