@@ -540,7 +540,9 @@ fn describe_expectation(e: &Expectation) -> String {
 }
 
 fn join_codes(codes: &[u16]) -> String {
-    let s: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+    let mut unique = codes.to_vec();
+    unique.dedup();
+    let s: Vec<String> = unique.iter().map(|c| c.to_string()).collect();
     s.join(" or ")
 }
 

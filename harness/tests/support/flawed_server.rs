@@ -1,0 +1,421 @@
+//! A flawed-server fixture: a strict RFC 6455 echo server with one switchable flaw per rule.
+//!
+//! [`FlawedServer::start`] with no flaws runs a correct, strict echo server on
+//! `127.0.0.1:0`: it validates the opening handshake (RFC 6455 §4.2.1: 101, else
+//! 400, 426 or 431), requires masked client frames, zero RSV bits, defined
+//! opcodes, minimal lengths, short unfragmented control frames and a valid
+//! fragmentation sequence (1002), validates UTF-8 incrementally and fails fast
+//! (1007), validates close codes and reasons (1002, 1007), limits messages to
+//! 16 MiB (1009), answers pings, echoes each message as one frame of the same
+//! type, and answers a close with the same code before closing TCP. Frames may
+//! arrive cut anywhere across reads.
+//!
+//! Each [`Flaw`] switches off or breaks exactly one of those rules, the way
+//! hand-written servers do (the PHP servers in `shared/seeds/` answer a close by
+//! dropping TCP, accept unmasked frames and assume one frame per `recv()`). A
+//! test starts the server with one flaw and shows that a conformance case fails.
+//!
+//! The server is simple rather than fast: one task per connection, whole frames
+//! buffered. [`conn`] is the sans-IO core (bytes in, [`conn::Action`]s out); this
+//! file owns the sockets and the clocks. Every wait of the server is bounded by a
+//! [`Settings`] timer or by the server being stopped (dropping it stops it too).
+
+mod conn;
+mod frame;
+mod handshake;
+mod utf8;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{timeout, timeout_at, Instant};
+
+use self::conn::{Action, Conn};
+use self::handshake::Answer;
+
+/// Declares [`Flaw`] from one list, so that each variant's doc line and
+/// [`Flaw::rule`] are the same text and [`Flaw::ALL`] cannot miss a variant.
+macro_rules! flaws {
+    ($( $(#[doc = $doc:literal])+ $name:ident, )+) => {
+        /// One broken rule. Each variant's doc line names the RFC rule it breaks
+        /// ([`Flaw::rule`] returns the same line).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Flaw {
+            $( $(#[doc = $doc])+ $name, )+
+        }
+
+        impl Flaw {
+            /// Every flaw, in declaration order.
+            pub const ALL: &'static [Flaw] = &[$(Flaw::$name,)+];
+
+            /// The doc line of the variant: the RFC rule it breaks and how.
+            pub fn rule(self) -> &'static str {
+                match self {
+                    $( Flaw::$name => concat!($($doc),+).trim_start(), )+
+                }
+            }
+        }
+    };
+}
+
+flaws! {
+    // The opening handshake (RFC 6455 §4).
+
+    /// Breaks RFC 6455 §4.2.2 item 5.4: answers with a Sec-WebSocket-Accept computed without the GUID.
+    WrongAcceptKey,
+    /// Breaks RFC 6455 §4.2.2 item 5.2: the 101 response has no `Upgrade: websocket` field.
+    NoUpgradeHeader,
+    /// Breaks RFC 6455 §4.2.2 item 5.3: the 101 response has no `Connection: Upgrade` field.
+    NoConnectionHeader,
+    /// Breaks RFC 6455 §4.2.2 item 5.1: answers an acceptable request with 200 instead of 101.
+    Status200Instead101,
+    /// Breaks RFC 6455 §4.2.2 item 5.1: the 101 status line says HTTP/1.0, not HTTP/1.1.
+    RespondsWithHttp10,
+    /// Breaks RFC 6455 §11.3.3: sends the Sec-WebSocket-Accept field twice.
+    RepeatsAcceptHeader,
+    /// Breaks RFC 6455 §4.2.1 item 6 and §4.4: accepts any Sec-WebSocket-Version instead of answering 426.
+    AcceptsAnyVersion,
+    /// Breaks RFC 6455 §4.4: answers an unsupported version with 426 but no Sec-WebSocket-Version field.
+    Version426WithoutVersionHeader,
+    /// Breaks RFC 6455 §4.2.1 item 5: accepts a request with no Sec-WebSocket-Key (accept of the empty key).
+    AcceptsMissingKey,
+    /// Breaks RFC 6455 §4.2.1 item 5: accepts a key that is not base64 of 16 bytes.
+    AcceptsInvalidKey,
+    /// Breaks RFC 6455 §11.3.1: accepts a request with two Sec-WebSocket-Key fields.
+    AcceptsDuplicateKey,
+    /// Breaks RFC 6455 §4.2.1 item 1: accepts any method, not only GET.
+    AcceptsBadMethod,
+    /// Breaks RFC 6455 §4.2.1 item 1: accepts an HTTP/1.0 request.
+    AcceptsHttp10,
+    /// Breaks RFC 6455 §4.2.1 item 2: accepts a request without exactly one non-empty Host field.
+    AcceptsMissingHost,
+    /// Breaks RFC 6455 §4.2.1 item 3: accepts a request whose Upgrade field does not name websocket.
+    AcceptsMissingUpgrade,
+    /// Breaks RFC 6455 §4.2.1 item 4: accepts a request whose Connection field lacks the Upgrade token.
+    AcceptsMissingConnection,
+    /// Breaks RFC 6455 §4.2.2 item 5.5: selects its subprotocol even when the client did not offer it.
+    PicksUnofferedSubprotocol,
+    /// Breaks RFC 6455 §11.3.4: sends the selected Sec-WebSocket-Protocol field twice.
+    RepeatsProtocolHeader,
+    /// Breaks RFC 6455 §4.2.2 item 5.6: answers with `Sec-WebSocket-Extensions: permessage-deflate` unoffered.
+    SendsUnofferedExtension,
+    /// Breaks RFC 6455 §4.2.2 (frames follow the head on the same stream): drops bytes read with the request head.
+    ExtraBytesLost,
+    /// Breaks RFC 6455 §10.4 (limits against denial of service): waits forever for a request head to end.
+    NoHandshakeTimeout,
+    /// Breaks RFC 6455 §10.4 (limits against denial of service): buffers a request head of any size (no 431).
+    NoHeadSizeLimit,
+
+    // Frames and messages (RFC 6455 §5, §8).
+
+    /// Breaks RFC 6455 §5.1: accepts unmasked client frames.
+    AcceptsUnmasked,
+    /// Breaks RFC 6455 §5.2: ignores RSV bits no extension defines instead of failing with 1002.
+    IgnoresRsv,
+    /// Breaks RFC 6455 §5.2: silently skips frames with reserved opcodes instead of failing with 1002.
+    IgnoresReservedOpcodes,
+    /// Breaks RFC 6455 §5.2: accepts a length field longer than needed (non-minimal encoding).
+    AcceptsNonMinimalLength,
+    /// Breaks RFC 6455 §5.2: clears the most significant bit of a 64-bit length instead of failing with 1002.
+    IgnoresLengthMsb,
+    /// Breaks RFC 6455 §5.5: accepts a fragmented (FIN = 0) control frame.
+    AcceptsFragmentedControl,
+    /// Breaks RFC 6455 §5.5: accepts a control frame with more than 125 payload bytes.
+    AcceptsLongControl,
+    /// Breaks RFC 6455 §5.4: handles only the first frame of each read and discards the rest (the seed bug).
+    OneFramePerRead,
+    /// Breaks RFC 6455 §5.4 (frames are a byte stream): decodes each read alone, truncating frames split across reads.
+    NoPartialFrameBuffering,
+    /// Breaks RFC 6455 §5.2: reads and writes the 16-bit extended length little-endian.
+    Mangles16BitLength,
+    /// Breaks RFC 6455 §5.2: reads and writes the 64-bit extended length little-endian.
+    Mangles64BitLength,
+    /// Breaks RFC 6455 §5.2: writes every length in the 64-bit field, even where a shorter one fits.
+    SendsNonMinimalLength,
+    /// Breaks RFC 6455 §5.1: masks the frames it sends.
+    MasksServerFrames,
+    /// Breaks RFC 6455 §5.2: sets RSV1 on the frames it sends, with no extension negotiated.
+    SetsRsvOnServerFrames,
+    /// Breaks RFC 6455 §5.6: echoes a text message as a binary message.
+    EchoesAsBinary,
+    /// Breaks RFC 6455 §5.4: sends the echo as two continuation frames, with no starting data frame.
+    FragmentsEchoWrongly,
+    /// Breaks RFC 6455 §5.5.2: never answers a ping.
+    NoPong,
+    /// Breaks RFC 6455 §5.5.3: answers a ping with a pong whose payload differs from the ping's.
+    PongWrongPayload,
+    /// Breaks RFC 6455 §5.5.3: answers an unsolicited pong with a pong.
+    PongsUnsolicitedPongs,
+    /// Breaks RFC 6455 §5.4: takes a continuation frame with no message to continue as a binary message.
+    AcceptsContinuationWithoutStart,
+    /// Breaks RFC 6455 §5.4: takes a new data frame inside a fragmented message as its continuation.
+    AcceptsInterleavedDataFrames,
+    /// Breaks RFC 6455 §5.4: fails with 1002 when a control frame arrives between the fragments of a message.
+    RejectsInterleavedControl,
+    /// Breaks RFC 6455 §8.1: echoes text messages that are not valid UTF-8.
+    NoUtf8Validation,
+    /// Breaks RFC 6455 §8.1 (fail fast): checks UTF-8 only once the whole message has arrived.
+    LateUtf8Failure,
+    /// Breaks RFC 6455 §7.4.1: closes with 1002 instead of 1007 on invalid UTF-8.
+    Utf8WrongCode,
+    /// Breaks RFC 6455 §10.4: buffers messages of any size instead of closing with 1009.
+    NoMessageLimit,
+    /// Breaks RFC 6455 §7.4.1: fails the connection with close code 1000 instead of the code of the error.
+    ClosesWith1000OnErrors,
+
+    // The closing handshake (RFC 6455 §5.5.1, §7).
+
+    /// Breaks RFC 6455 §5.5.1: closes TCP where it should send a close frame (seed 004: browsers see 1006).
+    DropsTcpWithoutClose,
+    /// Breaks RFC 6455 §5.5.1: never answers a close frame and keeps TCP open.
+    NoCloseReplyKeepsOpen,
+    /// Breaks RFC 6455 §5.5.1: answers a close with another code than the one received.
+    WrongCloseEchoCode,
+    /// Breaks RFC 6455 §7.4: accepts close codes that are not valid on the wire (e.g. 999, 1005, 5000).
+    AcceptsInvalidCloseCodes,
+    /// Breaks RFC 6455 §7.4: rejects valid close codes other than 1000 (e.g. 1003, 3000, 4999) with 1002.
+    RejectsValidCloseCodes,
+    /// Breaks RFC 6455 §5.5.1: accepts a close frame with a one-byte body.
+    AcceptsOneByteClose,
+    /// Breaks RFC 6455 §5.5.1: accepts a close reason that is not valid UTF-8.
+    AcceptsInvalidCloseReason,
+    /// Breaks RFC 6455 §5.5.1: keeps echoing data frames received after the close it answered.
+    SendsAfterClose,
+    /// Breaks RFC 6455 §7.1.1: sends its close frame but never closes TCP.
+    NeverClosesTcp,
+    /// Breaks RFC 6455 §7.4.1: answers an empty close with code 1005, which must never be sent.
+    SendsReservedCloseCode,
+
+    // Robustness (what a client must survive).
+
+    /// Breaks RFC 6455 §4.2.2: accepts TCP connections and never answers the request.
+    StallsBeforeHandshake,
+    /// Breaks RFC 6455 §5.5.1 and §5.5.2: answers the handshake, then never answers a frame.
+    StallsAfterHandshake,
+    /// Breaks RFC 6455 §4.2.2: answers the request with random bytes, not an HTTP response.
+    SendsGarbage,
+    /// Breaks no MUST (RFC 6455 §10.4: a client needs limits): floods binary messages for `Settings::flood_for`.
+    Floods,
+}
+
+/// The flaws a server runs with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Flaws(Vec<Flaw>);
+
+impl Flaws {
+    /// Whether this flaw is switched on.
+    pub(crate) fn has(&self, flaw: Flaw) -> bool {
+        self.0.contains(&flaw)
+    }
+}
+
+/// Limits and timers of the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a client has to send the whole request head before TCP is closed (5 s).
+    pub handshake_timeout: Duration,
+    /// Largest request head in bytes (16 KiB); a larger one gets 431.
+    pub max_head: usize,
+    /// Largest message in bytes (16 MiB); a frame that would make it larger gets 1009.
+    pub max_message: u64,
+    /// How long the server reads and discards after closing its side of TCP (1 s); also how
+    /// long [`Flaw::SendsAfterClose`] keeps serving after its close.
+    pub close_linger: Duration,
+    /// How long [`Flaw::Floods`] floods before it closes (5 s).
+    pub flood_for: Duration,
+    /// Subprotocols the server speaks; it selects the first one the client offers (`chat`).
+    pub subprotocols: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            handshake_timeout: Duration::from_secs(5),
+            max_head: 16 * 1024,
+            max_message: 16 * 1024 * 1024,
+            close_linger: Duration::from_secs(1),
+            flood_for: Duration::from_secs(5),
+            subprotocols: vec!["chat".to_owned()],
+        }
+    }
+}
+
+/// A running fixture server on `127.0.0.1`. Dropping it (or [`FlawedServer::stop`])
+/// stops accepting and ends every connection.
+#[derive(Debug)]
+pub struct FlawedServer {
+    addr: SocketAddr,
+    flaws: Vec<Flaw>,
+    /// Dropping the sender tells the accept task to stop.
+    shutdown: Option<oneshot::Sender<()>>,
+    accept_task: JoinHandle<()>,
+}
+
+impl FlawedServer {
+    /// Starts a server with these flaws (none: a correct server) and default [`Settings`],
+    /// on the current tokio runtime.
+    pub async fn start(flaws: &[Flaw]) -> FlawedServer {
+        FlawedServer::start_with(flaws, Settings::default()).await
+    }
+
+    /// Starts a server with these flaws and settings, on the current tokio runtime.
+    pub async fn start_with(flaws: &[Flaw], settings: Settings) -> FlawedServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address of a bound listener");
+        let (shutdown, stop) = oneshot::channel();
+        let shared = Arc::new((Flaws(flaws.to_vec()), settings));
+        let accept_task = tokio::spawn(accept_loop(listener, shared, stop));
+        FlawedServer { addr, flaws: flaws.to_vec(), shutdown: Some(shutdown), accept_task }
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// The flaws it runs with.
+    pub fn flaws(&self) -> &[Flaw] {
+        &self.flaws
+    }
+
+    /// Stops the server and waits until every connection is closed.
+    pub async fn stop(mut self) {
+        drop(self.shutdown.take());
+        let _ = (&mut self.accept_task).await;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<(Flaws, Settings)>, mut stop: oneshot::Receiver<()>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    conns.spawn(serve(stream, Arc::clone(&shared)));
+                }
+                // e.g. out of file descriptors: try again a little later
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.shutdown().await;
+}
+
+/// One connection: the handshake, then frames through the sans-IO core.
+async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
+    let (flaws, settings) = (&shared.0, &shared.1);
+    if flaws.has(Flaw::StallsBeforeHandshake) {
+        return hold(stream).await;
+    }
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut head = Vec::new();
+    let deadline = Instant::now() + settings.handshake_timeout;
+    let (response, head_len) = loop {
+        match handshake::answer(&head, flaws, settings) {
+            Answer::NeedMore => {}
+            Answer::Upgrade { response, head_len } => break (response, head_len),
+            Answer::Refuse { response } => {
+                if stream.write_all(&response).await.is_ok() {
+                    close_gracefully(stream, settings).await;
+                }
+                return;
+            }
+        }
+        let read = stream.read(&mut chunk);
+        let read = if flaws.has(Flaw::NoHandshakeTimeout) {
+            read.await
+        } else {
+            match timeout_at(deadline, read).await {
+                Ok(read) => read,
+                // RFC 6455 §10.4: a head that does not arrive in time is dropped
+                Err(_) => return close_gracefully(stream, settings).await,
+            }
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    };
+    if flaws.has(Flaw::SendsGarbage) {
+        if stream.write_all(&frame::random_bytes(256)).await.is_ok() {
+            close_gracefully(stream, settings).await;
+        }
+        return;
+    }
+    if stream.write_all(&response).await.is_err() {
+        return;
+    }
+    if flaws.has(Flaw::StallsAfterHandshake) {
+        return hold(stream).await;
+    }
+    if flaws.has(Flaw::Floods) {
+        return flood(stream, flaws, settings).await;
+    }
+    let mut conn = Conn::new(flaws.clone(), settings.max_message);
+    let pipelined = &head[head_len..];
+    let mut actions =
+        if pipelined.is_empty() || flaws.has(Flaw::ExtraBytesLost) { Vec::new() } else { conn.on_read(pipelined) };
+    let mut close_at = None;
+    loop {
+        for action in actions.drain(..) {
+            match action {
+                Action::Write(bytes) => {
+                    if stream.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Action::Close => return close_gracefully(stream, settings).await,
+                Action::Drop => return,
+                Action::Hold => return hold(stream).await,
+                Action::CloseLater => close_at = Some(Instant::now() + settings.close_linger),
+            }
+        }
+        let read = stream.read(&mut chunk);
+        let read = match close_at {
+            None => read.await,
+            Some(at) => match timeout_at(at, read).await {
+                Ok(read) => read,
+                Err(_) => return close_gracefully(stream, settings).await,
+            },
+        };
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => actions = conn.on_read(&chunk[..n]),
+        }
+    }
+}
+
+/// Closes our side of TCP (FIN), then reads and discards for `close_linger` so that
+/// unread input does not turn the close into a reset, then drops the socket.
+async fn close_gracefully(mut stream: TcpStream, settings: &Settings) {
+    let _ = stream.shutdown().await;
+    let mut sink = vec![0u8; 16 * 1024];
+    let _ = timeout(settings.close_linger, async { while let Ok(1..) = stream.read(&mut sink).await {} }).await;
+}
+
+/// Keeps TCP open and never answers: reads and discards until the client closes
+/// (or the server is stopped).
+async fn hold(mut stream: TcpStream) {
+    let mut sink = vec![0u8; 16 * 1024];
+    while let Ok(1..) = stream.read(&mut sink).await {}
+}
+
+/// Sends 16 KiB binary messages as fast as the client takes them, for `flood_for`.
+async fn flood(mut stream: TcpStream, flaws: &Flaws, settings: &Settings) {
+    let message = frame::encode(true, frame::BINARY, &[b'*'; 16 * 1024], flaws);
+    let until = Instant::now() + settings.flood_for;
+    while let Ok(Ok(())) = timeout_at(until, stream.write_all(&message)).await {}
+    close_gracefully(stream, settings).await;
+}

@@ -1,0 +1,9 @@
+//! Shared test support for the `wsharness` integration tests.
+//!
+//! - [`flawed_server`]: a small RFC 6455 echo server, correct by default, with one
+//!   switchable flaw per rule, so that a test can show every case able to fail.
+
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+pub mod flawed_server;
