@@ -52,6 +52,9 @@ pub struct ConformanceArgs {
     /// A folder of case files to add to the built-in ones (same id: replaces).
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
+    /// For wss:// targets: accept any certificate (self-signed test servers).
+    #[arg(long)]
+    pub insecure: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

@@ -59,7 +59,7 @@ const FLAWS_BY_CASE: &[(&str, &[Flaw])] = &[
 ];
 
 fn options() -> RunOptions {
-    RunOptions { case_timeout: Duration::from_millis(1500), close_timeout: Duration::from_millis(400) }
+    RunOptions { case_timeout: Duration::from_millis(1500), close_timeout: Duration::from_millis(400), tls: None }
 }
 
 /// A case is FAILED-able when some expectation rates a miss FAILED; the others can at most become INFORMATIONAL.

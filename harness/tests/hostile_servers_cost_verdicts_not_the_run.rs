@@ -18,7 +18,7 @@ async fn run_against(flaw: Flaw) {
     let cases = embedded_cases().expect("the shipped case files are valid");
     let server = FlawedServer::start(&[flaw]).await;
     let target = Target::parse(&server.url()).expect("fixture url");
-    let options = RunOptions { case_timeout: CASE_TIMEOUT, close_timeout: Duration::from_millis(200) };
+    let options = RunOptions { case_timeout: CASE_TIMEOUT, close_timeout: Duration::from_millis(200), tls: None };
     let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let (outcomes, complete) = run_all(&cases, &target, options, JOBS, stop_rx, |_| {}).await;

@@ -77,7 +77,7 @@ fn cases() -> Vec<wsharness::case::Case> {
 
 async fn run_all(url: &str, timeout: Duration) -> Vec<CaseOutcome> {
     let target = Target::parse(url).expect("valid url");
-    let options = RunOptions { case_timeout: timeout, close_timeout: Duration::from_millis(500) };
+    let options = RunOptions { case_timeout: timeout, close_timeout: Duration::from_millis(500), tls: None };
     let mut out = Vec::new();
     for c in cases() {
         out.push(run_case(&c, &target, &options).await);

@@ -59,10 +59,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    if target.secure {
-        eprintln!("wsharness: wss:// targets are not supported yet; test the server over ws://");
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
+    let tls = if target.secure { Some(crate::conformance::tls::connector(args.insecure)?) } else { None };
     // an unreachable target is a usage error, found fast, not N failed cases
     match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(target.authority())).await {
         Ok(Ok(_)) => {}
@@ -77,8 +74,11 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     }
 
     let jobs = args.jobs.unwrap_or_else(|| 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let options =
-        RunOptions { case_timeout: args.case_timeout, close_timeout: args.case_timeout.min(Duration::from_secs(2)) };
+    let options = RunOptions {
+        case_timeout: args.case_timeout,
+        close_timeout: args.case_timeout.min(Duration::from_secs(2)),
+        tls,
+    };
     let bar = progress_bar(cases.len() as u64, args.quiet);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ctrl_c = tokio::spawn(async move {

@@ -5,6 +5,7 @@ mod observe;
 mod pool;
 mod runner;
 mod target;
+pub mod tls;
 pub mod trace;
 
 pub use observe::{describe_frame, Event};

@@ -5,8 +5,7 @@
 use std::collections::VecDeque;
 use std::io;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep, timeout_at, Instant};
 
 use super::trace::{preview, Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES};
@@ -74,12 +73,16 @@ pub fn describe_frame(h: &FrameHeader, payload: &[u8]) -> String {
     s
 }
 
+/// A byte stream to the server: TCP, or TLS over TCP.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// Read buffer size.
 const READ_SIZE: usize = 64 * 1024;
 
 /// A case's TCP connection and everything seen on it.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     reader: FrameReader,
     pending: VecDeque<Event>,
     closed: Option<String>,
@@ -95,8 +98,7 @@ pub struct Conn {
 
 impl Conn {
     /// Wraps a connected stream; `start` is the case's start time.
-    pub fn new(stream: TcpStream, start: Instant) -> Conn {
-        let _ = stream.set_nodelay(true);
+    pub fn new(stream: Box<dyn Io>, start: Instant) -> Conn {
         Conn {
             stream,
             reader: FrameReader::new(),

@@ -28,6 +28,7 @@ pub async fn run_all(
         let case = case.clone();
         let target = target.clone();
         let slots = Arc::clone(&slots);
+        let options = options.clone();
         set.spawn(async move {
             let _permit = slots.acquire_owned().await;
             // a backstop beyond the runner's own deadlines: a case can never hold the run

@@ -13,8 +13,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
-use super::observe::{describe_frame, Conn, Event};
+use super::observe::{describe_frame, Conn, Event, Io};
 use super::target::Target;
+use super::tls;
 use super::trace::{Direction, TraceEvent, TraceKind};
 use crate::case::{Case, Delivery, Expectation, Request, Step};
 use crate::verdict::{CloseVerdict, Verdict};
@@ -24,17 +25,29 @@ use crate::wire::{
 };
 
 /// How cases are run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// The whole budget of one case, the close included.
     pub case_timeout: Duration,
     /// How long the close phase waits for a close reply and then for TCP to close.
     pub close_timeout: Duration,
+    /// TLS for `wss://` targets (`None`: certificates are checked against the Mozilla roots).
+    pub tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("case_timeout", &self.case_timeout)
+            .field("close_timeout", &self.close_timeout)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { case_timeout: Duration::from_secs(5), close_timeout: Duration::from_secs(2) }
+        RunOptions { case_timeout: Duration::from_secs(5), close_timeout: Duration::from_secs(2), tls: None }
     }
 }
 
@@ -86,15 +99,40 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Cas
     let start = Instant::now();
     let deadline = start + options.case_timeout;
     let run = Run { case, start, deadline, options };
-    let conn = match timeout_at(deadline, TcpStream::connect(target.authority())).await {
+    let tcp = match timeout_at(deadline, TcpStream::connect(target.authority())).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => return run.errored(format!("cannot connect to {}: {e}", target.authority())),
         Err(_) => return run.errored(format!("cannot connect to {} within the case timeout", target.authority())),
     };
-    if target.secure {
-        return run.errored("wss:// targets are not supported yet".to_string());
-    }
-    let mut conn = Conn::new(conn, start);
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Io> = if target.secure {
+        let connector = match &options.tls {
+            Some(c) => c.clone(),
+            None => match tls::connector(false) {
+                Ok(c) => c,
+                Err(e) => return run.errored(format!("{e}: {:?}", std::error::Error::source(&e))),
+            },
+        };
+        let name = match tls::server_name(&target.host) {
+            Ok(n) => n,
+            Err(e) => return run.errored(e),
+        };
+        match timeout_at(deadline, connector.connect(name, tcp)).await {
+            Ok(Ok(s)) => Box::new(s),
+            Ok(Err(e)) => {
+                return run.errored(format!(
+                    "TLS handshake with {} failed: {e} (for a self-signed certificate use --insecure)",
+                    target.authority()
+                ))
+            }
+            Err(_) => {
+                return run.errored(format!("no TLS handshake with {} within the case timeout", target.authority()))
+            }
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let mut conn = Conn::new(stream, start);
     let outcome = run.execute(&mut conn, target).await;
     conn.shutdown().await;
     outcome.finish(conn.trace, start)

@@ -1,0 +1,71 @@
+//! wss:// targets: cases run over TLS; a self-signed certificate needs --insecure, and without it the
+//! harness says so instead of blaming the server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reference_server::{Config, Server};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use wsharness::conformance::{run_all, tls, RunOptions, Target};
+use wsharness::embedded::embedded_cases;
+use wsharness::verdict::Verdict;
+
+/// A TLS terminator for "localhost" with a fresh self-signed certificate, in front of `backend`.
+async fn tls_proxy(backend: std::net::SocketAddr) -> std::net::SocketAddr {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let cert = CertificateDer::from(certified.cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut plain) = TcpStream::connect(backend).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    addr
+}
+
+async fn run(insecure: Option<bool>) -> Vec<wsharness::conformance::CaseOutcome> {
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), Config::default()).await.unwrap().spawn();
+    let proxy = tls_proxy(server.local_addr()).await;
+    let target = Target::parse(&format!("wss://localhost:{}/", proxy.port())).expect("url");
+    let cases: Vec<_> =
+        embedded_cases().unwrap().into_iter().filter(|c| c.id.starts_with("rfc6455/5.2/text")).collect();
+    assert!(!cases.is_empty());
+    let tls = insecure.map(|i| tls::connector(i).expect("tls"));
+    let options = RunOptions { case_timeout: Duration::from_secs(5), close_timeout: Duration::from_secs(1), tls };
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (outcomes, _) = run_all(&cases, &target, options, 4, rx, |_| {}).await;
+    outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_run_over_tls_with_insecure_against_a_self_signed_certificate() {
+    for o in run(Some(true)).await {
+        assert_eq!(o.verdict, Verdict::Ok, "{}: {:?}", o.id, o.reason);
+        assert_eq!(o.close.map(|c| c.verdict), Some(wsharness::verdict::CloseVerdict::Ok));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_certificate_without_insecure_is_errored_and_says_what_to_do() {
+    for o in run(Some(false)).await {
+        assert_eq!(o.verdict, Verdict::Errored, "{}", o.id);
+        let reason = o.reason.unwrap_or_default();
+        assert!(reason.contains("TLS handshake") && reason.contains("--insecure"), "{reason}");
+    }
+}
