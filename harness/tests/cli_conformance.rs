@@ -1,0 +1,141 @@
+//! The `wsharness` binary as a user runs it: exit codes, error lines, and the report's stable names.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn wsharness(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wsharness")).args(args).current_dir(dir).output().expect("wsharness runs")
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsharness-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn conformance_without_url_passes_every_case_quickly_and_writes_the_report() {
+    let dir = temp_dir("embedded");
+    let started = Instant::now();
+    let out = wsharness(&["conformance", "--quiet", "--out", "run"], &dir);
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(stdout.contains("(embedded reference server)"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run/report.json")).expect("report.json")).expect("json");
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["kind"], "conformance");
+    assert_eq!(report["complete"], true);
+    assert!(report["target"]["url"].as_str().unwrap_or_default().starts_with("ws://127.0.0.1:"));
+    let cases = report["cases"].as_array().expect("cases");
+    assert_eq!(report["summary"]["total"].as_u64(), Some(cases.len() as u64));
+    assert_eq!(report["summary"]["FAILED"], 0);
+    for c in cases {
+        for key in
+            ["id", "title", "section", "rfc", "autobahn", "verdict", "close_verdict", "reason", "duration_ms", "wire"]
+        {
+            assert!(c.get(key).is_some(), "case {} lacks '{key}'", c["id"]);
+        }
+        assert!(matches!(c["verdict"].as_str(), Some("OK" | "INFORMATIONAL")), "{}: {}", c["id"], c["reason"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unreachable_url_is_one_line_and_exit_2_fast() {
+    let dir = temp_dir("unreachable");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener); // nothing listens there now
+    let started = Instant::now();
+    let out = wsharness(&["conformance", &format!("ws://127.0.0.1:{port}/")], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")) && stderr.contains("refused"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_mistake_in_a_case_file_is_reported_as_file_line_message_with_exit_2() {
+    let dir = temp_dir("typo");
+    std::fs::create_dir_all(dir.join("mine")).expect("dir");
+    std::fs::write(
+        dir.join("mine/typo.toml"),
+        "section = \"x\"\nrfc = \"6455 §5.2\"\n\n[[case]]\nid = \"mine/typo\"\ntitle = \"t\"\nwhy = \"w\"\n\n[[case.step]]\nsend = \"txet\"\n",
+    )
+    .expect("write");
+    for args in [&["cases", "validate", "mine"][..], &["conformance", "--cases", "mine"][..]] {
+        let out = wsharness(args, &dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("mine/typo.toml:9: case 'mine/typo', step 1: unknown opcode 'txet'"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cases_list_json_names_every_case() {
+    let dir = temp_dir("list");
+    let out = wsharness(&["cases", "list", "--json", "--filter", "rfc6455/7.4*/*"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let list = list.as_array().expect("array");
+    assert!(!list.is_empty());
+    for c in list {
+        assert!(c["id"].as_str().unwrap_or_default().starts_with("rfc6455/7.4"));
+        for key in ["title", "section", "rfc", "autobahn"] {
+            assert!(c.get(key).is_some(), "{key}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_still_writes_the_report_marked_incomplete() {
+    let dir = temp_dir("interrupt");
+    // a server that accepts TCP and never answers: every case waits out its timeout
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(400).flatten() {
+            held.push(s);
+        }
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsharness"))
+        .args(["conformance", &url, "--case-timeout", "30s", "--jobs", "2", "--quiet", "--out", "run"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(800));
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "wsharness did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run/report.json")).expect("report.json written"))
+            .expect("json");
+    assert_eq!(report["complete"], false);
+    assert!(!dir.join("run/report.json.tmp").exists(), "no half-written file left behind");
+    drop(holder);
+    let _ = std::fs::remove_dir_all(&dir);
+}
