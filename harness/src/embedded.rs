@@ -1,27 +1,12 @@
 //! The case files shipped inside the binary (see `build.rs`).
 
-use crate::case::{check_unique_ids, load_dir, parse_cases, Case, CaseError};
+use crate::case::{collect, load_dir, parse_cases, Case, CaseError};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));
 
 /// Parses the embedded case files.
 pub fn embedded_cases() -> Result<Vec<Case>, Vec<CaseError>> {
-    let mut cases = Vec::new();
-    let mut errors = Vec::new();
-    for (name, text) in EMBEDDED {
-        match parse_cases(name, text) {
-            Ok(mut c) => cases.append(&mut c),
-            Err(mut e) => errors.append(&mut e),
-        }
-    }
-    if let Err(mut e) = check_unique_ids(&cases) {
-        errors.append(&mut e);
-    }
-    if errors.is_empty() {
-        Ok(cases)
-    } else {
-        Err(errors)
-    }
+    collect(EMBEDDED.iter().map(|(name, text)| parse_cases(name, text)))
 }
 
 /// The embedded cases, with those of `extra` added; a case of `extra` with

@@ -70,17 +70,7 @@ fn wire_event(e: &TraceEvent) -> WireEvent {
 
 /// Counts per verdict, with `total`.
 pub fn summary(cases: &[CaseReport]) -> BTreeMap<String, u64> {
-    let mut s: BTreeMap<String, u64> = [
-        Verdict::Ok,
-        Verdict::NonStrict,
-        Verdict::Informational,
-        Verdict::Unimplemented,
-        Verdict::Failed,
-        Verdict::Errored,
-    ]
-    .iter()
-    .map(|v| (v.as_str().to_string(), 0))
-    .collect();
+    let mut s: BTreeMap<String, u64> = Verdict::ALL.iter().map(|v| (v.as_str().to_string(), 0)).collect();
     for c in cases {
         *s.entry(c.verdict.clone()).or_default() += 1;
     }

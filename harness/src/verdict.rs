@@ -21,6 +21,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, from best to worst.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Ok,
+        Verdict::NonStrict,
+        Verdict::Informational,
+        Verdict::Unimplemented,
+        Verdict::Failed,
+        Verdict::Errored,
+    ];
+
     /// The name used in reports, as Autobahn spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,16 +45,7 @@ impl Verdict {
 
     /// Parses a report name (`OK`, `NON-STRICT`, ...), case-insensitively.
     pub fn parse(s: &str) -> Option<Verdict> {
-        [
-            Verdict::Ok,
-            Verdict::NonStrict,
-            Verdict::Informational,
-            Verdict::Unimplemented,
-            Verdict::Failed,
-            Verdict::Errored,
-        ]
-        .into_iter()
-        .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+        Verdict::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 

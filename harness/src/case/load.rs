@@ -600,16 +600,23 @@ pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Case>, Vec<CaseError>> {
     }
     files.sort();
     let base = dir.parent().unwrap_or(dir);
+    collect(files.iter().map(|path| {
+        let name = path.strip_prefix(base).unwrap_or(path).display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => parse_cases(&name, &text),
+            Err(e) => Err(io_error(path, e)),
+        }
+    }))
+}
+
+/// Gathers the cases of several files, or every mistake of all of them; ids must be unique.
+pub fn collect(files: impl Iterator<Item = Result<Vec<Case>, Vec<CaseError>>>) -> Result<Vec<Case>, Vec<CaseError>> {
     let mut cases = Vec::new();
     let mut errors = Vec::new();
-    for path in files {
-        let name = path.strip_prefix(base).unwrap_or(&path).display().to_string();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => match parse_cases(&name, &text) {
-                Ok(mut c) => cases.append(&mut c),
-                Err(mut e) => errors.append(&mut e),
-            },
-            Err(e) => errors.append(&mut io_error(&path, e)),
+    for file in files {
+        match file {
+            Ok(mut c) => cases.append(&mut c),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if let Err(mut e) = check_unique_ids(&cases) {

@@ -10,5 +10,5 @@ mod load;
 mod model;
 mod raw;
 
-pub use load::{check_unique_ids, load_dir, parse_cases, CaseError};
+pub use load::{check_unique_ids, collect, load_dir, parse_cases, CaseError};
 pub use model::{Case, Delivery, Expectation, Handshake, Request, Source, Step};

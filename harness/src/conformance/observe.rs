@@ -77,6 +77,14 @@ pub fn describe_frame(h: &FrameHeader, payload: &[u8]) -> String {
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// The status code of a close frame's payload (`None`: no code, or a 1-byte body).
+pub fn close_code(payload: &[u8]) -> Option<u16> {
+    match ClosePayload::parse(payload) {
+        ClosePayload::Code { code, .. } => Some(code.0),
+        _ => None,
+    }
+}
+
 /// Read buffer size.
 const READ_SIZE: usize = 64 * 1024;
 
@@ -180,10 +188,7 @@ impl Conn {
                     self.note(TraceKind::Frame { dir: Direction::Received, summary });
                     self.violations.extend(frame.violations());
                     if frame.header.opcode == 0x8 && self.server_close.is_none() {
-                        self.server_close = Some(match ClosePayload::parse(&frame.payload) {
-                            ClosePayload::Code { code, .. } => Some(code.0),
-                            _ => None,
-                        });
+                        self.server_close = Some(close_code(&frame.payload));
                     }
                     self.pending.push_back(Event::Frame(frame));
                 }

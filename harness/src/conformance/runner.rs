@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
-use super::observe::{describe_frame, Conn, Event, Io};
+use super::observe::{close_code, describe_frame, Conn, Event, Io};
 use super::target::Target;
 use super::tls;
 use super::trace::{Direction, TraceEvent, TraceKind};
@@ -418,10 +418,7 @@ impl Run<'_> {
                     return out;
                 }
                 Some(Event::Frame(f)) if f.header.opcode == 0x8 => {
-                    let code = match ClosePayload::parse(&f.payload) {
-                        ClosePayload::Code { code, .. } => Some(code.0),
-                        _ => None,
-                    };
+                    let code = close_code(&f.payload);
                     out.server_code = code;
                     if !matches!(code, None | Some(1000)) {
                         out.verdict = CloseVerdict::WrongCode;
@@ -683,10 +680,7 @@ async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline
     match conn.next_event(deadline).await {
         None => Err(Miss { expected, observed: "nothing".into() }),
         Some(Event::Frame(f)) if f.header.opcode == 0x8 => {
-            let code = match ClosePayload::parse(&f.payload) {
-                ClosePayload::Code { code, .. } => Some(code.0),
-                _ => None,
-            };
+            let code = close_code(&f.payload);
             match code {
                 _ if codes.is_empty() => Ok(()),
                 Some(c) if codes.contains(&c) => Ok(()),
