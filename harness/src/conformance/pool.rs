@@ -1,5 +1,6 @@
 //! Runs many cases concurrently, each within its own timeout, stoppable.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,12 +25,14 @@ pub async fn run_all(
 ) -> (Vec<(usize, CaseOutcome)>, bool) {
     let slots = Arc::new(Semaphore::new(jobs.max(1)));
     let mut set = JoinSet::new();
+    // task id -> case index, so that a panicking case is still reported
+    let mut index_of = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         let case = case.clone();
         let target = target.clone();
         let slots = Arc::clone(&slots);
         let options = options.clone();
-        set.spawn(async move {
+        let handle = set.spawn(async move {
             let _permit = slots.acquire_owned().await;
             // a backstop beyond the runner's own deadlines: a case can never hold the run
             let backstop = options.case_timeout + Duration::from_secs(1);
@@ -38,6 +41,7 @@ pub async fn run_all(
                 Err(_) => (i, timed_out(&case, backstop)),
             }
         });
+        index_of.insert(handle.id(), i);
     }
     let mut done = Vec::with_capacity(cases.len());
     let mut complete = true;
@@ -50,9 +54,11 @@ pub async fn run_all(
                     done.push((i, outcome));
                 }
                 Some(Err(e)) => {
-                    // a panic in the runner is a bug of ours: say so, keep going
-                    if e.is_panic() {
-                        complete = false;
+                    // a panic in the runner is a bug of ours: the case is ERRORED, the run goes on
+                    if let Some(&i) = index_of.get(&e.id()) {
+                        let outcome = errored(&cases[i], format!("the harness failed running this case: {e}"));
+                        on_done(&outcome);
+                        done.push((i, outcome));
                     }
                 }
             },
@@ -75,14 +81,22 @@ pub async fn run_all(
 }
 
 fn timed_out(case: &Case, after: Duration) -> CaseOutcome {
+    outcome(case, Verdict::Failed, format!("the case did not finish within {:.1} s", after.as_secs_f64()), after)
+}
+
+fn errored(case: &Case, reason: String) -> CaseOutcome {
+    outcome(case, Verdict::Errored, reason, Duration::ZERO)
+}
+
+fn outcome(case: &Case, verdict: Verdict, reason: String, duration: Duration) -> CaseOutcome {
     CaseOutcome {
         id: case.id.clone(),
-        verdict: Verdict::Failed,
+        verdict,
         close: None,
-        reason: Some(format!("the case did not finish within {:.1} s", after.as_secs_f64())),
+        reason: Some(reason),
         expected: None,
         observed: None,
-        duration: after,
+        duration,
         trace: Vec::new(),
     }
 }
