@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use super::model::{Case, Delivery, Expectation, Handshake, Request, Source, Step};
-use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawStep, Value};
+use super::model::{Case, Delivery, Expectation, Fill, Handshake, ReadPace, Request, Source, Step};
+use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawStep, Value};
 use crate::verdict::Verdict;
 use crate::wire::{FrameSpec, LengthEncoding};
 
@@ -241,6 +241,12 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         return Err(format!("case '{id}' sets expect_101 = false but has no expect = \"status\" step").into());
     }
     let autobahn = case.autobahn.as_deref().map(|a| ctx.fill(a)).transpose()?;
+    let timeout = case
+        .timeout_ms
+        .as_ref()
+        .map(|t| ctx.ranged("timeout_ms", t, 600_000).map(Duration::from_millis))
+        .transpose()?;
+    let read = case.read.as_ref().map(|r| read_pace(r, ctx)).transpose()?;
     Ok(Case {
         id,
         title: ctx.fill(&case.title)?,
@@ -250,8 +256,19 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         why: ctx.fill(&case.why)?.trim().to_string(),
         handshake,
         steps,
+        timeout,
+        read,
         source: Source { file: path.to_string(), line },
     })
+}
+
+fn read_pace(r: &RawRead, ctx: &Ctx<'_>) -> R<ReadPace> {
+    let chunk = ctx.ranged("read.chunk", &r.chunk, 1 << 30)? as usize;
+    if chunk == 0 {
+        return Err("read.chunk must be at least 1".into());
+    }
+    let pause = r.pause_ms.as_ref().map(|p| ctx.ranged("read.pause_ms", p, 60_000)).transpose()?.unwrap_or(0);
+    Ok(ReadPace { chunk, pause: Duration::from_millis(pause) })
 }
 
 fn handshake(h: &RawHandshake, ctx: &Ctx<'_>) -> R<Handshake> {
@@ -311,6 +328,9 @@ fn set_fields(s: &RawStep) -> Vec<&'static str> {
         payload_hex,
         payload_len,
         fill,
+        fill_hex,
+        fragment,
+        repeat,
         close_code,
         reason,
         reason_hex,
@@ -319,6 +339,7 @@ fn set_fields(s: &RawStep) -> Vec<&'static str> {
         pause_ms,
         status,
         headers,
+        absent,
         opcode,
         codes,
         allow_drop,
@@ -348,6 +369,9 @@ const FRAME_FIELDS: &[&str] = &[
     "payload_hex",
     "payload_len",
     "fill",
+    "fill_hex",
+    "fragment",
+    "repeat",
     "close_code",
     "reason",
     "reason_hex",
@@ -356,24 +380,61 @@ const FRAME_FIELDS: &[&str] = &[
     "pause_ms",
 ];
 
+/// Largest `repeat`.
+const MAX_REPEAT: u64 = 1_000_000;
+
+fn repeat(s: &RawStep, ctx: &Ctx<'_>) -> R<usize> {
+    match &s.repeat {
+        None => Ok(1),
+        Some(r) => match ctx.ranged("repeat", r, MAX_REPEAT)? {
+            0 => Err("repeat must be at least 1".into()),
+            n => Ok(n as usize),
+        },
+    }
+}
+
 fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
-    let actions = [s.send.is_some(), s.send_raw.is_some(), s.wait_ms.is_some(), s.expect.is_some()];
+    let actions =
+        [s.send.is_some(), s.send_raw.is_some(), s.wait_ms.is_some(), s.expect.is_some(), s.shutdown.is_some()];
     if actions.iter().filter(|a| **a).count() != 1 {
-        return Err("a step has exactly one of send, send_raw, wait_ms, expect".into());
+        return Err("a step has exactly one of send, send_raw, wait_ms, expect, shutdown".into());
     }
     if let Some(op) = &s.send {
         only(s, "send", FRAME_FIELDS)?;
+        let (frame, fill) = frame(s, op, ctx)?;
+        let fragment = match &s.fragment {
+            None => None,
+            Some(f) => match ctx.ranged("fragment", f, MAX_PAYLOAD_LEN)? {
+                0 => return Err("fragment must be at least 1 byte".into()),
+                n => Some(n as usize),
+            },
+        };
+        if fragment.is_some() && (s.declared_len.is_some() || s.length.is_some()) {
+            return Err("'fragment' cannot be combined with declared_len or length".into());
+        }
         return Ok(Step::Frame {
-            frame: frame(s, op, ctx)?,
+            frame,
+            fill,
+            fragment,
+            fresh_mask: matches!(s.mask, None | Some(MaskField::Flag(true))),
+            repeat: repeat(s, ctx)?,
             delivery: delivery(&s.chunk, &s.chunks, s.pause_ms, ctx)?,
         });
     }
     if let Some(hex) = &s.send_raw {
-        only(s, "send_raw", &["chunk", "chunks", "pause_ms"])?;
+        only(s, "send_raw", &["chunk", "chunks", "pause_ms", "repeat"])?;
         return Ok(Step::Raw {
             bytes: parse_hex(&ctx.fill(hex)?)?,
+            repeat: repeat(s, ctx)?,
             delivery: delivery(&s.chunk, &s.chunks, s.pause_ms, ctx)?,
         });
+    }
+    if let Some(how) = &s.shutdown {
+        only(s, "shutdown", &[])?;
+        if how != "write" {
+            return Err(format!("shutdown takes \"write\" (half-close: FIN, keep reading), got \"{how}\"").into());
+        }
+        return Ok(Step::ShutdownWrite);
     }
     if let Some(ms) = &s.wait_ms {
         only(s, "wait_ms", &[])?;
@@ -382,24 +443,35 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
     let kind = s.expect.as_deref().unwrap_or_default();
     let what = match kind {
         "status" => {
-            only(s, "expect = \"status\"", &["status", "headers", "timeout_ms", "mismatch"])?;
+            only(s, "expect = \"status\"", &["status", "headers", "absent", "timeout_ms", "mismatch"])?;
             let codes = s.status.as_ref().ok_or("expect = \"status\" needs status = [codes]")?;
             let codes = codes.iter().map(|c| ctx.ranged("status", c, 999).map(|c| c as u16)).collect::<R<Vec<_>>>()?;
             let mut headers = Vec::new();
             for (k, v) in s.headers.iter().flatten() {
                 headers.push((ctx.fill(k)?, ctx.fill(v)?));
             }
-            Expectation::Status { codes, headers }
+            let absent = s.absent.iter().flatten().map(|a| ctx.fill(a)).collect::<R<Vec<_>>>()?;
+            Expectation::Status { codes, headers, absent }
         }
         "echo" => {
-            only(s, "expect = \"echo\"", &["timeout_ms", "mismatch"])?;
+            only(s, "expect = \"echo\"", &["timeout_ms", "mismatch", "repeat"])?;
             Expectation::Echo
         }
         "message" => {
             only(
                 s,
                 "expect = \"message\"",
-                &["opcode", "payload", "payload_hex", "payload_len", "fill", "timeout_ms", "mismatch"],
+                &[
+                    "opcode",
+                    "payload",
+                    "payload_hex",
+                    "payload_len",
+                    "fill",
+                    "fill_hex",
+                    "timeout_ms",
+                    "mismatch",
+                    "repeat",
+                ],
             )?;
             let opcode = match s.opcode.as_deref() {
                 Some("text") | None => 1,
@@ -409,11 +481,15 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             Expectation::Message { opcode, payload: payload(s, ctx)? }
         }
         "pong" => {
-            only(s, "expect = \"pong\"", &["payload", "payload_hex", "payload_len", "fill", "timeout_ms", "mismatch"])?;
+            only(
+                s,
+                "expect = \"pong\"",
+                &["payload", "payload_hex", "payload_len", "fill", "fill_hex", "timeout_ms", "mismatch", "repeat"],
+            )?;
             Expectation::Pong { payload: payload(s, ctx)? }
         }
         "close" => {
-            only(s, "expect = \"close\"", &["codes", "allow_drop", "timeout_ms", "mismatch"])?;
+            only(s, "expect = \"close\"", &["codes", "allow_drop", "timeout_ms", "mismatch", "repeat"])?;
             let codes =
                 s.codes.iter().flatten().map(|c| ctx.ranged("codes", c, 65535).map(|c| c as u16)).collect::<R<_>>()?;
             Expectation::Close { codes, allow_drop: s.allow_drop.unwrap_or(false) }
@@ -422,6 +498,10 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             only(s, "expect = \"dropped\"", &["timeout_ms", "mismatch"])?;
             Expectation::Dropped
         }
+        "alive" => {
+            only(s, "expect = \"alive\"", &["timeout_ms", "mismatch"])?;
+            Expectation::Alive
+        }
         "silence" => {
             only(s, "expect = \"silence\"", &["ms", "mismatch"])?;
             let ms = s.ms.as_ref().ok_or("expect = \"silence\" needs ms = N")?;
@@ -429,7 +509,7 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
         }
         other => {
             return Err(format!(
-                "unknown expectation '{other}': use status, echo, message, pong, close, dropped or silence"
+                "unknown expectation '{other}': use status, echo, message, pong, close, dropped, silence or alive"
             )
             .into())
         }
@@ -445,7 +525,8 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             }
         },
     };
-    Ok(Step::Expect { what, timeout: s.timeout_ms.map(Duration::from_millis), mismatch, line })
+    let repeat = repeat(s, ctx)?;
+    Ok(Step::Expect { what, timeout: s.timeout_ms.map(Duration::from_millis), mismatch, repeat, line })
 }
 
 fn opcode_of(name: &str) -> R<u8> {
@@ -468,12 +549,13 @@ fn opcode_of(name: &str) -> R<u8> {
     })
 }
 
-fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameSpec> {
+fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<(FrameSpec, Option<Fill>)> {
     let opcode = match op {
         Param::Int(i) => u8::try_from(*i).ok().filter(|v| *v < 16).ok_or(format!("opcode {i} is not 0-15"))?,
         Param::Placeholder(p) => opcode_of(&ctx.fill(p)?)?,
     };
     let has_close_body = s.close_code.is_some() || s.reason.is_some() || s.reason_hex.is_some();
+    let mut fill = None;
     let payload = if has_close_body {
         if s.payload.is_some() || s.payload_hex.is_some() || s.payload_len.is_some() {
             return Err("set close_code/reason or a payload, not both".into());
@@ -492,7 +574,13 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameSpec> {
         }
         body
     } else {
-        payload(s, ctx)?
+        match payload_source(s, ctx)? {
+            Payload::Bytes(b) => b,
+            Payload::Fill(f) => {
+                fill = Some(f);
+                Vec::new()
+            }
+        }
     };
     let length = match &s.length {
         None => LengthEncoding::Minimal,
@@ -509,7 +597,8 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameSpec> {
         Some(Param::Int(other)) => return Err(format!("length must be 7, 16, 64 or \"minimal\", got {other}").into()),
     };
     let declared_len = s.declared_len.as_ref().map(|d| ctx.ranged("declared_len", d, u64::MAX >> 1)).transpose()?;
-    let shown_len = declared_len.unwrap_or(payload.len() as u64);
+    let actual_len = fill.as_ref().map_or(payload.len(), |f| f.len) as u64;
+    let shown_len = declared_len.unwrap_or(actual_len);
     if length == LengthEncoding::Bits7 && shown_len > 125 {
         return Err(format!("a 7-bit length field cannot hold {shown_len}: use length = 16 or 64").into());
     }
@@ -532,32 +621,53 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<FrameSpec> {
             spec = spec.mask_key(key);
         }
     }
-    Ok(spec)
+    if fill.is_some() && declared_len.is_none() {
+        // the header must announce the payload built at run time
+        spec = spec.declared_len(actual_len);
+    }
+    Ok((spec, fill))
 }
 
 /// Largest generated payload (`payload_len`): the biggest Autobahn case is 16 MiB.
 const MAX_PAYLOAD_LEN: u64 = 64 << 20;
 
-fn payload(s: &RawStep, ctx: &Ctx<'_>) -> R<Vec<u8>> {
+/// A payload as written: bytes, or a length and a pattern built when the case runs.
+enum Payload {
+    Bytes(Vec<u8>),
+    Fill(Fill),
+}
+
+fn payload_source(s: &RawStep, ctx: &Ctx<'_>) -> R<Payload> {
+    if s.payload_len.is_none() && (s.fill.is_some() || s.fill_hex.is_some()) {
+        return Err("'fill' and 'fill_hex' need payload_len".into());
+    }
     match (&s.payload, &s.payload_hex, &s.payload_len) {
-        (None, None, None) => {
-            if s.fill.is_some() {
-                return Err("'fill' needs payload_len".into());
-            }
-            Ok(Vec::new())
-        }
-        (Some(p), None, None) => Ok(ctx.fill(p)?.into_bytes()),
-        (None, Some(h), None) => parse_hex(&ctx.fill(h)?),
+        (None, None, None) => Ok(Payload::Bytes(Vec::new())),
+        (Some(p), None, None) => Ok(Payload::Bytes(ctx.fill(p)?.into_bytes())),
+        (None, Some(h), None) => Ok(Payload::Bytes(parse_hex(&ctx.fill(h)?)?)),
         (None, None, Some(n)) => {
-            let n = ctx.ranged("payload_len", n, MAX_PAYLOAD_LEN)? as usize;
-            let fill = s.fill.as_deref().map(|f| ctx.fill(f)).transpose()?.unwrap_or_else(|| "*".to_string());
-            if fill.is_empty() {
+            let len = ctx.ranged("payload_len", n, MAX_PAYLOAD_LEN)? as usize;
+            let pattern = match (&s.fill, &s.fill_hex) {
+                (Some(_), Some(_)) => return Err("set fill or fill_hex, not both".into()),
+                (Some(f), None) => ctx.fill(f)?.into_bytes(),
+                (None, Some(h)) => parse_hex(&ctx.fill(h)?)?,
+                (None, None) => b"*".to_vec(),
+            };
+            if pattern.is_empty() {
                 return Err("'fill' must not be empty".into());
             }
-            Ok(fill.bytes().cycle().take(n).collect())
+            Ok(Payload::Fill(Fill { len, pattern }))
         }
         _ => Err("set one of payload, payload_hex, payload_len".into()),
     }
+}
+
+/// The payload of an expectation, built now.
+fn payload(s: &RawStep, ctx: &Ctx<'_>) -> R<Vec<u8>> {
+    Ok(match payload_source(s, ctx)? {
+        Payload::Bytes(b) => b,
+        Payload::Fill(f) => f.bytes(),
+    })
 }
 
 /// Hex bytes; spaces, underscores and colons between bytes are ignored.

@@ -11,4 +11,4 @@ mod model;
 mod raw;
 
 pub use load::{check_unique_ids, collect, load_dir, parse_cases, CaseError};
-pub use model::{Case, Delivery, Expectation, Handshake, Request, Source, Step};
+pub use model::{Case, Delivery, Expectation, Fill, Handshake, ReadPace, Request, Source, Step};

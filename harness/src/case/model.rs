@@ -24,6 +24,10 @@ pub struct Case {
     pub handshake: Handshake,
     /// What is sent and expected, in order.
     pub steps: Vec<Step>,
+    /// The case's own time budget, when it needs more than the run's `--case-timeout`.
+    pub timeout: Option<Duration>,
+    /// How the harness reads: `None` reads as fast as data comes; `Some` plays a slow client.
+    pub read: Option<ReadPace>,
     /// Where the case was written.
     pub source: Source,
 }
@@ -44,6 +48,32 @@ pub struct Delivery {
     pub chunks: Vec<usize>,
     /// Pause between chunks.
     pub pause: Duration,
+}
+
+/// A slow reader: at most `chunk` bytes per read, `pause` between reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPace {
+    /// Largest read.
+    pub chunk: usize,
+    /// Pause after each read.
+    pub pause: Duration,
+}
+
+/// A payload given as a length and a repeating pattern, built when the case runs
+/// (a 16 MiB case costs nothing until then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// Payload length.
+    pub len: usize,
+    /// Bytes repeated to fill it (never empty).
+    pub pattern: Vec<u8>,
+}
+
+impl Fill {
+    /// The payload.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.pattern.iter().copied().cycle().take(self.len).collect()
+    }
 }
 
 /// The opening handshake of a case.
@@ -72,20 +102,33 @@ pub enum Request {
 /// One step of a case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Send a frame: anything, valid or not (a masked frame gets a fresh random key).
+    /// Send a frame: anything, valid or not.
     Frame {
-        /// The frame.
+        /// The frame (its payload is empty when `fill` builds it).
         frame: FrameSpec,
-        /// How its bytes are delivered.
+        /// A generated payload, built when the case runs.
+        fill: Option<Fill>,
+        /// Send the payload as one message in frames of this many bytes
+        /// (first frame the opcode, then continuations, `frame.fin` on the last).
+        fragment: Option<usize>,
+        /// `true`: every frame gets a fresh random masking key when sent.
+        fresh_mask: bool,
+        /// How many times the frame (or the fragmented message) is sent, back to back.
+        repeat: usize,
+        /// How its bytes are delivered (all repetitions form one byte stream).
         delivery: Delivery,
     },
     /// Send raw bytes.
     Raw {
         /// The bytes.
         bytes: Vec<u8>,
+        /// How many times, back to back.
+        repeat: usize,
         /// How they are delivered.
         delivery: Delivery,
     },
+    /// Half-close: send TCP FIN and keep reading.
+    ShutdownWrite,
     /// Wait, reading whatever arrives.
     Wait(Duration),
     /// Expect something from the server.
@@ -96,6 +139,8 @@ pub enum Step {
         timeout: Option<Duration>,
         /// The verdict if it does not happen.
         mismatch: Verdict,
+        /// How many times in a row it must happen.
+        repeat: usize,
         /// 1-based line of the step, for reports.
         line: usize,
     },
@@ -111,6 +156,8 @@ pub enum Expectation {
         codes: Vec<u16>,
         /// Required header fields.
         headers: Vec<(String, String)>,
+        /// Header fields that must be absent.
+        absent: Vec<String>,
     },
     /// The echo of every data message sent since the previous echo expectation.
     Echo,
@@ -137,4 +184,6 @@ pub enum Expectation {
     Dropped,
     /// Nothing received for this long.
     Silence(Duration),
+    /// A fresh connection to the server gets a 101 and a pong: the server survived.
+    Alive,
 }

@@ -37,6 +37,10 @@ pub struct RawCase {
     pub rows: Vec<BTreeMap<String, Value>>,
     #[serde(default)]
     pub handshake: RawHandshake,
+    /// The case's own time budget in ms, when it needs more than the run's case timeout.
+    pub timeout_ms: Option<Param>,
+    /// `read = { chunk = 1024, pause_ms = 1 }`: play a slow client.
+    pub read: Option<RawRead>,
     #[serde(rename = "step", default)]
     pub steps: Vec<Spanned<RawStep>>,
 }
@@ -68,6 +72,14 @@ pub enum Param {
     Placeholder(String),
 }
 
+/// `read = { chunk = N, pause_ms = M }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRead {
+    pub chunk: Param,
+    pub pause_ms: Option<Param>,
+}
+
 /// `[case.handshake]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +109,10 @@ pub struct RawStep {
     pub send_raw: Option<String>,
     pub wait_ms: Option<Param>,
     pub expect: Option<String>,
+    /// `shutdown = "write"`: half-close (TCP FIN), keep reading.
+    pub shutdown: Option<String>,
+    // repetition (send, send_raw, expect)
+    pub repeat: Option<Param>,
     // frame fields
     pub fin: Option<bool>,
     pub rsv: Option<Param>,
@@ -107,6 +123,8 @@ pub struct RawStep {
     pub payload_hex: Option<String>,
     pub payload_len: Option<Param>,
     pub fill: Option<String>,
+    pub fill_hex: Option<String>,
+    pub fragment: Option<Param>,
     pub close_code: Option<Param>,
     pub reason: Option<String>,
     pub reason_hex: Option<String>,
@@ -117,6 +135,7 @@ pub struct RawStep {
     // expectation fields
     pub status: Option<Vec<Param>>,
     pub headers: Option<BTreeMap<String, String>>,
+    pub absent: Option<Vec<String>>,
     pub opcode: Option<String>,
     pub codes: Option<Vec<Param>>,
     pub allow_drop: Option<bool>,

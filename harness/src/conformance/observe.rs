@@ -5,11 +5,11 @@
 use std::collections::VecDeque;
 use std::io;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::{sleep, timeout_at, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
-use super::trace::{preview, Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES};
-use crate::case::Delivery;
+use super::trace::{preview, Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES, MAX_TRACE_EVENTS};
+use crate::case::{Delivery, ReadPace};
 use crate::wire::{ClosePayload, FrameHeader, FrameReader, ObservedFrame, Opcode, Violation};
 
 /// Something the server did.
@@ -88,9 +88,33 @@ pub fn close_code(payload: &[u8]) -> Option<u16> {
 /// Read buffer size.
 const READ_SIZE: usize = 64 * 1024;
 
+/// What the bytes read are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The handshake response: bytes wait in `early` for the HTTP parser.
+    Head,
+    /// Frames, after a 101.
+    Frames,
+    /// Neither: the server refused the handshake; bytes are only traced.
+    Ignore,
+}
+
 /// A case's TCP connection and everything seen on it.
+///
+/// Writes read at the same time: a server that echoes while it reads (as it
+/// should) and stops reading while its writes are blocked (as it may) cannot
+/// deadlock a case that sends megabytes.
 pub struct Conn {
-    stream: Box<dyn Io>,
+    rd: ReadHalf<Box<dyn Io>>,
+    wr: WriteHalf<Box<dyn Io>>,
+    /// What reads are for: the handshake response, frames, or nothing (after a refusal).
+    phase: Phase,
+    early: Vec<u8>,
+    /// A slow client: read size and pause.
+    pace: Option<ReadPace>,
+    next_read: Instant,
+    /// Trace events left out once the trace is full.
+    omitted: usize,
     reader: FrameReader,
     pending: VecDeque<Event>,
     closed: Option<String>,
@@ -107,8 +131,15 @@ pub struct Conn {
 impl Conn {
     /// Wraps a connected stream; `start` is the case's start time.
     pub fn new(stream: Box<dyn Io>, start: Instant) -> Conn {
+        let (rd, wr) = tokio::io::split(stream);
         Conn {
-            stream,
+            rd,
+            wr,
+            phase: Phase::Head,
+            early: Vec::new(),
+            pace: None,
+            next_read: start,
+            omitted: 0,
             reader: FrameReader::new(),
             pending: VecDeque::new(),
             closed: None,
@@ -120,8 +151,26 @@ impl Conn {
         }
     }
 
-    /// Records a trace event now.
+    /// Reads at most `pace.chunk` bytes at a time, pausing between reads: a slow client.
+    pub fn set_read_pace(&mut self, pace: Option<ReadPace>) {
+        self.pace = pace;
+    }
+
+    /// Records a trace event now (up to [`MAX_TRACE_EVENTS`]; then only notes and closes are kept).
     pub fn note(&mut self, kind: TraceKind) {
+        let essential = matches!(kind, TraceKind::Note(_) | TraceKind::Closed { .. } | TraceKind::Http { .. });
+        if self.trace.len() >= MAX_TRACE_EVENTS && !essential {
+            if self.omitted == 0 {
+                self.trace.push(TraceEvent {
+                    at: self.start.elapsed(),
+                    kind: TraceKind::Note(format!(
+                        "trace full: further frames and bytes are left out (limit {MAX_TRACE_EVENTS} events)"
+                    )),
+                });
+            }
+            self.omitted += 1;
+            return;
+        }
         self.trace.push(TraceEvent { at: self.start.elapsed(), kind });
     }
 
@@ -130,8 +179,9 @@ impl Conn {
         self.closed.is_some()
     }
 
-    /// Writes `bytes` cut and paced as `delivery` says. A failed write (the
-    /// server already closed) is recorded, not returned: the reads tell the story.
+    /// Writes `bytes` cut and paced as `delivery` says, reading whatever
+    /// arrives meanwhile. A failed write (the server already closed) is
+    /// recorded, not returned: the reads tell the story.
     pub async fn send(&mut self, bytes: &[u8], delivery: &Delivery) {
         let mut rest = bytes;
         let mut sizes = delivery.chunks.iter().cycle();
@@ -140,7 +190,7 @@ impl Conn {
             let (chunk, tail) = rest.split_at(n);
             let keep = chunk.len().min(MAX_TRACE_BYTES);
             self.note(TraceKind::Bytes { dir: Direction::Sent, bytes: chunk[..keep].to_vec(), len: chunk.len() });
-            if let Err(e) = self.stream.write_all(chunk).await {
+            if let Err(e) = self.write_reading(chunk).await {
                 self.note(TraceKind::Note(format!("write failed after the server closed: {e}")));
                 return;
             }
@@ -151,31 +201,107 @@ impl Conn {
         }
     }
 
-    /// Reads once into the buffer (for the handshake). `Ok(None)` on timeout, `Ok(Some(0))` on EOF.
-    pub async fn read_raw(&mut self, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
-        match timeout_at(deadline, self.stream.read(&mut self.buf)).await {
-            Err(_) => Ok(None),
-            Ok(Ok(n)) => {
-                let bytes = self.buf[..n].to_vec();
-                if n > 0 {
-                    let keep = n.min(MAX_TRACE_BYTES);
-                    self.note(TraceKind::Bytes { dir: Direction::Received, bytes: bytes[..keep].to_vec(), len: n });
-                } else {
-                    self.closed = Some("EOF".into());
-                    self.note(TraceKind::Closed { how: "EOF".into() });
+    /// Writes all of `chunk`, taking in what the server sends meanwhile.
+    async fn write_reading(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let mut written = 0;
+        while written < chunk.len() {
+            let reading = self.closed.is_none();
+            let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
+            let next_read = self.next_read;
+            tokio::select! {
+                biased;
+                w = self.wr.write(&chunk[written..]) => match w {
+                    Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "the connection accepts no more bytes")),
+                    Ok(n) => written += n,
+                    Err(e) => return Err(e),
+                },
+                r = async { sleep_until(next_read).await; self.rd.read(&mut self.buf[..limit]).await }, if reading => {
+                    self.took(r);
                 }
-                Ok(Some(bytes))
             }
-            Ok(Err(e)) => {
+        }
+        self.wr.flush().await
+    }
+
+    /// Records the result of one read: bytes to the trace and on to the frame
+    /// reader (or, before the handshake response is parsed, kept for it).
+    fn took(&mut self, r: io::Result<usize>) -> Option<Vec<u8>> {
+        match r {
+            Ok(0) => {
+                self.closed = Some("EOF".into());
+                self.note(TraceKind::Closed { how: "EOF".into() });
+                None
+            }
+            Ok(n) => {
+                if let Some(p) = self.pace {
+                    self.next_read = Instant::now() + p.pause;
+                }
+                let keep = n.min(MAX_TRACE_BYTES);
+                let bytes = self.buf[..n].to_vec();
+                self.note(TraceKind::Bytes { dir: Direction::Received, bytes: bytes[..keep].to_vec(), len: n });
+                match self.phase {
+                    Phase::Head => self.early.extend_from_slice(&bytes),
+                    // once the reader has failed, bytes are only traced while we wait for the server to close
+                    Phase::Frames if !self.reader.is_failed() => {
+                        self.reader.push(&bytes);
+                        self.drain_frames();
+                    }
+                    Phase::Frames | Phase::Ignore => {}
+                }
+                Some(bytes)
+            }
+            Err(e) => {
                 self.closed = Some(e.to_string());
                 self.note(TraceKind::Closed { how: e.to_string() });
-                Err(e)
+                None
             }
         }
     }
 
-    /// Hands bytes that followed the handshake response to the frame reader.
+    /// Reads once, before the handshake response is parsed: bytes read while
+    /// the request was being written come first. `Ok(None)` on timeout, an
+    /// empty vector on EOF.
+    pub async fn read_raw(&mut self, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
+        if !self.early.is_empty() {
+            return Ok(Some(std::mem::take(&mut self.early)));
+        }
+        if let Some(how) = &self.closed {
+            return match how.as_str() {
+                "EOF" => Ok(Some(Vec::new())),
+                other => Err(io::Error::other(other.to_string())),
+            };
+        }
+        let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
+        let next_read = self.next_read;
+        let read = async {
+            sleep_until(next_read).await;
+            self.rd.read(&mut self.buf[..limit]).await
+        };
+        match timeout_at(deadline, read).await {
+            Err(_) => Ok(None),
+            Ok(r) => {
+                let failed = r.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
+                match self.took(r) {
+                    Some(_) => Ok(Some(std::mem::take(&mut self.early))),
+                    None => match failed {
+                        Some(e) => Err(e),
+                        None => Ok(Some(Vec::new())),
+                    },
+                }
+            }
+        }
+    }
+
+    /// After a response other than 101: later bytes (a body) are traced, not read as frames.
+    pub fn ignore_rest(&mut self) {
+        self.phase = Phase::Ignore;
+        self.early.clear();
+    }
+
+    /// Switches to frames: `bytes` followed the handshake response and go to the frame reader.
     pub fn push_frames(&mut self, bytes: &[u8]) {
+        self.phase = Phase::Frames;
+        self.early.clear();
         self.reader.push(bytes);
         self.drain_frames();
     }
@@ -212,20 +338,17 @@ impl Conn {
             if let Some(how) = &self.closed {
                 return Some(Event::Closed(how.clone()));
             }
-            if self.reader.is_failed() {
-                // nothing more can be read as frames; wait for the server to close
-                match self.read_raw(deadline).await {
-                    Ok(None) => return None,
-                    _ => continue,
+            let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
+            let next_read = self.next_read;
+            let read = async {
+                sleep_until(next_read).await;
+                self.rd.read(&mut self.buf[..limit]).await
+            };
+            match timeout_at(deadline, read).await {
+                Err(_) => return None,
+                Ok(r) => {
+                    self.took(r);
                 }
-            }
-            match self.read_raw(deadline).await {
-                Ok(None) => return None,
-                Ok(Some(bytes)) if !bytes.is_empty() => {
-                    self.reader.push(&bytes);
-                    self.drain_frames();
-                }
-                _ => {}
             }
         }
     }
@@ -237,8 +360,8 @@ impl Conn {
         }
     }
 
-    /// Closes our side (FIN) without waiting.
+    /// Closes our side (FIN) without waiting; reads go on.
     pub async fn shutdown(&mut self) {
-        let _ = self.stream.shutdown().await;
+        let _ = self.wr.shutdown().await;
     }
 }

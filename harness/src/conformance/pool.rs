@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::runner::{run_case, CaseOutcome, RunOptions};
+use super::runner::{case_budget, run_case, CaseOutcome, RunOptions};
 use super::target::Target;
 use crate::case::Case;
 use crate::verdict::Verdict;
@@ -35,7 +35,7 @@ pub async fn run_all(
         let handle = set.spawn(async move {
             let _permit = slots.acquire_owned().await;
             // a backstop beyond the runner's own deadlines: a case can never hold the run
-            let backstop = options.case_timeout + Duration::from_secs(1);
+            let backstop = case_budget(&case, &options) + Duration::from_secs(1);
             match tokio::time::timeout(backstop, run_case(&case, &target, &options)).await {
                 Ok(outcome) => (i, outcome),
                 Err(_) => (i, timed_out(&case, backstop)),

@@ -17,7 +17,7 @@ use super::observe::{close_code, describe_frame, Conn, Event, Io};
 use super::target::Target;
 use super::tls;
 use super::trace::{Direction, TraceEvent, TraceKind};
-use crate::case::{Case, Delivery, Expectation, Request, Step};
+use crate::case::{Case, Delivery, Expectation, Fill, Request, Step};
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::wire::{
     parse_response, ClientRequest, CloseCode, ClosePayload, FrameReader, FrameSpec, LengthField, Message,
@@ -97,45 +97,48 @@ struct Miss {
 /// by more than the time to notice it: a hostile server costs a verdict, not the run.
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> CaseOutcome {
     let start = Instant::now();
-    let deadline = start + options.case_timeout;
+    let deadline = start + case_budget(case, options);
     let run = Run { case, start, deadline, options };
-    let tcp = match timeout_at(deadline, TcpStream::connect(target.authority())).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return run.errored(format!("cannot connect to {}: {e}", target.authority())),
-        Err(_) => return run.errored(format!("cannot connect to {} within the case timeout", target.authority())),
-    };
-    let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn Io> = if target.secure {
-        let connector = match &options.tls {
-            Some(c) => c.clone(),
-            None => match tls::connector(false) {
-                Ok(c) => c,
-                Err(e) => return run.errored(format!("{e}: {:?}", std::error::Error::source(&e))),
-            },
-        };
-        let name = match tls::server_name(&target.host) {
-            Ok(n) => n,
-            Err(e) => return run.errored(e),
-        };
-        match timeout_at(deadline, connector.connect(name, tcp)).await {
-            Ok(Ok(s)) => Box::new(s),
-            Ok(Err(e)) => {
-                return run.errored(format!(
-                    "TLS handshake with {} failed: {e} (for a self-signed certificate use --insecure)",
-                    target.authority()
-                ))
-            }
-            Err(_) => {
-                return run.errored(format!("no TLS handshake with {} within the case timeout", target.authority()))
-            }
-        }
-    } else {
-        Box::new(tcp)
+    let stream = match connect(target, options, deadline).await {
+        Ok(s) => s,
+        Err(why) => return run.errored(why),
     };
     let mut conn = Conn::new(stream, start);
+    conn.set_read_pace(case.read);
     let outcome = run.execute(&mut conn, target).await;
     conn.shutdown().await;
     outcome.finish(conn.trace, start)
+}
+
+/// The time budget of a case: the run's `--case-timeout`, or the case's own when it needs more.
+pub fn case_budget(case: &Case, options: &RunOptions) -> Duration {
+    case.timeout.map_or(options.case_timeout, |t| t.max(options.case_timeout))
+}
+
+/// Opens TCP (and TLS for `wss://`) to the target, before `deadline`.
+async fn connect(target: &Target, options: &RunOptions, deadline: Instant) -> Result<Box<dyn Io>, String> {
+    let tcp = match timeout_at(deadline, TcpStream::connect(target.authority())).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return Err(format!("cannot connect to {}: {e}", target.authority())),
+        Err(_) => return Err(format!("cannot connect to {} within the case timeout", target.authority())),
+    };
+    let _ = tcp.set_nodelay(true);
+    if !target.secure {
+        return Ok(Box::new(tcp));
+    }
+    let connector = match &options.tls {
+        Some(c) => c.clone(),
+        None => tls::connector(false).map_err(|e| format!("{e}: {:?}", std::error::Error::source(&e)))?,
+    };
+    let name = tls::server_name(&target.host)?;
+    match timeout_at(deadline, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(Box::new(s)),
+        Ok(Err(e)) => Err(format!(
+            "TLS handshake with {} failed: {e} (for a self-signed certificate use --insecure)",
+            target.authority()
+        )),
+        Err(_) => Err(format!("no TLS handshake with {} within the case timeout", target.authority())),
+    }
 }
 
 /// The state of one case run.
@@ -168,6 +171,13 @@ impl Judged {
             self.reason = Some(reason);
             self.expected = expected;
             self.observed = observed;
+        }
+    }
+
+    /// Records what the server did, when nothing went wrong (the last such observation wins).
+    fn saw(&mut self, what: String) {
+        if self.verdict == Verdict::Ok {
+            self.observed = Some(what);
         }
     }
 
@@ -217,7 +227,7 @@ impl Run<'_> {
         };
         conn.note(TraceKind::Http { dir: Direction::Sent, head: String::from_utf8_lossy(&request).into_owned() });
         conn.send(&request, &self.case.handshake.delivery).await;
-        let response = self.read_response(conn).await;
+        let response = read_response(conn, self.deadline, self.deadline - self.start).await;
         let upgraded = match &response {
             Ok(r) => {
                 let protocols: Vec<&str> = offered_protocols.iter().map(String::as_str).collect();
@@ -253,75 +263,85 @@ impl Run<'_> {
         let mut last_sent = String::from("the opening handshake");
         for step in &self.case.steps {
             match step {
-                Step::Frame { frame, delivery } => {
-                    let bytes = match frame.encode() {
+                Step::Frame { frame, fill, fragment, fresh_mask, repeat, delivery } => {
+                    let (bytes, summaries) = match encode_send(frame, fill.as_ref(), *fragment, *fresh_mask, *repeat) {
                         Ok(b) => b,
                         Err(e) => {
                             j.miss(Verdict::Errored, format!("the case's frame cannot be encoded: {e}"), None, None);
                             return j;
                         }
                     };
-                    last_sent = describe_frame(&frame.header(), &frame.payload);
                     sent.track(&bytes);
-                    conn.note(TraceKind::Frame { dir: Direction::Sent, summary: last_sent.clone() });
+                    let count = summaries.len();
+                    last_sent = match summaries.first() {
+                        Some(one) if count == 1 => one.clone(),
+                        _ => format!("{count} frames ({} bytes)", bytes.len()),
+                    };
+                    for summary in summaries.into_iter().take(FRAMES_NOTED) {
+                        conn.note(TraceKind::Frame { dir: Direction::Sent, summary });
+                    }
+                    if count > FRAMES_NOTED {
+                        conn.note(TraceKind::Note(format!("... {} more frames sent like these", count - FRAMES_NOTED)));
+                    }
                     conn.send(&bytes, delivery).await;
                 }
-                Step::Raw { bytes, delivery } => {
-                    last_sent = format!("{} raw bytes", bytes.len());
-                    conn.send(bytes, delivery).await;
+                Step::Raw { bytes, repeat, delivery } => {
+                    let all = bytes.repeat(*repeat);
+                    last_sent = format!("{} raw bytes", all.len());
+                    conn.send(&all, delivery).await;
+                }
+                Step::ShutdownWrite => {
+                    conn.note(TraceKind::Note("half-close: TCP FIN sent, still reading".into()));
+                    conn.shutdown().await;
+                    last_sent = "a TCP FIN (half-close)".into();
                 }
                 Step::Wait(d) => {
                     let until = (Instant::now() + *d).min(self.deadline);
                     conn.note(TraceKind::Note(format!("waiting {} ms", d.as_millis())));
                     wait_collecting(conn, until).await;
                 }
-                Step::Expect { what, timeout, mismatch, line } => {
+                Step::Expect { what, timeout, mismatch, repeat, line } => {
+                    let began = Instant::now();
                     let step_deadline = match timeout {
-                        Some(t) => (Instant::now() + *t).min(self.deadline),
+                        Some(t) => (began + *t).min(self.deadline),
                         None => self.deadline,
                     };
-                    let result = match what {
-                        Expectation::Status { codes, headers } => check_status(&response, codes, headers),
-                        _ if !upgraded => Err(Miss {
-                            expected: describe_expectation(what),
-                            observed: "no WebSocket connection (the handshake did not succeed)".into(),
-                        }),
-                        Expectation::Echo => {
-                            let mut r = Ok(());
-                            while let Some(m) = sent.pending.pop_front() {
-                                r = expect_message(conn, &mut assembler, &m, step_deadline, true).await;
-                                if r.is_err() {
-                                    break;
-                                }
-                            }
-                            r
+                    let mut result = Ok(None);
+                    for _ in 0..*repeat {
+                        result = self
+                            .expect_once(
+                                what,
+                                conn,
+                                &response,
+                                upgraded,
+                                &mut sent,
+                                &mut assembler,
+                                step_deadline,
+                                target,
+                            )
+                            .await;
+                        if result.is_err() {
+                            break;
                         }
-                        Expectation::Message { opcode, payload } => {
-                            let m = if *opcode == 1 {
-                                Message::Text(payload.clone())
-                            } else {
-                                Message::Binary(payload.clone())
-                            };
-                            expect_message(conn, &mut assembler, &m, step_deadline, false).await
-                        }
-                        Expectation::Pong { payload } => expect_pong(conn, payload, step_deadline).await,
-                        Expectation::Close { codes, allow_drop } => {
-                            let r = expect_close(conn, codes, *allow_drop, step_deadline).await;
-                            if r.is_ok() && conn.is_closed() {
-                                accepted_drop = true;
-                            }
-                            r
-                        }
-                        Expectation::Dropped => {
-                            let r = expect_dropped(conn, step_deadline).await;
-                            accepted_drop |= r.is_ok();
-                            r
-                        }
-                        Expectation::Silence(d) => expect_silence(conn, (Instant::now() + *d).min(self.deadline)).await,
-                    };
+                    }
+                    if matches!(what, Expectation::Close { .. } | Expectation::Dropped)
+                        && result.is_ok()
+                        && conn.is_closed()
+                    {
+                        accepted_drop = true;
+                    }
                     match result {
-                        Ok(()) => {
-                            conn.note(TraceKind::Note(format!("line {line}: met: {}", describe_expectation(what))))
+                        Ok(seen) => {
+                            let times = if *repeat > 1 { format!(" ({repeat} times)") } else { String::new() };
+                            let after = began.elapsed().as_secs_f64() * 1000.0;
+                            conn.note(TraceKind::Note(format!(
+                                "line {line}: met{times} after {after:.1} ms: {}",
+                                describe_expectation(what)
+                            )));
+                            if let Some(seen) = seen {
+                                // what the server did, for the report (limits cases are judged on it)
+                                j.saw(format!("{seen} after {after:.0} ms"));
+                            }
                         }
                         Err(miss) => {
                             let waited = if miss.observed == "nothing" {
@@ -348,35 +368,177 @@ impl Run<'_> {
         j
     }
 
-    async fn read_response(&self, conn: &mut Conn) -> Result<ServerResponse, String> {
-        let mut head = Vec::new();
-        loop {
-            match conn.read_raw(self.deadline).await {
-                Ok(None) => {
-                    let secs = self.options.case_timeout.as_secs_f64();
-                    return Err(format!("no HTTP response within {secs:.1} s after sending the request"));
-                }
-                Ok(Some(bytes)) if bytes.is_empty() => {
-                    return Err("the server closed the connection without an HTTP response".into());
-                }
-                Ok(Some(bytes)) => head.extend_from_slice(&bytes),
-                Err(e) => return Err(format!("connection broken while waiting for the response: {e}")),
+    /// One expectation, once. `Ok(Some(what))` names what the server did when that is worth reporting.
+    #[allow(clippy::too_many_arguments)]
+    async fn expect_once(
+        &self,
+        what: &Expectation,
+        conn: &mut Conn,
+        response: &Result<ServerResponse, String>,
+        upgraded: bool,
+        sent: &mut SentMessages,
+        assembler: &mut MessageAssembler,
+        step_deadline: Instant,
+        target: &Target,
+    ) -> Result<Option<String>, Miss> {
+        match what {
+            Expectation::Status { codes, headers, absent } => {
+                check_status(response, codes, headers, absent).map(|()| None)
             }
-            match parse_response(&head) {
-                Ok(None) => continue,
-                Ok(Some((response, len))) => {
-                    conn.note(TraceKind::Http {
-                        dir: Direction::Received,
-                        head: String::from_utf8_lossy(&response.raw_head).into_owned(),
-                    });
-                    conn.push_frames(&head[len..]);
-                    return Ok(response);
+            Expectation::Alive => probe_alive(target, self.options, step_deadline).await.map(Some),
+            _ if !upgraded => Err(Miss {
+                expected: describe_expectation(what),
+                observed: "no WebSocket connection (the handshake did not succeed)".into(),
+            }),
+            Expectation::Echo => {
+                while let Some(m) = sent.pending.pop_front() {
+                    expect_message(conn, assembler, &m, step_deadline, true).await?;
                 }
-                Err(e) => return Err(format!("the server's answer is not an HTTP response: {e}")),
+                Ok(None)
+            }
+            Expectation::Message { opcode, payload } => {
+                let m = if *opcode == 1 { Message::Text(payload.clone()) } else { Message::Binary(payload.clone()) };
+                expect_message(conn, assembler, &m, step_deadline, false).await.map(|()| None)
+            }
+            Expectation::Pong { payload } => expect_pong(conn, payload, step_deadline).await.map(|()| None),
+            Expectation::Close { codes, allow_drop } => {
+                expect_close(conn, codes, *allow_drop, step_deadline).await.map(Some)
+            }
+            Expectation::Dropped => expect_dropped(conn, step_deadline).await.map(Some),
+            Expectation::Silence(d) => {
+                expect_silence(conn, (Instant::now() + *d).min(self.deadline)).await.map(|()| None)
             }
         }
     }
+}
 
+/// Frame summaries noted in the trace per send step; the rest are counted.
+const FRAMES_NOTED: usize = 32;
+
+/// The bytes of a send step: the frame, or its payload cut into fragments,
+/// `repeat` times; with `fresh_mask` every frame gets its own random key
+/// (RFC 6455 §5.3: a fresh, unpredictable key per frame). Also one summary per frame.
+fn encode_send(
+    frame: &FrameSpec,
+    fill: Option<&Fill>,
+    fragment: Option<usize>,
+    fresh_mask: bool,
+    repeat: usize,
+) -> Result<(Vec<u8>, Vec<String>), crate::wire::EncodeError> {
+    let generated = fill.map(Fill::bytes);
+    let payload = generated.as_deref().unwrap_or(&frame.payload);
+    let mut bytes = Vec::with_capacity((payload.len() + 14) * repeat);
+    let mut summaries = Vec::new();
+    let mut put = |spec: FrameSpec, bytes: &mut Vec<u8>| -> Result<(), crate::wire::EncodeError> {
+        let spec = if fresh_mask { spec.mask_key(crate::wire::MaskingKey::random().0) } else { spec };
+        bytes.extend_from_slice(&spec.encode()?);
+        if summaries.len() <= FRAMES_NOTED {
+            summaries.push(describe_frame(&spec.header(), &spec.payload));
+        } else {
+            summaries.push(String::new());
+        }
+        Ok(())
+    };
+    for _ in 0..repeat {
+        match fragment {
+            None => {
+                let mut spec = frame.clone();
+                if generated.is_some() {
+                    spec.payload = payload.to_vec();
+                }
+                put(spec, &mut bytes)?;
+            }
+            Some(size) => {
+                let pieces: Vec<&[u8]> =
+                    if payload.is_empty() { vec![&[][..]] } else { payload.chunks(size).collect() };
+                let last = pieces.len() - 1;
+                for (i, piece) in pieces.into_iter().enumerate() {
+                    let mut spec = frame.clone();
+                    spec.payload = piece.to_vec();
+                    spec.declared_len = None;
+                    // RFC 6455 §5.4: the first fragment carries the opcode, the others are continuations
+                    if i > 0 {
+                        spec.opcode = 0;
+                        spec.rsv = 0;
+                    }
+                    spec.fin = i == last && frame.fin;
+                    put(spec, &mut bytes)?;
+                }
+            }
+        }
+    }
+    Ok((bytes, summaries))
+}
+
+/// A fresh connection to the target: it must answer the opening handshake
+/// with a valid 101 and a ping with its pong. Shows a server survived what a
+/// case did to it (a crash, a hang or exhausted resources fail here).
+async fn probe_alive(target: &Target, options: &RunOptions, deadline: Instant) -> Result<String, Miss> {
+    let expected = "a fresh connection to get a 101 and a pong (the server survived)".to_string();
+    let miss = |observed: String| Miss { expected: expected.clone(), observed };
+    let began = Instant::now();
+    let stream = connect(target, options, deadline).await.map_err(|e| miss(format!("no new connection: {e}")))?;
+    let mut conn = Conn::new(stream, began);
+    let request = ClientRequest::new(target.host_header(), target.path.clone());
+    let key = request.websocket_key().unwrap_or_default().to_string();
+    conn.send(&request.encode(), &Delivery::default()).await;
+    let response = read_response(&mut conn, deadline, deadline.saturating_duration_since(began))
+        .await
+        .map_err(|e| miss(format!("a new connection got no handshake answer: {e}")))?;
+    if let Some(problem) = response.check_upgrade(&key, &[], &[]).first() {
+        return Err(miss(format!("a new connection was refused: {problem}")));
+    }
+    let probe = b"wsharness: still alive?";
+    send_frame(&mut conn, &FrameSpec::ping(probe.to_vec())).await;
+    loop {
+        match conn.next_event(deadline).await {
+            None => return Err(miss("a new connection got no pong".into())),
+            Some(Event::Frame(f)) if f.header.opcode == 0xA && f.payload == probe => break,
+            Some(Event::Frame(_)) => continue,
+            Some(e) => return Err(miss(format!("a new connection: {}", e.describe()))),
+        }
+    }
+    send_frame(&mut conn, &FrameSpec::close(CloseCode::NORMAL, b"")).await;
+    conn.shutdown().await;
+    Ok("the server still answers new connections".into())
+}
+
+/// Reads the HTTP response of the opening handshake; after a 101 the bytes
+/// that follow it are frames, after anything else they are not read as frames.
+async fn read_response(conn: &mut Conn, deadline: Instant, budget: Duration) -> Result<ServerResponse, String> {
+    let mut head = Vec::new();
+    loop {
+        match conn.read_raw(deadline).await {
+            Ok(None) => {
+                let secs = budget.as_secs_f64();
+                return Err(format!("no HTTP response within {secs:.1} s after sending the request"));
+            }
+            Ok(Some(bytes)) if bytes.is_empty() => {
+                return Err("the server closed the connection without an HTTP response".into());
+            }
+            Ok(Some(bytes)) => head.extend_from_slice(&bytes),
+            Err(e) => return Err(format!("connection broken while waiting for the response: {e}")),
+        }
+        match parse_response(&head) {
+            Ok(None) => continue,
+            Ok(Some((response, len))) => {
+                conn.note(TraceKind::Http {
+                    dir: Direction::Received,
+                    head: String::from_utf8_lossy(&response.raw_head).into_owned(),
+                });
+                if response.status == 101 {
+                    conn.push_frames(&head[len..]);
+                } else {
+                    conn.ignore_rest();
+                }
+                return Ok(response);
+            }
+            Err(e) => return Err(format!("the server's answer is not an HTTP response: {e}")),
+        }
+    }
+}
+
+impl Run<'_> {
     /// The close phase (RFC 6455 §7.1): judged on its own, like Autobahn's "close behavior".
     async fn judge_close(&self, conn: &mut Conn, accepted_drop: bool) -> CloseOutcome {
         let until = (Instant::now() + self.options.close_timeout).min(self.deadline.max(Instant::now()));
@@ -571,6 +733,7 @@ fn describe_expectation(e: &Expectation) -> String {
         Expectation::Close { codes, .. } => format!("a close frame with code {}", join_codes(codes)),
         Expectation::Dropped => "the server to close TCP".into(),
         Expectation::Silence(d) => format!("nothing for {} ms", d.as_millis()),
+        Expectation::Alive => "a fresh connection to get a 101 and a pong".into(),
     }
 }
 
@@ -585,13 +748,17 @@ fn check_status(
     response: &Result<ServerResponse, String>,
     codes: &[u16],
     headers: &[(String, String)],
+    absent: &[String],
 ) -> Result<(), Miss> {
-    let expected = if headers.is_empty() {
+    let mut expected = if headers.is_empty() {
         format!("HTTP status {}", join_codes(codes))
     } else {
         let h: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         format!("HTTP status {} with {}", join_codes(codes), h.join(", "))
     };
+    if !absent.is_empty() {
+        expected.push_str(&format!(" and no {}", absent.join(", no ")));
+    }
     let r = match response {
         Ok(r) => r,
         Err(why) => return Err(Miss { expected, observed: why.clone() }),
@@ -604,12 +771,22 @@ fn check_status(
         let ok = if want == "*" {
             !found.is_empty()
         } else {
-            found.iter().any(|v| v.trim().eq_ignore_ascii_case(want.trim()))
+            // the whole value, or one token of a comma-separated list (RFC 7230 §7)
+            found.iter().any(|v| {
+                v.trim().eq_ignore_ascii_case(want.trim())
+                    || v.split(',').any(|t| t.trim().eq_ignore_ascii_case(want.trim()))
+            })
         };
         if !ok {
             let observed =
                 if found.is_empty() { format!("no {name} header") } else { format!("{name}: {}", found.join(", ")) };
             return Err(Miss { expected, observed });
+        }
+    }
+    for name in absent {
+        let found: Vec<&str> = r.header_values(name).collect();
+        if !found.is_empty() {
+            return Err(Miss { expected, observed: format!("{name}: {}", found.join(", ")) });
         }
     }
     Ok(())
@@ -671,7 +848,7 @@ async fn expect_pong(conn: &mut Conn, payload: &[u8], deadline: Instant) -> Resu
     }
 }
 
-async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline: Instant) -> Result<(), Miss> {
+async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline: Instant) -> Result<String, Miss> {
     let expected = if codes.is_empty() {
         "a close frame".to_string()
     } else {
@@ -681,18 +858,16 @@ async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline
         None => Err(Miss { expected, observed: "nothing".into() }),
         Some(Event::Frame(f)) if f.header.opcode == 0x8 => {
             let code = close_code(&f.payload);
+            let seen = describe_frame(&f.header, &f.payload);
             match code {
-                _ if codes.is_empty() => Ok(()),
-                Some(c) if codes.contains(&c) => Ok(()),
+                _ if codes.is_empty() => Ok(seen),
+                Some(c) if codes.contains(&c) => Ok(seen),
                 // 1005 in a case's list means "no status code" (RFC 6455 §7.4.1)
-                None if codes.contains(&1005) => Ok(()),
-                _ => Err(Miss { expected, observed: describe_frame(&f.header, &f.payload) }),
+                None if codes.contains(&1005) => Ok(seen),
+                _ => Err(Miss { expected, observed: seen }),
             }
         }
-        Some(Event::Closed(how)) if allow_drop => {
-            let _ = how;
-            Ok(())
-        }
+        Some(Event::Closed(how)) if allow_drop => Ok(format!("TCP closed without a close frame ({how})")),
         Some(Event::Closed(how)) => Err(Miss {
             expected,
             observed: format!(
@@ -707,12 +882,12 @@ async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline
     }
 }
 
-async fn expect_dropped(conn: &mut Conn, deadline: Instant) -> Result<(), Miss> {
+async fn expect_dropped(conn: &mut Conn, deadline: Instant) -> Result<String, Miss> {
     let expected = "the server to close TCP".to_string();
     loop {
         match conn.next_event(deadline).await {
             None => return Err(Miss { expected, observed: "nothing".into() }),
-            Some(Event::Closed(_)) => return Ok(()),
+            Some(Event::Closed(how)) => return Ok(format!("TCP closed ({how})")),
             Some(Event::Frame(f)) if f.header.opcode == 0x8 => {}
             Some(e) => {
                 let observed = e.describe();

@@ -6,6 +6,9 @@ use std::time::Duration;
 /// Raw bytes kept per trace event; longer writes and reads keep their length.
 pub const MAX_TRACE_BYTES: usize = 2048;
 
+/// Trace events kept per case (a case writing 16,000 chunks keeps the first ones, then notes only).
+pub const MAX_TRACE_EVENTS: usize = 2000;
+
 /// Who sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

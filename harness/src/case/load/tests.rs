@@ -1,5 +1,6 @@
 //! Loader tests: what case files mean, and how their mistakes are reported.
 
+use super::super::model::ReadPace;
 use super::*;
 use crate::wire::LengthEncoding;
 
@@ -42,7 +43,7 @@ fn parses_a_case_with_its_source_line() {
     assert_eq!(c.source, Source { file: "cases/t.toml".into(), line: 5 });
     assert!(c.handshake.expect_101);
     match &c.steps[0] {
-        Step::Frame { frame, delivery } => {
+        Step::Frame { frame, delivery, .. } => {
             assert_eq!((frame.opcode, frame.rsv, frame.fin), (1, 4, true));
             assert_eq!(frame.payload, b"Hello");
             assert!(frame.mask.key().is_some(), "masked with a fresh key by default");
@@ -108,7 +109,7 @@ codes = [1007]
     let cases = load(text).unwrap();
     assert_eq!(cases.len(), 2);
     assert!(
-        matches!(&cases[1].steps[0], Step::Frame { frame, delivery } if frame.payload == [0xc0, 0x80] && delivery.chunks == [1])
+        matches!(&cases[1].steps[0], Step::Frame { frame, delivery, .. } if frame.payload == [0xc0, 0x80] && delivery.chunks == [1])
     );
 }
 
@@ -202,7 +203,7 @@ pause_ms = 10
     assert!(matches!(&c.steps[1], Step::Frame { frame, .. }
         if frame.payload == [0x03, 0xe8, b'b', b'y', b'e'] && frame.mask.key().map(|k| k.bytes()) == Some([1, 2, 3, 4]) && frame.length == LengthEncoding::Bits64));
     assert!(
-        matches!(&c.steps[2], Step::Raw { bytes, delivery } if bytes == &[0x81, 5, 0x48, 0x65] && delivery.pause.as_millis() == 10)
+        matches!(&c.steps[2], Step::Raw { bytes, delivery, .. } if bytes == &[0x81, 5, 0x48, 0x65] && delivery.pause.as_millis() == 10)
     );
 }
 
@@ -210,4 +211,73 @@ pause_ms = 10
 fn a_toml_syntax_error_names_its_line() {
     let e = first_error("section = \"x\"\n[[case]\nid = 1\n");
     assert!(e.starts_with("cases/t.toml:2: "), "{e}");
+}
+
+const FEATURES: &str = r#"
+section = "s"
+rfc = "6455 §5.4"
+
+[[case]]
+id = "rfc6455/5.4/features"
+title = "t"
+why = "w"
+timeout_ms = 20000
+read = { chunk = 1024, pause_ms = 2 }
+
+[[case.step]]
+send = "binary"
+payload_len = 10
+fill_hex = "fe ff"
+fragment = 4
+repeat = 3
+
+[[case.step]]
+send_raw = "81 80 00 00 00 00"
+repeat = 2
+
+[[case.step]]
+shutdown = "write"
+
+[[case.step]]
+expect = "pong"
+payload = "p"
+repeat = 5
+
+[[case.step]]
+expect = "alive"
+"#;
+
+#[test]
+fn reads_fill_hex_fragment_repeat_shutdown_read_pace_and_alive() {
+    let cases = load(FEATURES).unwrap();
+    let c = &cases[0];
+    assert_eq!(c.timeout, Some(Duration::from_secs(20)));
+    assert_eq!(c.read, Some(ReadPace { chunk: 1024, pause: Duration::from_millis(2) }));
+    match &c.steps[0] {
+        Step::Frame { frame, fill: Some(fill), fragment, fresh_mask, repeat, .. } => {
+            assert!(frame.payload.is_empty(), "a generated payload is built when the case runs");
+            assert_eq!(fill.bytes(), [0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff]);
+            assert_eq!((*fragment, *fresh_mask, *repeat), (Some(4), true, 3));
+        }
+        s => panic!("{s:?}"),
+    }
+    assert!(matches!(&c.steps[1], Step::Raw { repeat: 2, .. }));
+    assert!(matches!(&c.steps[2], Step::ShutdownWrite));
+    assert!(matches!(&c.steps[3], Step::Expect { what: Expectation::Pong { .. }, repeat: 5, .. }));
+    assert!(matches!(&c.steps[4], Step::Expect { what: Expectation::Alive, repeat: 1, .. }));
+}
+
+#[test]
+fn rejects_fragment_with_a_forced_length_and_fill_without_a_length() {
+    let base = "section = \"s\"\nrfc = \"6455 §5\"\n[[case]]\nid = \"a\"\ntitle = \"t\"\nwhy = \"w\"\n[[case.step]]\n";
+    let e = first_error(&format!("{base}send = \"text\"\npayload = \"abc\"\nfragment = 1\nlength = 64\n"));
+    assert!(e.contains("'fragment' cannot be combined"), "{e}");
+    let e = first_error(&format!("{base}send = \"text\"\npayload = \"abc\"\nfill_hex = \"fe\"\n"));
+    assert!(e.contains("need payload_len"), "{e}");
+    let e = first_error(&format!("{base}send = \"text\"\nrepeat = 0\n"));
+    assert!(e.contains("repeat must be at least 1"), "{e}");
+    let e = first_error(&format!("{base}shutdown = \"read\"\n"));
+    assert!(e.contains("shutdown takes \"write\""), "{e}");
+    let e = first_error(&format!("{base}expect = \"alive\"\nrepeat = 2\n"));
+    assert!(e.contains("repeat do(es) not apply"), "{e}");
 }
