@@ -19,7 +19,9 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn conformance_without_url_passes_every_case_quickly_and_writes_the_report() {
     let dir = temp_dir("embedded");
     let started = Instant::now();
-    let out = wsharness(&["conformance", "--quiet", "--out", "run"], &dir);
+    // everything but the limits/performance section (Autobahn 9.x and resource limits): that one takes longer and
+    // runs in release, timed, from .ci/run
+    let out = wsharness(&["conformance", "--quiet", "--filter", "!limits/**", "--out", "run"], &dir);
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
