@@ -213,3 +213,30 @@ absent = ["Sec-WebSocket-Protocol"]
     assert!(o.reason.as_deref().unwrap_or_default().contains("Sec-WebSocket-Protocol: chat"), "{:?}", o.reason);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_is_met_by_a_4xx_and_missed_by_a_101() {
+    let server = reference().await;
+    let refused = |headers: &str| {
+        format!(
+            r#"
+[[case]]
+id = "t/refused"
+title = "t"
+why = "w"
+handshake.expect_101 = false
+handshake.headers = {{ {headers} }}
+[[case.step]]
+expect = "refused"
+[[case.step]]
+expect = "alive"
+"#
+        )
+    };
+    let o = run(&server.url(), &refused("Sec-WebSocket-Version = \"8\"")).await;
+    assert_ok(&o);
+    let o = run(&server.url(), &refused("Sec-WebSocket-Version = \"13\"")).await;
+    assert_eq!(o.verdict, Verdict::Failed);
+    assert!(o.reason.as_deref().unwrap_or_default().contains("got 101 Switching Protocols"), "{:?}", o.reason);
+    server.shutdown().await.unwrap();
+}

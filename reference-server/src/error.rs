@@ -119,6 +119,9 @@ pub enum HandshakeError {
     /// A request with more than one `Host` field is invalid (RFC 7230 §5.4).
     #[error("more than one Host header")]
     DuplicateHost,
+    /// A `Host` value that is not `host[:port]` is invalid (RFC 7230 §5.4).
+    #[error("Host header is not host[:port]: {0:?}")]
+    InvalidHost(String),
     /// `Upgrade` MUST contain the token `websocket` (§4.2.1 item 3).
     #[error("Upgrade header must contain the token websocket")]
     UpgradeNotWebsocket,

@@ -85,6 +85,10 @@ fn validate(req: &httparse::Request<'_, '_>, policy: &HandshakePolicy) -> Result
     if fields.values("host").any(|h| h.trim().is_empty()) {
         return Err(HandshakeError::MissingHost);
     }
+    // RFC 7230 §5.4: a Host field with an invalid value gets 400
+    if let Some(bad) = fields.values("host").find(|h| !valid_host(h.trim())) {
+        return Err(HandshakeError::InvalidHost(bad.trim().to_string()));
+    }
     // RFC 6455 §4.2.1 item 3: Upgrade contains "websocket", case-insensitively
     if !fields.has_token("upgrade", "websocket") {
         return Err(HandshakeError::UpgradeNotWebsocket);
@@ -196,6 +200,22 @@ impl<'h, 'b> Fields<'h, 'b> {
     }
 }
 
+/// `uri-host [ ":" port ]` (RFC 7230 §5.4, RFC 3986 §3.2.2): a reg-name or IPv4
+/// address (unreserved, pct-encoded and sub-delims characters), or an IPv6 literal in brackets; digits for the port.
+fn valid_host(value: &str) -> bool {
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = value.strip_prefix('[') {
+        let Some((literal, after)) = rest.split_once(']') else { return false };
+        let literal_ok =
+            !literal.is_empty() && literal.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        return literal_ok && (after.is_empty() || after.strip_prefix(':').is_some_and(digits));
+    }
+    let (host, port) = value.rsplit_once(':').unwrap_or((value, ""));
+    let host_ok =
+        !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    host_ok && digits(port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +278,12 @@ mod tests {
             (with("HTTP/1.1", "HTTP/1.0"), HandshakeError::HttpVersion, 400),
             (with("Host: server.example.com\r\n", ""), HandshakeError::MissingHost, 400),
             (with("Host: server.example.com\r\n", "Host: a\r\nHost: b\r\n"), HandshakeError::DuplicateHost, 400),
+            (
+                with("Host: server.example.com\r\n", "Host: 127.0.0.1:80 other.example\r\n"),
+                HandshakeError::InvalidHost("127.0.0.1:80 other.example".into()),
+                400,
+            ),
+            (with("Host: server.example.com\r\n", "Host: a:b\r\n"), HandshakeError::InvalidHost("a:b".into()), 400),
             (with("Upgrade: websocket", "Upgrade: h2c"), HandshakeError::UpgradeNotWebsocket, 400),
             (with("Upgrade: websocket\r\n", ""), HandshakeError::UpgradeNotWebsocket, 400),
             (with("Connection: Upgrade", "Connection: keep-alive"), HandshakeError::ConnectionNotUpgrade, 400),
@@ -322,5 +348,20 @@ mod tests {
         let r = String::from_utf8(response_error(&HandshakeError::UnsupportedVersion)).unwrap();
         assert!(r.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
         assert!(r.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::valid_host;
+
+    #[test]
+    fn host_values_are_host_and_optional_port() {
+        for ok in ["example.com", "localhost:9001", "127.0.0.1:80", "[::1]", "[::1]:9001", "xn--bcher-kva.example"] {
+            assert!(valid_host(ok), "{ok}");
+        }
+        for bad in ["a b", "host:port", "[::1", "[::1]x", "[zz]:1", ":80", "a/b", "a@b"] {
+            assert!(!valid_host(bad), "{bad}");
+        }
     }
 }

@@ -236,9 +236,13 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         return Err(format!("case '{id}' can never fail: it has no expect step and does not require a 101").into());
     }
     if !handshake.expect_101
-        && !steps.iter().any(|s| matches!(s, Step::Expect { what: Expectation::Status { .. }, .. }))
+        && !steps
+            .iter()
+            .any(|s| matches!(s, Step::Expect { what: Expectation::Status { .. } | Expectation::Refused, .. }))
     {
-        return Err(format!("case '{id}' sets expect_101 = false but has no expect = \"status\" step").into());
+        return Err(
+            format!("case '{id}' sets expect_101 = false but has no expect = \"status\" or \"refused\" step").into()
+        );
     }
     let autobahn = case.autobahn.as_deref().map(|a| ctx.fill(a)).transpose()?;
     let timeout = case
@@ -502,17 +506,19 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             only(s, "expect = \"alive\"", &["timeout_ms", "mismatch"])?;
             Expectation::Alive
         }
+        "refused" => {
+            only(s, "expect = \"refused\"", &["mismatch"])?;
+            Expectation::Refused
+        }
         "silence" => {
             only(s, "expect = \"silence\"", &["ms", "mismatch"])?;
             let ms = s.ms.as_ref().ok_or("expect = \"silence\" needs ms = N")?;
             Expectation::Silence(Duration::from_millis(ctx.ranged("ms", ms, 600_000)?))
         }
-        other => {
-            return Err(format!(
-                "unknown expectation '{other}': use status, echo, message, pong, close, dropped, silence or alive"
-            )
-            .into())
-        }
+        other => return Err(format!(
+            "unknown expectation '{other}': use status, refused, echo, message, pong, close, dropped, silence or alive"
+        )
+        .into()),
     };
     let mismatch = match s.mismatch.as_deref() {
         None => Verdict::Failed,

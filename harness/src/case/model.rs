@@ -186,4 +186,6 @@ pub enum Expectation {
     Silence(Duration),
     /// A fresh connection to the server gets a 101 and a pong: the server survived.
     Alive,
+    /// The opening handshake refused: any status but 101, or the connection closed without a response.
+    Refused,
 }

@@ -16,7 +16,7 @@ use tokio::time::{timeout_at, Instant};
 use super::observe::{close_code, describe_frame, Conn, Event, Io};
 use super::target::Target;
 use super::tls;
-use super::trace::{Direction, TraceEvent, TraceKind};
+use super::trace::{Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES};
 use crate::case::{Case, Delivery, Expectation, Fill, Request, Step};
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::wire::{
@@ -225,14 +225,18 @@ impl Run<'_> {
                 (raw.encode(), raw.key.clone(), Vec::new(), Vec::new())
             }
         };
-        conn.note(TraceKind::Http { dir: Direction::Sent, head: String::from_utf8_lossy(&request).into_owned() });
+        conn.note(TraceKind::Http { dir: Direction::Sent, head: capped_text(&request) });
         conn.send(&request, &self.case.handshake.delivery).await;
         let response = read_response(conn, self.deadline, self.deadline - self.start).await;
+        let mut upgrade_problems = Vec::new();
         let upgraded = match &response {
             Ok(r) => {
                 let protocols: Vec<&str> = offered_protocols.iter().map(String::as_str).collect();
                 let extensions: Vec<&str> = offered_extensions.iter().map(String::as_str).collect();
                 let problems = r.check_upgrade(&key, &protocols, &extensions);
+                if r.status == 101 {
+                    upgrade_problems = problems.iter().map(ToString::to_string).collect();
+                }
                 if r.status == 101 && problems.is_empty() {
                     true
                 } else {
@@ -308,17 +312,9 @@ impl Run<'_> {
                     };
                     let mut result = Ok(None);
                     for _ in 0..*repeat {
+                        let opening = Opening { response: &response, upgraded, problems: &upgrade_problems };
                         result = self
-                            .expect_once(
-                                what,
-                                conn,
-                                &response,
-                                upgraded,
-                                &mut sent,
-                                &mut assembler,
-                                step_deadline,
-                                target,
-                            )
+                            .expect_once(what, conn, &opening, &mut sent, &mut assembler, step_deadline, target)
                             .await;
                         if result.is_err() {
                             break;
@@ -374,8 +370,7 @@ impl Run<'_> {
         &self,
         what: &Expectation,
         conn: &mut Conn,
-        response: &Result<ServerResponse, String>,
-        upgraded: bool,
+        opening: &Opening<'_>,
         sent: &mut SentMessages,
         assembler: &mut MessageAssembler,
         step_deadline: Instant,
@@ -383,10 +378,16 @@ impl Run<'_> {
     ) -> Result<Option<String>, Miss> {
         match what {
             Expectation::Status { codes, headers, absent } => {
-                check_status(response, codes, headers, absent).map(|()| None)
+                check_status(opening, codes, headers, absent).map(|()| None)
             }
+            Expectation::Refused => check_refused(opening.response).map(Some),
             Expectation::Alive => probe_alive(target, self.options, step_deadline).await.map(Some),
-            _ if !upgraded => Err(Miss {
+            // after a refused handshake the server may still close TCP, or keep it open
+            Expectation::Dropped => expect_dropped(conn, step_deadline).await.map(Some),
+            Expectation::Silence(d) => {
+                expect_silence(conn, (Instant::now() + *d).min(self.deadline)).await.map(|()| None)
+            }
+            _ if !opening.upgraded => Err(Miss {
                 expected: describe_expectation(what),
                 observed: "no WebSocket connection (the handshake did not succeed)".into(),
             }),
@@ -404,12 +405,42 @@ impl Run<'_> {
             Expectation::Close { codes, allow_drop } => {
                 expect_close(conn, codes, *allow_drop, step_deadline).await.map(Some)
             }
-            Expectation::Dropped => expect_dropped(conn, step_deadline).await.map(Some),
-            Expectation::Silence(d) => {
-                expect_silence(conn, (Instant::now() + *d).min(self.deadline)).await.map(|()| None)
-            }
         }
     }
+}
+
+/// The opening handshake as the steps see it.
+struct Opening<'a> {
+    /// The response, or why there is none.
+    response: &'a Result<ServerResponse, String>,
+    /// A valid 101: frames follow.
+    upgraded: bool,
+    /// What is wrong with a 101 (RFC 6455 §4.1 items 1-6), if it was one.
+    problems: &'a [String],
+}
+
+/// A refusal: any answer but 101, or the connection closed without one (RFC 6455 §4.2.1: the server
+/// "MUST stop processing the client's handshake" of an invalid request).
+fn check_refused(response: &Result<ServerResponse, String>) -> Result<String, Miss> {
+    let expected = "the handshake refused (any status but 101, or the connection closed)".to_string();
+    match response {
+        Ok(r) if r.status != 101 => Ok(format!("refused with {} {}", r.status, r.reason)),
+        Ok(r) => Err(Miss { expected, observed: format!("{} {}", r.status, r.reason) }),
+        Err(why) if why.contains("closed the connection") || why.starts_with("connection broken") => {
+            Ok(format!("refused: {why}"))
+        }
+        Err(why) => Err(Miss { expected, observed: why.clone() }),
+    }
+}
+
+/// The request as text for the trace, at most [`MAX_TRACE_BYTES`] bytes of it.
+fn capped_text(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(MAX_TRACE_BYTES)];
+    let mut text = String::from_utf8_lossy(shown).into_owned();
+    if bytes.len() > shown.len() {
+        text.push_str(&format!("\n... ({} more bytes)", bytes.len() - shown.len()));
+    }
+    text
 }
 
 /// Frame summaries noted in the trace per send step; the rest are counted.
@@ -734,6 +765,7 @@ fn describe_expectation(e: &Expectation) -> String {
         Expectation::Dropped => "the server to close TCP".into(),
         Expectation::Silence(d) => format!("nothing for {} ms", d.as_millis()),
         Expectation::Alive => "a fresh connection to get a 101 and a pong".into(),
+        Expectation::Refused => "the handshake refused".into(),
     }
 }
 
@@ -745,7 +777,7 @@ fn join_codes(codes: &[u16]) -> String {
 }
 
 fn check_status(
-    response: &Result<ServerResponse, String>,
+    opening: &Opening<'_>,
     codes: &[u16],
     headers: &[(String, String)],
     absent: &[String],
@@ -759,12 +791,16 @@ fn check_status(
     if !absent.is_empty() {
         expected.push_str(&format!(" and no {}", absent.join(", no ")));
     }
-    let r = match response {
+    let r = match opening.response {
         Ok(r) => r,
         Err(why) => return Err(Miss { expected, observed: why.clone() }),
     };
     if !codes.contains(&r.status) {
         return Err(Miss { expected, observed: format!("{} {}", r.status, r.reason) });
+    }
+    if let Some(problem) = opening.problems.first() {
+        // a 101 is only acceptable when it is a valid one (RFC 6455 §4.2.2)
+        return Err(Miss { expected, observed: format!("101 with a broken handshake: {problem}") });
     }
     for (name, want) in headers {
         let found: Vec<&str> = r.header_values(name).collect();
