@@ -515,10 +515,12 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             let ms = s.ms.as_ref().ok_or("expect = \"silence\" needs ms = N")?;
             Expectation::Silence(Duration::from_millis(ctx.ranged("ms", ms, 600_000)?))
         }
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown expectation '{other}': use status, refused, echo, message, pong, close, dropped, silence or alive"
         )
-        .into()),
+            .into())
+        }
     };
     let mismatch = match s.mismatch.as_deref() {
         None => Verdict::Failed,

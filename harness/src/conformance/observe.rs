@@ -126,6 +126,8 @@ pub struct Conn {
     pub violations: Vec<Violation>,
     /// The server's first close frame, when read: its code (`None`: no code).
     pub server_close: Option<Option<u16>>,
+    /// The close frame an expectation took (its code and summary): later close expectations judge it again.
+    pub close_taken: Option<(Option<u16>, String)>,
 }
 
 impl Conn {
@@ -148,6 +150,7 @@ impl Conn {
             trace: Vec::new(),
             violations: Vec::new(),
             server_close: None,
+            close_taken: None,
         }
     }
 
