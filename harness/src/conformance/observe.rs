@@ -85,6 +85,9 @@ pub fn close_code(payload: &[u8]) -> Option<u16> {
     }
 }
 
+/// How long a write may make no progress before the harness gives up on it.
+pub const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Read buffer size.
 const READ_SIZE: usize = 64 * 1024;
 
@@ -194,7 +197,12 @@ impl Conn {
             let keep = chunk.len().min(MAX_TRACE_BYTES);
             self.note(TraceKind::Bytes { dir: Direction::Sent, bytes: chunk[..keep].to_vec(), len: chunk.len() });
             if let Err(e) = self.write_reading(chunk).await {
-                self.note(TraceKind::Note(format!("write failed after the server closed: {e}")));
+                let why = if e.kind() == io::ErrorKind::TimedOut {
+                    format!("write abandoned: {e}")
+                } else {
+                    format!("write failed after the server closed: {e}")
+                };
+                self.note(TraceKind::Note(why));
                 return;
             }
             rest = tail;
@@ -204,9 +212,12 @@ impl Conn {
         }
     }
 
-    /// Writes all of `chunk`, taking in what the server sends meanwhile.
+    /// Writes all of `chunk`, taking in what the server sends meanwhile. A
+    /// server that stops reading for [`WRITE_STALL`] ends the write (it is
+    /// reported; the case goes on, so later steps still have time).
     async fn write_reading(&mut self, chunk: &[u8]) -> io::Result<()> {
         let mut written = 0;
+        let mut stall = Instant::now() + WRITE_STALL;
         while written < chunk.len() {
             let reading = self.closed.is_none();
             let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
@@ -215,9 +226,19 @@ impl Conn {
                 biased;
                 w = self.wr.write(&chunk[written..]) => match w {
                     Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "the connection accepts no more bytes")),
-                    Ok(n) => written += n,
+                    Ok(n) => {
+                        written += n;
+                        stall = Instant::now() + WRITE_STALL;
+                    }
                     Err(e) => return Err(e),
                 },
+                () = sleep_until(stall) => {
+                    let left = chunk.len() - written;
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the server read nothing for {} s; {left} bytes left unwritten", WRITE_STALL.as_secs()),
+                    ));
+                }
                 r = async { sleep_until(next_read).await; self.rd.read(&mut self.buf[..limit]).await }, if reading => {
                     self.took(r);
                 }

@@ -291,6 +291,7 @@ impl Run<'_> {
                 }
                 Step::Raw { bytes, repeat, delivery } => {
                     let all = bytes.repeat(*repeat);
+                    sent.track(&all);
                     last_sent = format!("{} raw bytes", all.len());
                     conn.send(&all, delivery).await;
                 }
@@ -359,7 +360,7 @@ impl Run<'_> {
             }
         }
         if upgraded {
-            j.close = Some(self.judge_close(conn, accepted_drop).await);
+            j.close = Some(self.judge_close(conn, accepted_drop, sent.mid_frame()).await);
         }
         judge_violations(conn, &sent.close_codes, &mut j);
         j
@@ -572,7 +573,7 @@ async fn read_response(conn: &mut Conn, deadline: Instant, budget: Duration) -> 
 
 impl Run<'_> {
     /// The close phase (RFC 6455 §7.1): judged on its own, like Autobahn's "close behavior".
-    async fn judge_close(&self, conn: &mut Conn, accepted_drop: bool) -> CloseOutcome {
+    async fn judge_close(&self, conn: &mut Conn, accepted_drop: bool, mid_frame: bool) -> CloseOutcome {
         let until = (Instant::now() + self.options.close_timeout).min(self.deadline.max(Instant::now()));
         let server_close = conn.server_close;
         let mut out = CloseOutcome {
@@ -597,6 +598,15 @@ impl Run<'_> {
             };
             send_frame(conn, &reply).await;
             return self.await_tcp_close(conn, until, out).await;
+        }
+        if mid_frame {
+            // our bytes stopped inside a frame (a declared length never sent): a close frame now would
+            // only be read as that frame's payload, so there is no closing handshake to judge
+            out.verdict = CloseVerdict::Informational;
+            out.reason = Some(
+                "not judged: the case's last frame is unfinished, so a close frame would be read as its payload".into(),
+            );
+            return out;
         }
         // still open: we start the closing handshake with 1000
         out.initiated_by = "client";
@@ -690,6 +700,11 @@ struct SentMessages {
 }
 
 impl SentMessages {
+    /// Whether the bytes sent so far end inside a frame (or could not be read back as frames at all).
+    fn mid_frame(&self) -> bool {
+        !self.reader.buffered().is_empty() || self.reader.is_failed()
+    }
+
     /// Reads our own frame bytes back to know which messages a correct server
     /// echoes: only messages made of valid client frames, and valid UTF-8 for
     /// text. A frame that breaks a rule makes the server fail the connection
