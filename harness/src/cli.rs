@@ -27,6 +27,45 @@ pub enum Command {
     /// List or validate case files.
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Re-render a stored report.json as HTML and JUnit XML (no flag: both, beside the JSON).
+    Render(RenderArgs),
+    /// Compare two reports of the same kind; exit 1 on a regression, 2 on unreadable input.
+    Compare(CompareArgs),
+}
+
+/// `wsharness render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The report.json to render.
+    pub report: PathBuf,
+    /// Write the HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write JUnit XML here (conformance reports).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `wsharness compare`.
+///
+/// Exit codes: 0 no regression, 1 a regression beyond the thresholds, 2
+/// unreadable input (not a report, another schema version, different kinds).
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline report.json.
+    pub base: PathBuf,
+    /// The report.json to judge against it.
+    pub new: PathBuf,
+    /// How much a load metric may get worse before it is a regression (latency up, throughput down).
+    #[arg(long, value_name = "PERCENT", default_value = "10%", value_parser = parse_percent)]
+    pub max_regression: f64,
+    /// Also write the comparison as an HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    reports::compare::parse_percent(s)
 }
 
 /// `wsharness conformance`.
@@ -43,7 +82,7 @@ pub struct ConformanceArgs {
     /// Time budget of one case, its close included.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub case_timeout: Duration,
-    /// Where report.json goes (default: reports/<timestamp>/).
+    /// Where report.json, report.html and junit.xml go (default: reports/<timestamp>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Exit 1 when a case is at least this bad.

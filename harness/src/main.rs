@@ -25,6 +25,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Cases(cmd) => commands::cases::run(cmd),
+        Command::Render(args) => commands::render::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Conformance(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(commands::conformance::run(args))

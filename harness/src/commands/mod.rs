@@ -1,7 +1,9 @@
 //! The commands, each `run(args) -> Result<ExitCode>`.
 
 pub mod cases;
+pub mod compare;
 pub mod conformance;
+pub mod render;
 
 use anyhow::Context;
 use globset::{Glob, GlobSet, GlobSetBuilder};
