@@ -17,7 +17,8 @@ fn the_fixture_and_the_model_round_trip_validate() {
 #[test]
 fn the_schema_refuses_unknown_verdicts_missing_fields_extra_fields_and_other_versions() {
     let good = serde_json::to_value(fixture()).expect("serialize");
-    let broken: [(&str, fn(&mut serde_json::Value)); 6] = [
+    type Breaks = fn(&mut serde_json::Value);
+    let broken: [(&str, Breaks); 6] = [
         ("verdict PASSED", |v| v["cases"][0]["verdict"] = "PASSED".into()),
         ("no reason field", |v| {
             v["cases"][1].as_object_mut().expect("case").remove("reason");

@@ -20,6 +20,7 @@ struct Page<'a> {
     command_line: String,
     counts: Vec<Count>,
     sections: Vec<SectionRow<'a>>,
+    failing: usize,
     not_ok: Vec<CaseView<'a>>,
     ok: Vec<CaseView<'a>>,
 }
@@ -43,7 +44,7 @@ struct SectionRow<'a> {
 struct Cell<'a> {
     anchor: String,
     class: String,
-    close_class: String,
+    stripe_class: String,
     tip: String,
     label: &'a str,
 }
@@ -68,6 +69,7 @@ struct WireRow {
     dir_class: &'static str,
     kind: String,
     body: String,
+    hex: bool,
     more: Option<String>,
 }
 
@@ -96,6 +98,7 @@ pub fn render(r: &ConformanceReport) -> Result<String, RenderError> {
         command_line: r.command_line.join(" "),
         counts,
         sections,
+        failing: r.cases.iter().filter(|c| c.is_failure()).count(),
         not_ok: not_ok.into_iter().map(|c| case_view(c, true)).collect(),
         ok: r.cases.iter().filter(|c| !c.is_not_ok()).map(|c| case_view(c, false)).collect(),
     };
@@ -112,7 +115,7 @@ fn cell(c: &CaseReport) -> Cell<'_> {
     Cell {
         anchor: anchor(c),
         class: verdict_class(&c.verdict),
-        close_class: close_class(c.close_verdict.as_deref()),
+        stripe_class: close_class(c.close_verdict.as_deref()).replacen("c-", "s-", 1),
         tip: format!("{}: {}{close}\n{}", c.id, c.verdict, c.title),
         label,
     }
@@ -168,7 +171,8 @@ fn wire_row(e: &WireEvent) -> WireRow {
         ("bytes", Some(n)) => format!("{n} bytes"),
         (k, _) => k.to_string(),
     };
-    WireRow { at: format!("{:.3} ms", e.at_us as f64 / 1000.0), arrow, dir_class, kind, body, more }
+    let hex = e.kind == "bytes";
+    WireRow { at: format!("{:.3} ms", e.at_us as f64 / 1000.0), arrow, dir_class, kind, body, hex, more }
 }
 
 /// `"81 85 0a"` back to bytes; anything that is not a hex pair is skipped.
