@@ -5,9 +5,11 @@
 //! within a [`SCHEMA_VERSION`]. Writing is atomic ([`write_json`]): a report is
 //! either complete on disk or absent, never half-written.
 //!
-//! Dependencies: `serde` and `serde_json` (the JSON format), `thiserror` (errors).
+//! Dependencies: `serde` and `serde_json` (the JSON format), `thiserror` (errors), `hdrhistogram` and
+//! `base64` (lossless latency histograms in the load report, mergeable across shards).
 
 pub mod conformance;
+pub mod load;
 
 use std::path::Path;
 
