@@ -2,6 +2,8 @@
 
 pub mod cases;
 pub mod conformance;
+pub mod load;
+pub mod merge;
 
 use anyhow::Context;
 use globset::{Glob, GlobSet, GlobSetBuilder};
