@@ -31,5 +31,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(commands::conformance::run(args))
         }
+        Command::Load(args) => commands::load::main(args),
+        Command::Merge(args) => commands::merge::run(args),
     }
 }

@@ -30,13 +30,15 @@
 //! time and escaped by default, so no markup is pasted together by hand);
 //! `plotters` with its SVG backend only (the plots of load reports, drawn as
 //! inline SVG); `quick-junit` (JUnit XML, the serializer cargo-nextest uses);
-//! `base64` (binary payloads in reports).
+//! `base64` (binary payloads in reports); `hdrhistogram` and `base64` (lossless latency
+//! histograms in the load report, mergeable across shards).
 
 pub mod compare;
 pub mod conformance;
 pub mod html;
 mod json;
 pub mod junit;
+pub mod load;
 
 pub use json::{parse_report, read_report, write_atomic, write_json, ReadError, WriteError};
 

@@ -3,6 +3,8 @@
 pub mod cases;
 pub mod compare;
 pub mod conformance;
+pub mod load;
+pub mod merge;
 pub mod render;
 
 use anyhow::Context;
