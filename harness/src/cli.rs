@@ -45,7 +45,7 @@ pub struct RenderArgs {
     /// Write the HTML page here.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Write JUnit XML here (conformance reports).
+    /// Write JUnit XML here (a testcase per conformance case, or per load threshold).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 }

@@ -130,6 +130,7 @@ pub fn parse_report(bytes: &[u8], name: &str) -> Result<Report, ReadError> {
         "conformance" => {
             serde_json::from_value(value.clone()).map(Report::Conformance).map_err(|e| invalid(e, "conformance"))
         }
+        "load" => serde_json::from_value(value.clone()).map(Report::Load).map_err(|e| invalid(e, "load")),
         other => Err(ReadError::UnknownKind {
             path: path.clone(),
             kind: other.to_string(),

@@ -91,3 +91,40 @@ fn failing(kind: NonSuccessKind, ty: &str, reason: &str, c: &CaseReport) -> Test
     s.set_description(text);
     s
 }
+
+/// The JUnit XML of a load run: one `<testcase>` per `--threshold` (a breach is
+/// a `<failure>` with the observed value), and `wsharness/run-complete` in error
+/// when the run was interrupted. A run without thresholds gives an empty suite.
+pub fn render_load(report: &crate::load::LoadReport) -> Result<String, RenderError> {
+    let mut junit = quick_junit::Report::new(format!("wsharness load {}", report.target.urls.join(" ")));
+    junit.set_time(Duration::from_millis(report.duration_ms));
+    let mut suite = TestSuite::new("thresholds");
+    suite.add_property(Property::new("tool", report.tool.as_str()));
+    suite.add_property(Property::new("started_at", report.started_at.as_str()));
+    for t in &report.thresholds {
+        let status = if t.passed {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_type("BREACHED").set_message(format!(
+                "observed {}{}",
+                t.observed,
+                t.detail.as_deref().map(|d| format!(", {d}")).unwrap_or_default()
+            ));
+            s
+        };
+        let mut case = TestCase::new(t.expr.as_str(), status);
+        case.set_classname("thresholds");
+        case.set_system_out(format!("observed {}", t.observed));
+        suite.add_test_case(case);
+    }
+    if !report.complete {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_type("INCOMPLETE").set_message("the run was interrupted");
+        let mut case = TestCase::new("wsharness/run-complete", status);
+        case.set_classname("wsharness");
+        suite.add_test_case(case);
+    }
+    junit.add_test_suite(suite);
+    junit.to_string().map_err(RenderError::Junit)
+}

@@ -5,13 +5,14 @@
 //! # The JSON
 //!
 //! Every report is one JSON object with two fields that say how to read the rest:
-//! `schema_version` ([`SCHEMA_VERSION`]) and `kind` (`"conformance"`, later `"load"`).
+//! `schema_version` ([`SCHEMA_VERSION`]) and `kind` (`"conformance"` or `"load"`).
 //! [`read_report`] checks both before it reads anything else, so a report of
 //! another version is refused with a message naming both versions rather than
 //! misread. Field names documented on the model types are stable within a
 //! schema version; a JSON Schema of each kind is committed under
 //! `reports/schema/` and the tests validate the reports the harness writes
-//! against it. The conformance model is [`conformance::ConformanceReport`].
+//! against it. The models are [`conformance::ConformanceReport`] and
+//! [`load::LoadReport`].
 //!
 //! # Writing
 //!
@@ -22,7 +23,8 @@
 //!
 //! - [`html::render`]: one HTML file, no network fetch (a Content-Security-Policy
 //!   forbids any), inline CSS and SVG, a little inline script for the filter;
-//! - [`junit::render`]: JUnit XML, one `<testcase>` per case;
+//! - [`junit::render`]: JUnit XML, one `<testcase>` per case ([`junit::render_load`]:
+//!   one per `--threshold` of a load run);
 //! - [`compare`]: what got worse, better, appeared or disappeared between two runs.
 //!
 //! Dependencies and why: `serde`, `serde_json` (the JSON format); `thiserror`
@@ -46,13 +48,15 @@ pub use json::{parse_report, read_report, write_atomic, write_json, ReadError, W
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The report kinds this version reads and writes, as spelled in `kind`.
-pub const KINDS: [&str; 1] = ["conformance"];
+pub const KINDS: [&str; 2] = ["conformance", "load"];
 
 /// A report of any kind, as read back from JSON ([`read_report`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Report {
     /// `kind: "conformance"`.
     Conformance(conformance::ConformanceReport),
+    /// `kind: "load"`.
+    Load(load::LoadReport),
 }
 
 impl Report {
@@ -60,6 +64,7 @@ impl Report {
     pub fn kind(&self) -> &'static str {
         match self {
             Report::Conformance(_) => "conformance",
+            Report::Load(_) => "load",
         }
     }
 
@@ -67,6 +72,7 @@ impl Report {
     pub fn complete(&self) -> bool {
         match self {
             Report::Conformance(r) => r.complete,
+            Report::Load(r) => r.complete,
         }
     }
 }
@@ -83,7 +89,13 @@ pub enum RenderError {
     /// The JUnit serializer failed.
     #[error("cannot write the JUnit XML")]
     Junit(#[source] quick_junit::SerializeError),
-    /// The output does not exist for this kind of report.
-    #[error("{0}")]
-    NotForKind(String),
+    /// A histogram of a load report could not be decoded.
+    #[error("cannot decode the histogram '{name}'")]
+    Histogram {
+        /// Which one.
+        name: String,
+        /// Why.
+        #[source]
+        source: load::HistogramError,
+    },
 }

@@ -113,9 +113,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     print_summary(&report.cases, elapsed, &target.url, embedded.is_some());
     println!("report: {}", written.json.display());
     println!("html: {}", written.html.display());
-    if let Some(junit) = &written.junit {
-        println!("junit: {}", junit.display());
-    }
+    println!("junit: {}", written.junit.display());
     if let Some(server) = embedded {
         let _ = server.shutdown().await;
     }

@@ -1,5 +1,7 @@
 //! `wsharness render REPORT.json [--html FILE] [--junit FILE]`, and the
-//! writing of a run's outputs (report.json, report.html, junit.xml).
+//! writing of a run's outputs (report.json, report.html, junit.xml) for every
+//! report kind: `wsharness conformance` and `wsharness load` both call
+//! [`write_run_outputs`].
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,8 +12,8 @@ use reports::Report;
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::cli::RenderArgs;
 
-/// Runs `wsharness render`: no flag writes `report.html` (and `junit.xml` for
-/// a conformance report) beside the JSON.
+/// Runs `wsharness render`: no flag writes `report.html` and `junit.xml`
+/// beside the JSON.
 pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let report = match reports::read_report(&args.report) {
         Ok(r) => r,
@@ -22,7 +24,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     };
     let beside = |name: &str| args.report.parent().unwrap_or(Path::new(".")).join(name);
     let (html, junit) = match (args.html, args.junit) {
-        (None, None) => (Some(beside("report.html")), has_junit(&report).then(|| beside("junit.xml"))),
+        (None, None) => (Some(beside("report.html")), Some(beside("junit.xml"))),
         (h, j) => (h, j),
     };
     if let Some(path) = html {
@@ -30,22 +32,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         println!("html: {}", path.display());
     }
     if let Some(path) = junit {
-        match &report {
-            Report::Conformance(r) => {
-                let xml = reports::junit::render(r).context("cannot render the JUnit XML")?;
-                write(&path, xml.as_bytes())?;
-                println!("junit: {}", path.display());
-            }
-            #[allow(unreachable_patterns)]
-            other => {
-                eprintln!(
-                    "wsharness: --junit is for conformance reports; {} is a {} report",
-                    args.report.display(),
-                    other.kind()
-                );
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        }
+        write(&path, junit_xml(&report)?.as_bytes())?;
+        println!("junit: {}", path.display());
     }
     Ok(ExitCode::from(EXIT_OK))
 }
@@ -61,9 +49,13 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Whether the report kind has a JUnit form.
-fn has_junit(report: &Report) -> bool {
-    matches!(report, Report::Conformance(_))
+/// The JUnit XML of a report: one testcase per case, or per threshold of a load run.
+fn junit_xml(report: &Report) -> anyhow::Result<String> {
+    match report {
+        Report::Conformance(r) => reports::junit::render(r),
+        Report::Load(r) => reports::junit::render_load(r),
+    }
+    .context("cannot render the JUnit XML")
 }
 
 /// The files a run wrote.
@@ -73,8 +65,8 @@ pub struct Written {
     pub json: PathBuf,
     /// report.html.
     pub html: PathBuf,
-    /// junit.xml, for kinds that have one.
-    pub junit: Option<PathBuf>,
+    /// junit.xml.
+    pub junit: PathBuf,
 }
 
 /// Writes a run's outputs into `dir`, each atomically, report.json first so
@@ -83,18 +75,13 @@ pub fn write_run_outputs(dir: &Path, report: &Report) -> anyhow::Result<Written>
     let json = dir.join("report.json");
     match report {
         Report::Conformance(r) => reports::write_json(&json, r),
+        Report::Load(r) => reports::write_json(&json, r),
     }
     .with_context(|| format!("cannot write the report to {}", json.display()))?;
     let html = dir.join("report.html");
     write_html(&html, report)?;
-    let junit = match report {
-        Report::Conformance(r) => {
-            let path = dir.join("junit.xml");
-            let xml = reports::junit::render(r).context("cannot render the JUnit XML")?;
-            write(&path, xml.as_bytes())?;
-            Some(path)
-        }
-    };
+    let junit = dir.join("junit.xml");
+    write(&junit, junit_xml(report)?.as_bytes())?;
     Ok(Written { json, html, junit })
 }
 

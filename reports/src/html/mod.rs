@@ -14,6 +14,8 @@
 
 mod compare;
 mod conformance;
+mod load;
+mod plot;
 
 pub use compare::render as render_comparison;
 
@@ -28,6 +30,7 @@ pub const CONTENT_SECURITY_POLICY: &str =
 pub fn render(report: &Report) -> Result<String, RenderError> {
     match report {
         Report::Conformance(r) => conformance::render(r),
+        Report::Load(r) => load::render(r),
     }
 }
 
