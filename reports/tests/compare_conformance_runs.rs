@@ -21,7 +21,7 @@ fn diff(base: &reports::conformance::ConformanceReport, new: &reports::conforman
 fn identical_runs_have_no_regression() {
     let c = diff(&fixture(), &fixture());
     assert_eq!(c.regressions(), Vec::<String>::new());
-    let Comparison::Conformance(d) = &c;
+    let Comparison::Conformance(d) = &c else { panic!("a conformance comparison") };
     assert_eq!(d.unchanged, fixture().cases.len());
     assert!(c.text().contains("0 worse, 0 better, 0 changed, 0 appeared, 0 disappeared, 8 unchanged"), "{}", c.text());
 }
@@ -47,7 +47,7 @@ fn a_close_that_got_unclean_is_worse_and_a_fixed_case_is_better() {
     new.cases[1].close_verdict = Some("UNCLEAN".into()); // text-hello: OK, close OK -> close UNCLEAN
     new.cases[0].verdict = "OK".into(); // rsv1: FAILED (close UNCLEAN) -> OK (close UNCLEAN)
     new.cases[4].verdict = "OK".into(); // INFORMATIONAL -> OK: same severity
-    let Comparison::Conformance(d) = diff(&base, &new);
+    let Comparison::Conformance(d) = diff(&base, &new) else { panic!("a conformance comparison") };
     assert_eq!(d.worse.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["rfc6455/5.2/text-hello"]);
     assert_eq!(d.worse[0].transition(), "OK -> OK (close UNCLEAN)");
     assert_eq!(d.better.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["rfc6455/5.2/rsv1-on-text"]);

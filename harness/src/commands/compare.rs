@@ -30,7 +30,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let comparison = match compare(base, new, &base_name, &new_name, &thresholds) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("wsharness: {e}: {base_name} is {}, {new_name} is {}", base.kind(), new.kind());
+            eprintln!("wsharness: {e} ({base_name}, {new_name})");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };

@@ -2,14 +2,18 @@
 //!
 //! [`compare`] takes a base and a new report of the same kind and returns a
 //! [`Comparison`]: for conformance runs the cases that got worse, better,
-//! changed without getting worse or better, appeared or disappeared. The
+//! changed without getting worse or better, appeared or disappeared; for load
+//! runs the latency percentiles, throughput and error rate with their change
+//! against `--max-regression`. The
 //! comparison knows its regressions ([`Comparison::regressions`]): `wsharness
 //! compare` exits 1 when there is any, which is how a CI job gates on a
 //! committed baseline instead of on timing.
 
 mod conformance;
+mod load;
 
-pub use conformance::{CaseChange, CaseState, ConformanceDiff};
+pub use conformance::{CaseChange, CaseState, ConformanceDiff, RunInfo};
+pub use load::{LoadDiff, LoadRunInfo, MetricDelta};
 
 use crate::Report;
 
@@ -55,6 +59,8 @@ pub enum CompareError {
 pub enum Comparison {
     /// Two conformance runs.
     Conformance(ConformanceDiff),
+    /// Two load runs.
+    Load(LoadDiff),
 }
 
 impl Comparison {
@@ -62,6 +68,7 @@ impl Comparison {
     pub fn regressions(&self) -> Vec<String> {
         match self {
             Comparison::Conformance(d) => d.regressions(),
+            Comparison::Load(d) => d.regressions(),
         }
     }
 
@@ -69,6 +76,7 @@ impl Comparison {
     pub fn text(&self) -> String {
         match self {
             Comparison::Conformance(d) => d.text(),
+            Comparison::Load(d) => d.text(),
         }
     }
 }
@@ -81,12 +89,14 @@ pub fn compare(
     new_name: &str,
     thresholds: &Thresholds,
 ) -> Result<Comparison, CompareError> {
-    let _ = thresholds; // conformance verdicts have no tolerance
     match (base, new) {
+        // conformance verdicts have no tolerance
         (Report::Conformance(b), Report::Conformance(n)) => {
             Ok(Comparison::Conformance(ConformanceDiff::new(b, n, base_name, new_name)))
         }
-        #[allow(unreachable_patterns)]
+        (Report::Load(b), Report::Load(n)) => {
+            Ok(Comparison::Load(LoadDiff::new(b, n, base_name, new_name, thresholds.max_regression_pct)))
+        }
         (b, n) => Err(CompareError::KindMismatch { base: b.kind(), new: n.kind() }),
     }
 }

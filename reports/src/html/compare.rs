@@ -2,8 +2,10 @@
 
 use askama::Template;
 
+use super::plot;
 use super::{verdict_class, CONTENT_SECURITY_POLICY};
-use crate::compare::{CaseChange, Comparison, ConformanceDiff};
+use crate::compare::{CaseChange, Comparison, ConformanceDiff, LoadDiff};
+use crate::load::decode_histogram;
 use crate::RenderError;
 
 #[derive(Template)]
@@ -14,6 +16,16 @@ struct ConformancePage<'a> {
     d: &'a ConformanceDiff,
     regressions: Vec<String>,
     groups: Vec<Group<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "compare_load.html")]
+struct LoadPage<'a> {
+    csp: &'static str,
+    title: String,
+    d: &'a LoadDiff,
+    regressions: Vec<String>,
+    distribution: String,
 }
 
 struct Group<'a> {
@@ -31,6 +43,7 @@ struct Row<'a> {
 pub fn render(comparison: &Comparison) -> Result<String, RenderError> {
     match comparison {
         Comparison::Conformance(d) => conformance(d),
+        Comparison::Load(d) => load(d),
     }
 }
 
@@ -54,6 +67,33 @@ fn conformance(d: &ConformanceDiff) -> Result<String, RenderError> {
         d,
         regressions: d.regressions(),
         groups,
+    }
+    .render()
+    .map_err(RenderError::Template)
+}
+
+fn load(d: &LoadDiff) -> Result<String, RenderError> {
+    let decode = |i: usize| {
+        decode_histogram(&d.histograms[i]).map_err(|source| RenderError::Histogram {
+            name: format!("latency of {}", [&d.base.name, &d.new.name][i]),
+            source,
+        })
+    };
+    let (base, new) = (decode(0)?, decode(1)?);
+    let distribution = if base.is_empty() && new.is_empty() {
+        String::new()
+    } else {
+        plot::percentile_distribution(&[
+            (&format!("base: {}", d.base.name), &base),
+            (&format!("new: {}", d.new.name), &new),
+        ])?
+    };
+    LoadPage {
+        csp: CONTENT_SECURITY_POLICY,
+        title: format!("wsharness compare: {} → {}", d.base.name, d.new.name),
+        d,
+        regressions: d.regressions(),
+        distribution,
     }
     .render()
     .map_err(RenderError::Template)

@@ -18,6 +18,7 @@ mod load;
 mod plot;
 
 pub use compare::render as render_comparison;
+pub(crate) use load::us as load_us;
 
 use crate::{RenderError, Report};
 

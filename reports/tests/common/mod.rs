@@ -16,6 +16,12 @@ pub fn fixture() -> ConformanceReport {
     serde_json::from_slice(&bytes).expect("fixture matches the model")
 }
 
+/// A real load report (20 connections, open loop at 2000/s, 4 s measured, two thresholds).
+pub fn load_fixture() -> reports::load::LoadReport {
+    let bytes = std::fs::read(crate_dir().join("tests/fixtures/load-small.json")).expect("fixture");
+    serde_json::from_slice(&bytes).expect("fixture matches the model")
+}
+
 /// The errors of `instance` against `reports/schema/NAME`, one line each (`path: message`).
 pub fn schema_errors(schema_name: &str, instance: &serde_json::Value) -> Vec<String> {
     let schema: serde_json::Value =
