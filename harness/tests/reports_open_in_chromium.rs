@@ -127,3 +127,53 @@ fn the_check_fails_on_a_fetch_a_script_error_a_missing_policy_a_missing_element_
     let out = html_check(&fine, &["--require", "summary"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+#[ignore = "needs Debian's chromium; .ci/run installs it and runs this with --ignored"]
+fn a_load_report_opens_cleanly_in_chromium() {
+    let dir = work_dir("load");
+    let out = Command::new(env!("CARGO_BIN_EXE_wsharness"))
+        .args([
+            "load",
+            "--connections",
+            "20",
+            "--ramp-up",
+            "1s",
+            "--warmup",
+            "1s",
+            "--duration",
+            "4s",
+            "--rate",
+            "2000",
+        ])
+        .args(["--threshold", "p99<50ms", "--threshold", "errors==0", "--out", "run"])
+        .current_dir(&dir)
+        .output()
+        .expect("wsharness runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_wsharness"))
+        .args(["render", "run/report.json"])
+        .current_dir(&dir)
+        .output()
+        .expect("wsharness runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let shot = dir.join("load.png");
+    let dom = assert_clean(
+        &dir.join("run/report.html"),
+        &shot,
+        &[
+            "summary",
+            "thresholds",
+            "counts",
+            "percentile-distribution",
+            "percentiles",
+            "latency-over-time",
+            "throughput-over-time",
+            "connections-over-time",
+            "errors",
+            "settings",
+        ],
+    );
+    assert_eq!(dom.matches("<svg").count(), 4, "the four plots are in the page");
+    keep_example(&shot, "load.png");
+}

@@ -234,3 +234,48 @@ fn compare_and_render_refuse_unreadable_input_with_exit_2_saying_why() {
     assert_eq!(out.status.code(), Some(2), "a bad --max-regression is a usage error");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_load_run_report_validates_renders_and_compare_catches_a_p99_20_percent_worse() {
+    let dir = temp_dir("load");
+    let out = wsharness(
+        &[
+            "load",
+            "--connections",
+            "4",
+            "--duration",
+            "1s",
+            "--rate",
+            "400",
+            "--threshold",
+            "errors==0",
+            "--out",
+            "run",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut report = assert_valid(&dir.join("run/report.json"));
+    assert_eq!(report["kind"], "load");
+
+    let out = wsharness(&["render", "run/report.json"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(dir.join("run/report.html")).expect("report.html");
+    assert!(html.contains("id=\"percentile-distribution\"") && html.contains("<svg"));
+    let junit = std::fs::read_to_string(dir.join("run/junit.xml")).expect("junit.xml");
+    assert!(junit.contains("<testcase name=\"errors==0\""), "{junit}");
+
+    let p99 = report["latency_us"]["p99"].as_u64().expect("p99");
+    assert!(p99 > 0, "the run measured echoes");
+    report["latency_us"]["p99"] = (p99 * 12 / 10).into();
+    std::fs::write(dir.join("worse.json"), serde_json::to_vec(&report).expect("json")).expect("write");
+    let out = wsharness(&["compare", "run/report.json", "worse.json", "--max-regression", "10%"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("REGRESSION p99 latency:") && stdout.contains("+20.0%"), "{stdout}");
+    let out = wsharness(&["compare", "run/report.json", "worse.json", "--max-regression", "25%"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = wsharness(&["compare", "run/report.json", "run/report.json"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}

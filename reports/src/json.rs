@@ -127,10 +127,12 @@ pub fn parse_report(bytes: &[u8], name: &str) -> Result<Report, ReadError> {
         source,
     };
     match kind {
-        "conformance" => {
-            serde_json::from_value(value.clone()).map(Report::Conformance).map_err(|e| invalid(e, "conformance"))
+        "conformance" => serde_json::from_value(value.clone())
+            .map(|r| Report::Conformance(Box::new(r)))
+            .map_err(|e| invalid(e, "conformance")),
+        "load" => {
+            serde_json::from_value(value.clone()).map(|r| Report::Load(Box::new(r))).map_err(|e| invalid(e, "load"))
         }
-        "load" => serde_json::from_value(value.clone()).map(Report::Load).map_err(|e| invalid(e, "load")),
         other => Err(ReadError::UnknownKind {
             path: path.clone(),
             kind: other.to_string(),

@@ -54,9 +54,9 @@ pub const KINDS: [&str; 2] = ["conformance", "load"];
 #[derive(Debug, Clone, PartialEq)]
 pub enum Report {
     /// `kind: "conformance"`.
-    Conformance(conformance::ConformanceReport),
+    Conformance(Box<conformance::ConformanceReport>),
     /// `kind: "load"`.
-    Load(load::LoadReport),
+    Load(Box<load::LoadReport>),
 }
 
 impl Report {

@@ -8,8 +8,8 @@ use reports::Report;
 
 fn diff(base: &reports::conformance::ConformanceReport, new: &reports::conformance::ConformanceReport) -> Comparison {
     compare(
-        &Report::Conformance(base.clone()),
-        &Report::Conformance(new.clone()),
+        &Report::Conformance(Box::new(base.clone())),
+        &Report::Conformance(Box::new(new.clone())),
         "base.json",
         "new.json",
         &Thresholds::default(),

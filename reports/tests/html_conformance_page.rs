@@ -6,7 +6,7 @@ use common::fixture;
 use reports::Report;
 
 fn page(report: reports::conformance::ConformanceReport) -> String {
-    reports::html::render(&Report::Conformance(report)).expect("render")
+    reports::html::render(&Report::Conformance(Box::new(report))).expect("render")
 }
 
 #[test]

@@ -9,8 +9,8 @@ use reports::Report;
 
 fn diff(base: &LoadReport, new: &LoadReport, max: f64) -> Comparison {
     compare(
-        &Report::Load(base.clone()),
-        &Report::Load(new.clone()),
+        &Report::Load(Box::new(base.clone())),
+        &Report::Load(Box::new(new.clone())),
         "base.json",
         "new.json",
         &Thresholds { max_regression_pct: max },
@@ -85,8 +85,8 @@ fn less_throughput_new_errors_and_an_interrupted_run_are_regressions() {
 #[test]
 fn a_load_report_cannot_be_compared_with_a_conformance_report() {
     let e = compare(
-        &Report::Load(load_fixture()),
-        &Report::Conformance(common::fixture()),
+        &Report::Load(Box::new(load_fixture())),
+        &Report::Conformance(Box::new(common::fixture())),
         "a",
         "b",
         &Thresholds::default(),
@@ -98,7 +98,7 @@ fn a_load_report_cannot_be_compared_with_a_conformance_report() {
 #[test]
 fn the_load_page_has_thresholds_first_four_plots_and_no_outside_reference() {
     let report = load_fixture();
-    let html = reports::html::render(&Report::Load(report.clone())).expect("render");
+    let html = reports::html::render(&Report::Load(Box::new(report.clone()))).expect("render");
     for id in [
         "summary",
         "thresholds",

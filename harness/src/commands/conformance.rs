@@ -108,7 +108,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         reports,
     );
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started));
-    let written = write_run_outputs(&out_dir, &reports::Report::Conformance(report.clone()))?;
+    let written = write_run_outputs(&out_dir, &reports::Report::Conformance(Box::new(report.clone())))?;
 
     print_summary(&report.cases, elapsed, &target.url, embedded.is_some());
     println!("report: {}", written.json.display());
