@@ -570,4 +570,100 @@ mod tests {
         assert_eq!(p.p99, 990);
         assert_eq!(p.p999, 999);
     }
+
+    fn shard_report(samples: &[u64]) -> LoadReport {
+        let mut d = DecodedHistograms::empty();
+        for v in samples {
+            d.latency.saturating_record(*v);
+            d.latency_uncorrected.saturating_record(*v);
+        }
+        let mut r = LoadReport {
+            schema_version: crate::SCHEMA_VERSION,
+            kind: "load".into(),
+            tool: "test".into(),
+            started_at: String::new(),
+            duration_ms: 1000,
+            complete: true,
+            host: HostInfo { os: "linux".into(), arch: "x86_64".into(), cores: 2 },
+            command_line: vec![],
+            target: LoadTarget { urls: vec!["ws://127.0.0.1:1/".into()], embedded: false },
+            settings: LoadSettings {
+                connections: 1,
+                ramp_up_ms: 0,
+                duration_ms: Some(1000),
+                messages: None,
+                warmup_ms: 0,
+                loop_mode: "closed".into(),
+                in_flight: 1,
+                rate_per_s: None,
+                size: "64".into(),
+                message_type: "text".into(),
+                timeout_ms: 1000,
+                ping_interval_ms: None,
+                shard: Some("0/3".into()),
+            },
+            summary: LoadSummary {
+                throughput_per_s: samples.len() as f64,
+                messages_sent: samples.len() as u64,
+                messages_received: samples.len() as u64,
+                errors: 0,
+                connections: 1,
+                connections_peak: 1,
+                connections_failed: 0,
+                measured_ms: 1000,
+                payload_bytes_sent: 0,
+            },
+            latency_us: Percentiles::default(),
+            latency_uncorrected_us: Percentiles::default(),
+            handshake_latency_us: Percentiles::default(),
+            ping_latency_us: Percentiles::default(),
+            errors: ErrorCounts::default(),
+            thresholds: vec![],
+            generator: GeneratorInfo::default(),
+            series: vec![],
+            histograms: Histograms::encode(&d).unwrap(),
+            merged_from: vec![],
+        };
+        r.set_percentiles(&d);
+        r
+    }
+
+    #[test]
+    fn merging_shards_equals_one_histogram_of_every_raw_sample() {
+        // three shards with different distributions: averaging their percentiles would be wrong
+        let mut x: u64 = 12345;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let shards: Vec<Vec<u64>> = vec![
+            (0..5000).map(|_| 10 + next() % 100).collect(),
+            (0..3000).map(|_| 1000 + next() % 50_000).collect(),
+            (0..17).map(|_| 2_000_000 + next() % 1_000_000).collect(),
+        ];
+        let reports: Vec<LoadReport> = shards.iter().map(|s| shard_report(s)).collect();
+        let names: Vec<String> = (0..3).map(|i| format!("s{i}")).collect();
+        let merged = LoadReport::merge(&reports, &names).unwrap();
+        let all = hist_of(&shards.concat());
+        assert_eq!(merged.histograms.decode().unwrap().latency, all);
+        assert_eq!(merged.latency_us, Percentiles::of(&all));
+        assert_eq!(merged.summary.messages_sent, 8017);
+        assert_eq!(merged.settings.connections, 3);
+        assert_eq!(merged.merged_from, names);
+        let averaged_p99 = reports.iter().map(|r| r.latency_us.p99).sum::<u64>() / 3;
+        assert_ne!(merged.latency_us.p99, averaged_p99);
+    }
+
+    #[test]
+    fn merging_a_conformance_report_is_refused() {
+        let mut r = shard_report(&[1]);
+        r.kind = "conformance".into();
+        assert!(matches!(
+            LoadReport::merge(&[shard_report(&[1]), r], &[]),
+            Err(HistogramError::NotLoad { index: 1, .. })
+        ));
+        assert!(matches!(LoadReport::merge(&[], &[]), Err(HistogramError::Empty)));
+    }
 }

@@ -32,9 +32,12 @@ thread_local! {
 
 /// Where an open connection goes after its handshake.
 pub trait Park: Send + Sync {
-    /// Takes over an open connection (its session already created); returns it if it cannot.
-    fn park(&self, opened: Opened, session: Session) -> Result<(), (Opened, Session)>;
+    /// Takes over an open connection (its session already created); hands it back if it cannot.
+    fn park(&self, conn: Parked) -> Result<(), Parked>;
 }
+
+/// An open connection and its session, on their way to another driver.
+pub type Parked = Box<(Opened, Session)>;
 
 /// What every connection task shares.
 pub struct Ctx {
@@ -102,9 +105,9 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     ctx.collector.gauges.open();
     let session = Session::new(&ctx.plan, g, ctx.connections * ctx.shard.count, ctx.clock.now_ns());
     let (opened, session) = match &ctx.park {
-        Some(park) => match park.park(opened, session) {
+        Some(park) => match park.park(Box::new((opened, session))) {
             Ok(()) => return,
-            Err(back) => back,
+            Err(back) => *back,
         },
         None => (opened, session),
     };

@@ -1,7 +1,5 @@
 //! Placeholder (replaced below).
-use super::connect::Opened;
-use super::driver::{Ctx, Park};
-use super::session::Session;
+use super::driver::{Ctx, Park, Parked};
 use std::sync::Arc;
 
 /// io_uring connection pool.
@@ -17,7 +15,7 @@ impl Pool {
     pub fn stop(&self) {}
 }
 impl Park for Arc<Pool> {
-    fn park(&self, opened: Opened, session: Session) -> Result<(), (Opened, Session)> {
-        Err((opened, session))
+    fn park(&self, conn: Parked) -> Result<(), Parked> {
+        Err(conn)
     }
 }
