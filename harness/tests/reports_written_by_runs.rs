@@ -236,7 +236,7 @@ fn compare_and_render_refuse_unreadable_input_with_exit_2_saying_why() {
 }
 
 #[test]
-fn a_load_run_report_validates_renders_and_compare_catches_a_p99_20_percent_worse() {
+fn load_and_merge_reports_validate_render_and_compare_catches_a_p99_20_percent_worse() {
     let dir = temp_dir("load");
     let out = wsharness(
         &[
@@ -258,6 +258,12 @@ fn a_load_run_report_validates_renders_and_compare_catches_a_p99_20_percent_wors
     let mut report = assert_valid(&dir.join("run/report.json"));
     assert_eq!(report["kind"], "load");
 
+    // the report of `wsharness merge` validates too
+    let out = wsharness(&["merge", "run/report.json", "run/report.json", "--out", "merged.json"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let merged = assert_valid(&dir.join("merged.json"));
+    assert_eq!(merged["merged_from"].as_array().map(Vec::len), Some(2));
+
     let out = wsharness(&["render", "run/report.json"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(dir.join("run/report.html")).expect("report.html");
@@ -272,7 +278,7 @@ fn a_load_run_report_validates_renders_and_compare_catches_a_p99_20_percent_wors
     let out = wsharness(&["compare", "run/report.json", "worse.json", "--max-regression", "10%"], &dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("REGRESSION p99 latency:") && stdout.contains("+20.0%"), "{stdout}");
+    assert!(stdout.contains("REGRESSION p99 latency:") && stdout.contains("limit +10%)"), "{stdout}");
     let out = wsharness(&["compare", "run/report.json", "worse.json", "--max-regression", "25%"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let out = wsharness(&["compare", "run/report.json", "run/report.json"], &dir);
