@@ -32,8 +32,8 @@
 //! time and escaped by default, so no markup is pasted together by hand);
 //! `plotters` with its SVG backend only (the plots of load reports, drawn as
 //! inline SVG); `quick-junit` (JUnit XML, the serializer cargo-nextest uses);
-//! `base64` (binary payloads in reports); `hdrhistogram` and `base64` (lossless latency
-//! histograms in the load report, mergeable across shards).
+//! `hdrhistogram` and `base64` (lossless latency histograms in the load report,
+//! mergeable across shards, and re-analysed for the plots).
 
 pub mod compare;
 pub mod conformance;
