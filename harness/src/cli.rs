@@ -27,6 +27,49 @@ pub enum Command {
     /// List or validate case files.
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Re-render a stored report.json as HTML and JUnit XML (no flag: both, beside the JSON).
+    Render(RenderArgs),
+    /// Compare two reports of the same kind; exit 1 on a regression, 2 on unreadable input.
+    Compare(CompareArgs),
+    /// Load a server with many connections and measure echo latency (no URL: the embedded reference server).
+    Load(LoadArgs),
+    /// Combine the report.json files of load shards into one (histograms added exactly).
+    Merge(MergeArgs),
+}
+
+/// `wsharness render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The report.json to render.
+    pub report: PathBuf,
+    /// Write the HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write JUnit XML here (a testcase per conformance case, or per load threshold).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `wsharness compare`.
+///
+/// Exit codes: 0 no regression, 1 a regression beyond the thresholds, 2
+/// unreadable input (not a report, another schema version, different kinds).
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline report.json.
+    pub base: PathBuf,
+    /// The report.json to judge against it.
+    pub new: PathBuf,
+    /// How much a load metric may get worse before it is a regression (latency up, throughput down).
+    #[arg(long, value_name = "PERCENT", default_value = "10%", value_parser = parse_percent)]
+    pub max_regression: f64,
+    /// Also write the comparison as an HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    reports::compare::parse_percent(s)
 }
 
 /// `wsharness conformance`.
@@ -43,7 +86,7 @@ pub struct ConformanceArgs {
     /// Time budget of one case, its close included.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub case_timeout: Duration,
-    /// Where report.json goes (default: reports/<timestamp>/).
+    /// Where report.json, report.html and junit.xml go (default: reports/<timestamp>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Exit 1 when a case is at least this bad.
@@ -89,4 +132,106 @@ pub enum CasesCommand {
         /// The folder to check.
         dir: Option<PathBuf>,
     },
+}
+
+/// `wsharness load`.
+///
+/// Exit codes: 0 done and every --threshold met, 1 a threshold breached, 2 usage error or
+/// unreachable target, 130 interrupted (the report is still written, marked incomplete).
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// ws://host:port/path of the server(s); several URLs share the connections round-robin;
+    /// omitted: start the embedded reference server in this process.
+    pub urls: Vec<String>,
+    /// Connections to open.
+    #[arg(long, short = 'c', default_value_t = 10)]
+    pub connections: u64,
+    /// Open the connections at an even pace over this long (0: as fast as handshakes go).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub ramp_up: Duration,
+    /// Length of the measured phase (after ramp-up and warmup).
+    #[arg(long, short = 'd', value_parser = humantime::parse_duration, conflicts_with = "messages")]
+    pub duration: Option<Duration>,
+    /// Measured messages in total, instead of a duration.
+    #[arg(long)]
+    pub messages: Option<u64>,
+    /// Measured but kept out of the results, after the ramp-up.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// Payload bytes: 64, 1KiB, a uniform range 64..1024, or weights 64:90,1024:10.
+    #[arg(long, default_value = "64")]
+    pub size: String,
+    /// Text messages (the default).
+    #[arg(long, conflicts_with = "binary")]
+    pub text: bool,
+    /// Binary messages.
+    #[arg(long)]
+    pub binary: bool,
+    /// Messages outstanding per connection at most (closed loop: always this many).
+    #[arg(long, default_value_t = 1)]
+    pub in_flight: u64,
+    /// Open loop: messages per second in total, sent at their scheduled times; latency counts from
+    /// the schedule (coordinated omission corrected).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Longest wait for a connect, a handshake, an echo, a pong or a close reply.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Send a ping on every connection this often and time the pong.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub ping_interval: Option<Duration>,
+    /// Pass/fail condition, repeatable: p99<5ms, p99.9<20ms, errors==0, throughput>50000.
+    #[arg(long, value_name = "EXPR")]
+    pub threshold: Vec<String>,
+    /// Where report.json goes (default: reports/<timestamp>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run shard i of N (0-based): connections, rate and --messages are split.
+    #[arg(long, value_name = "i/N")]
+    pub shard: Option<String>,
+    /// Local addresses to connect from, comma-separated, or `auto` (spread over 127.0.0.x when one
+    /// loopback target needs more connections than there are ephemeral ports).
+    #[arg(long, default_value = "auto", value_name = "auto|IP,IP,...")]
+    pub source_addrs: String,
+    /// Handshakes in progress at once, at most.
+    #[arg(long, default_value_t = 512)]
+    pub max_handshakes: u64,
+    /// How connections are driven: `auto` (tokio, or io_uring when the connections need more file
+    /// descriptors than the limit allows), `tokio`, or `io-uring`.
+    #[arg(long, value_enum, default_value_t = IoMode::Auto)]
+    pub io: IoMode,
+    /// Runtime worker threads (default: one per core available).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--io`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IoMode {
+    /// tokio while the file-descriptor limit allows, io_uring beyond.
+    Auto,
+    /// One tokio task and one file descriptor per connection.
+    Tokio,
+    /// Connections parked in io_uring fixed-file tables after their handshake (Linux).
+    IoUring,
+}
+
+/// `wsharness merge`.
+///
+/// Exit codes: 0 merged (and every --threshold met), 1 a threshold breached, 2 a file is missing or
+/// not a load report.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' report.json files.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The merged report file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Thresholds to judge on the merged numbers (default: those of the first report).
+    #[arg(long, value_name = "EXPR")]
+    pub threshold: Vec<String>,
 }

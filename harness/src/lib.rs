@@ -16,6 +16,7 @@ pub mod cli;
 pub mod commands;
 pub mod conformance;
 pub mod embedded;
+pub mod load;
 pub mod report;
 pub mod verdict;
 pub mod wire;

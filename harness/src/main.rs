@@ -25,9 +25,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Cases(cmd) => commands::cases::run(cmd),
+        Command::Render(args) => commands::render::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Conformance(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(commands::conformance::run(args))
         }
+        Command::Load(args) => commands::load::main(args),
+        Command::Merge(args) => commands::merge::run(args),
     }
 }

@@ -130,3 +130,64 @@ pub struct WireEvent {
     /// For the other types: the text.
     pub text: Option<String>,
 }
+
+/// The behaviour verdicts, best to worst, as spelled in [`CaseReport::verdict`] (Autobahn's names).
+pub const VERDICTS: [&str; 6] = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "ERRORED"];
+
+/// The close verdicts, as spelled in [`CaseReport::close_verdict`].
+pub const CLOSE_VERDICTS: [&str; 5] = ["OK", "WRONG CODE", "UNCLEAN", "INFORMATIONAL", "FAILED"];
+
+/// How bad a behaviour verdict is, for comparisons: 0 for `OK` and
+/// `INFORMATIONAL` (nothing wrong), 1 `NON-STRICT`, 2 `UNIMPLEMENTED`,
+/// 3 `FAILED`, `ERRORED` or anything unknown.
+pub fn verdict_severity(verdict: &str) -> u8 {
+    match verdict {
+        "OK" | "INFORMATIONAL" => 0,
+        "NON-STRICT" => 1,
+        "UNIMPLEMENTED" => 2,
+        _ => 3,
+    }
+}
+
+/// How bad a close verdict is: 0 for none, `OK` and `INFORMATIONAL`,
+/// 1 `WRONG CODE` and `UNCLEAN`, 2 `FAILED` or anything unknown.
+pub fn close_severity(close_verdict: Option<&str>) -> u8 {
+    match close_verdict {
+        None | Some("OK" | "INFORMATIONAL") => 0,
+        Some("WRONG CODE" | "UNCLEAN") => 1,
+        Some(_) => 2,
+    }
+}
+
+impl CaseReport {
+    /// Whether anything about the case is worth a look: a behaviour verdict
+    /// other than `OK`/`INFORMATIONAL`, or a close behaviour that is not OK.
+    pub fn is_not_ok(&self) -> bool {
+        verdict_severity(&self.verdict) > 0 || close_severity(self.close_verdict.as_deref()) > 0
+    }
+
+    /// Whether the case fails the default gate: `FAILED`, `ERRORED`, or a
+    /// close behaviour that is not OK (as `wsharness conformance --fail-on failed`).
+    pub fn is_failure(&self) -> bool {
+        verdict_severity(&self.verdict) >= 3 || close_severity(self.close_verdict.as_deref()) > 0
+    }
+}
+
+impl ConformanceReport {
+    /// The cases grouped by section, sections in order of first appearance.
+    pub fn sections(&self) -> Vec<(&str, Vec<&CaseReport>)> {
+        let mut out: Vec<(&str, Vec<&CaseReport>)> = Vec::new();
+        for c in &self.cases {
+            match out.iter_mut().find(|(s, _)| *s == c.section) {
+                Some((_, cases)) => cases.push(c),
+                None => out.push((&c.section, vec![c])),
+            }
+        }
+        out
+    }
+
+    /// The count of one verdict in [`ConformanceReport::summary`] (0 if absent).
+    pub fn count(&self, verdict: &str) -> u64 {
+        self.summary.get(verdict).copied().unwrap_or(0)
+    }
+}

@@ -1,4 +1,4 @@
-//! `wsharness conformance [URL]`: runs the cases, prints a summary, writes report.json.
+//! `wsharness conformance [URL]`: runs the cases, prints a summary, writes report.json, report.html and junit.xml.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::conformance::{CaseReport, TargetInfo};
 
+use super::render::write_run_outputs;
 use super::{print_case_errors, Filter, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::cli::{ConformanceArgs, FailOn};
 use crate::conformance::trace::{Direction, TraceKind};
@@ -107,11 +108,12 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         reports,
     );
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started));
-    let path = out_dir.join("report.json");
-    reports::write_json(&path, &report).with_context(|| format!("cannot write the report to {}", path.display()))?;
+    let written = write_run_outputs(&out_dir, &reports::Report::Conformance(Box::new(report.clone())))?;
 
     print_summary(&report.cases, elapsed, &target.url, embedded.is_some());
-    println!("report: {}", path.display());
+    println!("report: {}", written.json.display());
+    println!("html: {}", written.html.display());
+    println!("junit: {}", written.junit.display());
     if let Some(server) = embedded {
         let _ = server.shutdown().await;
     }

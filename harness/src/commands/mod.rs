@@ -1,7 +1,11 @@
 //! The commands, each `run(args) -> Result<ExitCode>`.
 
 pub mod cases;
+pub mod compare;
 pub mod conformance;
+pub mod load;
+pub mod merge;
+pub mod render;
 
 use anyhow::Context;
 use globset::{Glob, GlobSet, GlobSetBuilder};

@@ -1,0 +1,342 @@
+//! `wsharness load [URL]...`: validates the flags (stage two), runs the load, writes report.json,
+//! prints the percentile table, and exits by the thresholds.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
+use reports::load::{GeneratorInfo, LoadSettings, LoadTarget};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use crate::cli::{IoMode, LoadArgs};
+use crate::conformance::Target;
+use crate::load::connect::Endpoint;
+use crate::load::driver::Ctx;
+use crate::load::payload::PayloadBook;
+use crate::load::progress::ProgressLine;
+use crate::load::session::{Pace, Plan};
+use crate::load::shard::Shard;
+use crate::load::size::SizeDist;
+use crate::load::stats::{Clock, Collector, Window};
+use crate::load::system::{auto_source_addrs, raise_fd_limit, FD_RESERVE};
+use crate::load::threshold::Threshold;
+use crate::load::{report, run};
+
+/// The flags, checked and split for this shard.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// This shard.
+    pub shard: Shard,
+    /// Connections of this shard.
+    pub connections: u64,
+    /// Open-loop rate of this shard.
+    pub rate: Option<f64>,
+    /// Measured messages of this shard.
+    pub messages: Option<u64>,
+    /// Measured phase, if time-bounded.
+    pub duration: Option<Duration>,
+    /// Sizes.
+    pub sizes: SizeDist,
+    /// Thresholds.
+    pub thresholds: Vec<Threshold>,
+    /// `--source-addrs` given explicitly (None: auto).
+    pub sources: Option<Vec<IpAddr>>,
+}
+
+impl Spec {
+    /// Stage two: everything the flags must satisfy, with an error naming the flag.
+    pub fn from_args(a: &LoadArgs) -> anyhow::Result<Spec> {
+        if a.connections == 0 {
+            bail!("--connections must be at least 1");
+        }
+        if a.in_flight == 0 {
+            bail!("--in-flight must be at least 1");
+        }
+        if a.timeout.is_zero() {
+            bail!("--timeout must be more than 0");
+        }
+        if a.max_handshakes == 0 {
+            bail!("--max-handshakes must be at least 1");
+        }
+        if a.threads == Some(0) {
+            bail!("--threads must be at least 1");
+        }
+        if a.ping_interval.is_some_and(|p| p.is_zero()) {
+            bail!("--ping-interval must be more than 0");
+        }
+        if let Some(r) = a.rate {
+            if !(r.is_finite() && r > 0.0) {
+                bail!("--rate must be a positive number of messages per second");
+            }
+        }
+        let shard = match &a.shard {
+            Some(s) => Shard::parse(s)?,
+            None => Shard::WHOLE,
+        };
+        let connections = shard.part(a.connections);
+        if connections == 0 {
+            bail!("--shard {shard}: {} connections leave none for this shard", a.connections);
+        }
+        let messages = a.messages.map(|m| shard.part(m));
+        if messages == Some(0) {
+            bail!("--messages must leave at least 1 message per shard");
+        }
+        let duration = match (a.duration, a.messages) {
+            (Some(d), _) if d.is_zero() => bail!("--duration must be more than 0"),
+            (Some(d), _) => Some(d),
+            (None, Some(_)) => None,
+            (None, None) => Some(Duration::from_secs(10)),
+        };
+        let sizes = SizeDist::parse(&a.size)?;
+        let thresholds = a.threshold.iter().map(|t| Threshold::parse(t)).collect::<Result<Vec<_>, _>>()?;
+        let sources = match a.source_addrs.trim() {
+            "auto" => None,
+            list => Some(
+                list.split(',')
+                    .map(|s| {
+                        s.trim()
+                            .parse::<IpAddr>()
+                            .with_context(|| format!("--source-addrs: '{s}' is not an IP address"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            ),
+        };
+        Ok(Spec {
+            shard,
+            connections,
+            rate: a.rate.map(|r| shard.rate(r, a.connections)),
+            messages,
+            duration,
+            sizes,
+            thresholds,
+            sources,
+        })
+    }
+}
+
+/// Runs `wsharness load` (builds its own runtime).
+pub fn main(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    let spec = Spec::from_args(&args)?;
+    let fd_limit = raise_fd_limit();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.build().context("cannot start the tokio runtime")?;
+    let code = runtime.block_on(run(args, spec, fd_limit));
+    // connections still closing must not hold the exit
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result<ExitCode> {
+    // the targets: URLs, or the embedded reference server on a free port
+    let embedded = if args.urls.is_empty() {
+        let server = reference_server::Server::bind("127.0.0.1:0".parse()?, reference_server::Config::default())
+            .await
+            .context("cannot start the embedded reference server")?
+            .spawn();
+        Some(server)
+    } else {
+        None
+    };
+    let urls: Vec<String> = match &embedded {
+        Some(s) => vec![s.url()],
+        None => args.urls.clone(),
+    };
+    let mut endpoints = Vec::new();
+    for url in &urls {
+        let target = match Target::parse(url) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("wsharness: {e}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        if target.secure {
+            eprintln!("wsharness: {url}: wss:// is not supported by `load` yet; load the server over ws://");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        let ep = match Endpoint::resolve(&target).await {
+            Ok(ep) => ep,
+            Err(e) => {
+                eprintln!("wsharness: cannot resolve {}: {e}", target.authority());
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        // an unreachable target is a usage error, found fast, not thousands of refused connections
+        match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(ep.addr)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                eprintln!("wsharness: cannot reach {} ({url}): {e}", ep.addr);
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            Err(_) => {
+                eprintln!("wsharness: cannot reach {} ({url}): no answer within 3 s", ep.addr);
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        }
+        endpoints.push(ep);
+    }
+
+    // file descriptors: one per connection (two with the embedded server in this process)
+    let per_conn = if embedded.is_some() { 2 } else { 1 };
+    let fds_needed = spec.connections * per_conn + FD_RESERVE;
+    let uring = match args.io {
+        IoMode::Tokio => {
+            if fds_needed > fd_limit.0 {
+                eprintln!(
+                    "wsharness: {} connections need {fds_needed} file descriptors, the limit is {} (hard {}): \
+                     use --io auto, fewer connections, or --shard",
+                    spec.connections, fd_limit.0, fd_limit.1
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            false
+        }
+        IoMode::IoUring => true,
+        IoMode::Auto => fds_needed > fd_limit.0,
+    };
+    if uring && embedded.is_some() {
+        eprintln!(
+            "wsharness: {} connections need more file descriptors than the limit ({}) allows for the embedded \
+             server: run a reference server in its own process(es) and give their URLs",
+            spec.connections, fd_limit.0
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let sources = match &spec.sources {
+        Some(list) => list.clone(),
+        None => {
+            let per_target = spec.connections.div_ceil(endpoints.len() as u64);
+            endpoints.first().map(|ep| auto_source_addrs(per_target, ep.addr.ip())).unwrap_or_default()
+        }
+    };
+
+    let clock = Clock::start();
+    let ramp_ns = args.ramp_up.as_nanos() as u64;
+    let start_ns = ramp_ns + args.warmup.as_nanos() as u64;
+    let window = Window { start_ns, end_ns: spec.duration.map_or(u64::MAX, |d| start_ns + d.as_nanos() as u64) };
+    let pace = match spec.rate {
+        Some(r) => Pace::Open { period_ns: spec.connections as f64 * 1e9 / r },
+        None => Pace::Closed,
+    };
+    let plan = Plan {
+        book: PayloadBook::new(spec.sizes.max() as usize, args.binary),
+        sizes: spec.sizes.clone(),
+        in_flight: args.in_flight as usize,
+        pace,
+        ping_interval_ns: args.ping_interval.map(|p| p.as_nanos() as u64),
+        timeout_ns: args.timeout.as_nanos() as u64,
+        window,
+        tickets: spec.messages.map(|m| AtomicI64::new(m as i64)),
+    };
+    let mut ctx = Ctx {
+        plan,
+        clock,
+        collector: Collector::new(),
+        endpoints,
+        sources: sources.clone(),
+        connections: spec.connections,
+        shard: spec.shard,
+        ramp_ns,
+        connect_timeout: args.timeout,
+        handshake_slots: Semaphore::new(args.max_handshakes as usize),
+        stop_send: CancellationToken::new(),
+        abort: CancellationToken::new(),
+        interrupted: AtomicBool::new(false),
+        park: None,
+    };
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let mut uring_pool = None;
+    if uring {
+        match crate::load::uring::Pool::start(spec.connections, fd_limit.0) {
+            Ok(pool) => {
+                let pool = Arc::new(pool);
+                ctx.park = Some(Box::new(Arc::clone(&pool)));
+                uring_pool = Some(pool);
+            }
+            Err(e) => {
+                eprintln!(
+                    "wsharness: {} connections need {fds_needed} file descriptors (limit {}) and io_uring is not \
+                     available ({e}): use fewer connections or --shard",
+                    spec.connections, fd_limit.0
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    }
+    let ctx = Arc::new(ctx);
+    if let Some(pool) = &uring_pool {
+        pool.attach(Arc::clone(&ctx));
+    }
+
+    let progress = ProgressLine::new(args.quiet);
+    let outcome = run::run(Arc::clone(&ctx), spec.duration.map(|d| d.as_nanos() as u64), |p| progress.update(p)).await;
+    progress.finish();
+    if let Some(pool) = uring_pool {
+        pool.stop();
+    }
+
+    let settings = LoadSettings {
+        connections: spec.connections,
+        ramp_up_ms: args.ramp_up.as_millis() as u64,
+        duration_ms: spec.duration.map(|d| d.as_millis() as u64),
+        messages: spec.messages,
+        warmup_ms: args.warmup.as_millis() as u64,
+        loop_mode: if spec.rate.is_some() { "open" } else { "closed" }.into(),
+        in_flight: args.in_flight,
+        rate_per_s: spec.rate,
+        size: spec.sizes.to_string(),
+        message_type: if args.binary { "binary" } else { "text" }.into(),
+        timeout_ms: args.timeout.as_millis() as u64,
+        ping_interval_ms: args.ping_interval.map(|p| p.as_millis() as u64),
+        shard: args.shard.as_ref().map(|_| spec.shard.to_string()),
+    };
+    let generator = GeneratorInfo {
+        io: if uring { "io_uring" } else { "tokio" }.into(),
+        threads: threads as u64,
+        fd_limit: [fd_limit.0, fd_limit.1],
+        source_addrs: sources.iter().map(|s| s.to_string()).collect(),
+        ..GeneratorInfo::default()
+    };
+    let target = LoadTarget { urls, embedded: embedded.is_some() };
+    let (report, hists) = report::build(&outcome, target, settings, generator, &spec.thresholds)
+        .context("cannot encode the latency histograms")?;
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(outcome.started_at));
+    let path = out_dir.join("report.json");
+    reports::write_json(&path, &report).with_context(|| format!("cannot write the report to {}", path.display()))?;
+    report::print(&report, &hists, &path.display().to_string());
+    if let Some(server) = embedded {
+        let _ = tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await;
+    }
+    if outcome.interrupted {
+        eprintln!("wsharness: interrupted; the report is marked incomplete");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    let breached: Vec<_> = report.thresholds.iter().filter(|t| !t.passed).collect();
+    if !breached.is_empty() {
+        for t in &breached {
+            eprintln!(
+                "wsharness: threshold {} breached: observed {}, {}",
+                t.expr,
+                t.observed,
+                t.detail.as_deref().unwrap_or("")
+            );
+        }
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn default_out_dir(started: SystemTime) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(started).to_string().replace(':', "");
+    PathBuf::from("reports").join(stamp)
+}

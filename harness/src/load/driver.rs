@@ -1,0 +1,228 @@
+//! The tokio driver: one task per connection moves bytes between its socket and its [`Session`].
+//!
+//! Speed comes from batching, not from per-message work: each wake-up reads everything the socket
+//! holds into a per-thread 64 KiB buffer (no per-connection read buffer), hands it to the session
+//! in one call, and writes everything the session then owes in one system call. Frames are built
+//! from pre-masked templates into a reused write buffer; nothing is allocated per message.
+
+use std::cell::RefCell;
+use std::io::ErrorKind;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::connect::{open, Endpoint, Opened};
+use super::errors::LoadError;
+use super::session::{Next, Plan, Session};
+use super::shard::Shard;
+use super::stats::{ns_to_us_ceil, Clock, Collector};
+
+/// Bytes read per system call.
+const READ_BUF: usize = 64 * 1024;
+
+thread_local! {
+    static READ: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
+}
+
+/// Where an open connection goes after its handshake.
+pub trait Park: Send + Sync {
+    /// Takes over an open connection (its session already created); hands it back if it cannot.
+    fn park(&self, conn: Parked) -> Result<(), Parked>;
+}
+
+/// An open connection and its session, on their way to another driver.
+pub type Parked = Box<(Opened, Session)>;
+
+/// What every connection task shares.
+pub struct Ctx {
+    /// Pacing, payloads, window.
+    pub plan: Plan,
+    /// The run's clock.
+    pub clock: Clock,
+    /// Samples.
+    pub collector: Collector,
+    /// The servers; connection `g` goes to `endpoints[g % len]`.
+    pub endpoints: Vec<Endpoint>,
+    /// Source addresses; connection `g` binds `sources[(g / endpoints) % len]` (empty: the kernel picks).
+    pub sources: Vec<IpAddr>,
+    /// Connections of this shard.
+    pub connections: u64,
+    /// Which shard.
+    pub shard: Shard,
+    /// Connections open at an even pace over this long.
+    pub ramp_ns: u64,
+    /// Bound on connect plus handshake.
+    pub connect_timeout: Duration,
+    /// Handshakes in progress at once, at most.
+    pub handshake_slots: Semaphore,
+    /// Cancelled at the end of the measured phase: stop sending, drain, close.
+    pub stop_send: CancellationToken,
+    /// Cancelled to stop at once (Ctrl-C, or the drain took too long).
+    pub abort: CancellationToken,
+    /// Set with `abort` on Ctrl-C: outstanding messages are then not errors.
+    pub interrupted: AtomicBool,
+    /// Where connections go after the handshake instead of a tokio task (io_uring), if anywhere.
+    pub park: Option<Box<dyn Park>>,
+}
+
+/// Opens connection `local` of this shard at its ramp-up time and drives it to its end.
+pub async fn connection(ctx: Arc<Ctx>, local: u64) {
+    let at = ctx.ramp_ns.saturating_mul(local) / ctx.connections.max(1);
+    tokio::select! {
+        _ = tokio::time::sleep_until(ctx.clock.instant(at).into()) => {}
+        _ = ctx.abort.cancelled() => return,
+        _ = ctx.stop_send.cancelled() => return,
+    }
+    let permit = tokio::select! {
+        p = ctx.handshake_slots.acquire() => p.ok(),
+        _ = ctx.abort.cancelled() => return,
+        _ = ctx.stop_send.cancelled() => return,
+    };
+    let g = ctx.shard.global_index(local);
+    let n_ep = ctx.endpoints.len().max(1) as u64;
+    let Some(ep) = ctx.endpoints.get((g % n_ep) as usize) else { return };
+    let source = (!ctx.sources.is_empty()).then(|| ctx.sources[((g / n_ep) % ctx.sources.len() as u64) as usize]);
+    let opened = tokio::select! {
+        r = open(ep, source, &ctx.clock, ctx.connect_timeout) => r,
+        _ = ctx.abort.cancelled() => return,
+    };
+    drop(permit);
+    let opened = match opened {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.collector.gauges.failed.fetch_add(1, Ordering::Relaxed);
+            ctx.collector.with(|t| t.error(e));
+            return;
+        }
+    };
+    ctx.collector.with(|t| t.handshake.saturating_record(ns_to_us_ceil(opened.handshake_ns)));
+    ctx.collector.gauges.open();
+    let session = Session::new(&ctx.plan, g, ctx.connections * ctx.shard.count, ctx.clock.now_ns());
+    let (opened, session) = match &ctx.park {
+        Some(park) => match park.park(Box::new((opened, session))) {
+            Ok(()) => return,
+            Err(back) => *back,
+        },
+        None => (opened, session),
+    };
+    drive(&ctx, opened, session).await;
+    ctx.collector.gauges.close();
+}
+
+/// Drives an open connection until its session ends, the socket fails, or the run aborts.
+pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
+    let Opened { stream, leftover, .. } = opened;
+    let (plan, clock, collector) = (&ctx.plan, ctx.clock, &ctx.collector);
+    let mut alive = leftover.is_empty() || collector.with(|t| s.on_bytes(plan, &leftover, clock.now_ns(), t));
+    drop(leftover);
+    let mut wbuf: Vec<u8> = Vec::with_capacity(256);
+    let mut wpos = 0usize;
+    let far = clock.now_ns() + 3_600_000_000_000;
+    let timer = tokio::time::sleep_until(clock.instant(far).into());
+    tokio::pin!(timer);
+    let mut timer_at = far;
+    let stop = ctx.stop_send.cancelled();
+    tokio::pin!(stop);
+    let abort = ctx.abort.cancelled();
+    tokio::pin!(abort);
+    let mut draining = false;
+    loop {
+        let now = clock.now_ns();
+        if !draining && ctx.stop_send.is_cancelled() {
+            s.stop_sending();
+            draining = true;
+        }
+        if draining && s.drained() && !s.closing() {
+            s.begin_close(plan, now, &mut wbuf);
+        }
+        let next = collector.with(|t| s.fill(plan, now, &mut wbuf, t));
+        while wpos < wbuf.len() {
+            match stream.try_write(&wbuf[wpos..]) {
+                Ok(n) => wpos += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    if !s.done() {
+                        collector.with(|t| t.error(LoadError::from_io(&e)));
+                    }
+                    return;
+                }
+            }
+        }
+        if wpos == wbuf.len() {
+            wbuf.clear();
+            wpos = 0;
+            if wbuf.capacity() > 1 << 20 {
+                wbuf = Vec::with_capacity(256);
+            }
+        }
+        if !alive || next == Next::End || s.done() {
+            return;
+        }
+        let wake = match next {
+            Next::WakeAt(t) => t,
+            _ => far,
+        };
+        if wake != timer_at {
+            timer.as_mut().reset(clock.instant(wake).into());
+            timer_at = wake;
+        }
+        let interest = if wpos < wbuf.len() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        tokio::select! {
+            biased;
+            _ = &mut abort => {
+                if !ctx.interrupted.load(Ordering::Relaxed) {
+                    collector.with(|t| s.abandon(t));
+                }
+                return;
+            }
+            ready = stream.ready(interest) => match ready {
+                Ok(r) if r.is_readable() => alive = read_all(&stream, &mut s, plan, clock, collector),
+                Ok(_) => {}
+                Err(e) => {
+                    collector.with(|t| t.error(LoadError::from_io(&e)));
+                    return;
+                }
+            },
+            _ = &mut timer => {}
+            _ = &mut stop, if !draining => {}
+        }
+    }
+}
+
+/// Reads until the socket is empty; returns whether the connection lives on.
+fn read_all(stream: &TcpStream, s: &mut Session, plan: &Plan, clock: Clock, collector: &Collector) -> bool {
+    READ.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        loop {
+            match stream.try_read(&mut buf[..]) {
+                Ok(0) => {
+                    if !s.closing() {
+                        // TCP closed without a close frame: RFC 6455 §7.1.5 calls this 1006
+                        collector.with(|t| t.error(LoadError::UnexpectedClose(Some(1006))));
+                    }
+                    return false;
+                }
+                Ok(n) => {
+                    let now = clock.now_ns();
+                    if !collector.with(|t| s.on_bytes(plan, &buf[..n], now, t)) {
+                        return false;
+                    }
+                    if n < buf.len() {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) => {
+                    collector.with(|t| t.error(LoadError::from_io(&e)));
+                    return false;
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,127 @@
+//! What can go wrong on a load connection, by kind. A misbehaving server makes
+//! these, never a crash or a hang: each ends or marks one connection or message.
+
+use std::fmt;
+
+/// Which wait ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Waiting {
+    /// TCP connect.
+    Connect,
+    /// The 101 response.
+    Handshake,
+    /// An echo.
+    Echo,
+    /// A pong.
+    Pong,
+    /// The server's close frame after ours.
+    Close,
+}
+
+impl Waiting {
+    fn as_str(self) -> &'static str {
+        match self {
+            Waiting::Connect => "connect",
+            Waiting::Handshake => "handshake",
+            Waiting::Echo => "echo",
+            Waiting::Pong => "pong",
+            Waiting::Close => "close",
+        }
+    }
+}
+
+/// One error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LoadError {
+    /// TCP connect refused (nothing listens).
+    Refused,
+    /// Another connect or socket error (e.g. no free port or address: `EADDRNOTAVAIL`).
+    Connect(std::io::ErrorKind),
+    /// The handshake answer was not 101 (e.g. 503 at a connection limit).
+    HandshakeStatus(u16),
+    /// A 101 that breaks RFC 6455 §4.2.2 (wrong accept value, missing Upgrade), or not HTTP.
+    HandshakeInvalid,
+    /// A wait ran out (`--timeout`).
+    Timeout(Waiting),
+    /// The server closed the connection while we did not ask: its close code, or none
+    /// (`None` for a close frame without a code, `Some(1006)` for TCP closed without a close frame).
+    UnexpectedClose(Option<u16>),
+    /// An echo differs from what was sent (content, length, type or order).
+    PayloadMismatch,
+    /// The server broke a framing rule (RFC 6455 §5): the rule's short name.
+    Protocol(&'static str),
+    /// Reading or writing the socket failed (reset).
+    Io(std::io::ErrorKind),
+}
+
+impl LoadError {
+    /// The stable kind name used in reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::Refused => "refused",
+            LoadError::Connect(_) => "connect",
+            LoadError::HandshakeStatus(_) => "handshake_status",
+            LoadError::HandshakeInvalid => "handshake_invalid",
+            LoadError::Timeout(_) => "timeout",
+            LoadError::UnexpectedClose(_) => "unexpected_close",
+            LoadError::PayloadMismatch => "payload_mismatch",
+            LoadError::Protocol(_) => "protocol_error",
+            LoadError::Io(_) => "io",
+        }
+    }
+
+    /// Kind and detail, e.g. `handshake_status 503`, `unexpected_close 1001`, `timeout echo`.
+    pub fn detail(&self) -> String {
+        match self {
+            LoadError::Connect(k) | LoadError::Io(k) => format!("{} {k}", self.kind()),
+            LoadError::HandshakeStatus(s) => format!("handshake_status {s}"),
+            LoadError::Timeout(w) => format!("timeout {}", w.as_str()),
+            LoadError::UnexpectedClose(Some(c)) => format!("unexpected_close {c}"),
+            LoadError::UnexpectedClose(None) => "unexpected_close no-code".into(),
+            LoadError::Protocol(r) => format!("protocol_error {r}"),
+            _ => self.kind().into(),
+        }
+    }
+
+    /// Classifies a connect error.
+    pub fn from_connect(e: &std::io::Error) -> LoadError {
+        match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => LoadError::Refused,
+            std::io::ErrorKind::TimedOut => LoadError::Timeout(Waiting::Connect),
+            k => LoadError::Connect(k),
+        }
+    }
+
+    /// Classifies a read or write error on an open connection.
+    pub fn from_io(e: &std::io::Error) -> LoadError {
+        match e.kind() {
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::UnexpectedEof => LoadError::UnexpectedClose(Some(1006)),
+            k => LoadError::Io(k),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_details_are_stable_names() {
+        assert_eq!(LoadError::HandshakeStatus(503).detail(), "handshake_status 503");
+        assert_eq!(LoadError::UnexpectedClose(Some(1001)).kind(), "unexpected_close");
+        assert_eq!(LoadError::Timeout(Waiting::Echo).detail(), "timeout echo");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(LoadError::from_connect(&refused), LoadError::Refused);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(LoadError::from_io(&reset).detail(), "unexpected_close 1006");
+    }
+}

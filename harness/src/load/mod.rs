@@ -1,0 +1,23 @@
+//! The load generator behind `wsharness load`.
+//!
+//! One module per job: [`size`] (payload sizes), [`payload`] (pre-masked frames and echo checks),
+//! [`session`] (one connection's protocol, sans-IO), [`stats`] (per-thread histograms and counters),
+//! [`errors`] (error kinds), [`connect`] (TCP connect and handshake), [`driver`] (tokio tasks),
+//! [`uring`] (connections beyond the file-descriptor limit), [`run`] (phases and the time series),
+//! [`threshold`], [`shard`], [`system`] (fd limit, source addresses, CPU and memory), [`progress`],
+//! [`report`] (the report model and the terminal table).
+
+pub mod connect;
+pub mod driver;
+pub mod errors;
+pub mod payload;
+pub mod progress;
+pub mod report;
+pub mod run;
+pub mod session;
+pub mod shard;
+pub mod size;
+pub mod stats;
+pub mod system;
+pub mod threshold;
+pub mod uring;

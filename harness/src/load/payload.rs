@@ -1,0 +1,243 @@
+//! Message payloads, their pre-masked frames, and checking echoes against them.
+//!
+//! Every payload is the message's sequence number (its first 8 bytes, or
+//! fewer for shorter messages) followed by a fixed pattern. A text payload
+//! writes the sequence number as 8 lowercase hex digits and uses an ASCII
+//! pattern, so it is valid UTF-8; a binary one writes it little-endian.
+//! An echo that differs anywhere, a reordered or duplicated echo included, is
+//! a payload mismatch.
+//!
+//! The pattern is masked once per key at start-up ([`KEYS`] keys drawn from
+//! the wire layer's unpredictable source, RFC 6455 §5.3): building a frame is
+//! then a header, one copy of the pre-masked pattern, and eight XORs for the
+//! sequence number. Frames rotate through the keys by sequence number.
+
+use crate::wire::MaskingKey;
+
+/// Pre-masked copies of the pattern, one per key.
+pub const KEYS: usize = 16;
+/// Bytes of a payload that carry the sequence number.
+pub const SEQ_LEN: usize = 8;
+
+/// Largest client frame header: 2 bytes, 8 of length, 4 of key.
+pub const MAX_HEADER: usize = 14;
+
+/// Opcodes used here (RFC 6455 §5.2).
+pub mod op {
+    /// Continuation frame.
+    pub const CONTINUATION: u8 = 0x0;
+    /// Text frame.
+    pub const TEXT: u8 = 0x1;
+    /// Binary frame.
+    pub const BINARY: u8 = 0x2;
+    /// Close frame.
+    pub const CLOSE: u8 = 0x8;
+    /// Ping frame.
+    pub const PING: u8 = 0x9;
+    /// Pong frame.
+    pub const PONG: u8 = 0xA;
+}
+
+/// The payloads of one run: the pattern, and its masked copies.
+#[derive(Debug, Clone)]
+pub struct PayloadBook {
+    binary: bool,
+    pattern: Vec<u8>,
+    keys: [[u8; 4]; KEYS],
+    masked: Vec<Vec<u8>>,
+}
+
+impl PayloadBook {
+    /// A book for payloads up to `max_size` bytes, text or binary.
+    pub fn new(max_size: usize, binary: bool) -> PayloadBook {
+        const TEXT: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+        let pattern: Vec<u8> = if binary {
+            let mut x: u32 = 0x1234_5678;
+            (0..max_size)
+                .map(|_| {
+                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (x >> 24) as u8
+                })
+                .collect()
+        } else {
+            (0..max_size).map(|i| TEXT[i % TEXT.len()]).collect()
+        };
+        let keys: [[u8; 4]; KEYS] = std::array::from_fn(|_| MaskingKey::random().bytes());
+        let masked = keys
+            .iter()
+            .map(|k| {
+                let mut m = pattern.clone();
+                mask(&mut m, *k, 0);
+                m
+            })
+            .collect();
+        PayloadBook { binary, pattern, keys, masked }
+    }
+
+    /// Whether messages are binary.
+    pub fn binary(&self) -> bool {
+        self.binary
+    }
+
+    /// The sequence-number bytes of message `seq`.
+    #[inline]
+    pub fn seq_bytes(&self, seq: u64) -> [u8; SEQ_LEN] {
+        if self.binary {
+            seq.to_le_bytes()
+        } else {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let v = seq as u32;
+            std::array::from_fn(|i| HEX[((v >> (28 - 4 * i)) & 0xF) as usize])
+        }
+    }
+
+    /// Appends the masked data frame of message `seq` with a `size`-byte payload.
+    #[inline]
+    pub fn write_message(&self, out: &mut Vec<u8>, seq: u64, size: usize) {
+        let k = (seq as usize) % KEYS;
+        let key = self.keys[k];
+        let opcode = if self.binary { op::BINARY } else { op::TEXT };
+        write_header(out, opcode, size, key);
+        let start = out.len();
+        out.extend_from_slice(&self.masked[k][..size]);
+        let seq = self.seq_bytes(seq);
+        let n = size.min(SEQ_LEN);
+        for (i, (dst, s)) in out[start..start + n].iter_mut().zip(seq).enumerate() {
+            // RFC 6455 §5.3: octet i is masked with key octet i mod 4
+            *dst = s ^ key[i % 4];
+        }
+    }
+
+    /// Appends a masked control frame (ping, pong, close) with this payload (at most 125 bytes).
+    pub fn write_control(&self, out: &mut Vec<u8>, opcode: u8, payload: &[u8], key_index: usize) {
+        let key = self.keys[key_index % KEYS];
+        write_header(out, opcode, payload.len(), key);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        mask(&mut out[start..], key, 0);
+    }
+
+    /// Whether `data`, found at byte `offset` of the echo of message `seq`, is what was sent there.
+    #[inline]
+    pub fn verify(&self, seq: u64, offset: usize, data: &[u8]) -> bool {
+        let end = offset + data.len();
+        if end > self.pattern.len() {
+            return false;
+        }
+        if offset < SEQ_LEN {
+            let seq = self.seq_bytes(seq);
+            let n = end.min(SEQ_LEN) - offset;
+            if data[..n] != seq[offset..offset + n] {
+                return false;
+            }
+            data[n..] == self.pattern[offset + n..end]
+        } else {
+            data == &self.pattern[offset..end]
+        }
+    }
+}
+
+/// Appends a final, masked client frame header.
+#[inline]
+fn write_header(out: &mut Vec<u8>, opcode: u8, len: usize, key: [u8; 4]) {
+    // RFC 6455 §5.2: FIN, no RSV, opcode; MASK bit set (§5.3: a client masks every frame);
+    // the minimal length encoding
+    out.push(0x80 | opcode);
+    if len < 126 {
+        out.push(0x80 | len as u8);
+    } else if len <= usize::from(u16::MAX) {
+        out.push(0x80 | 126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0x80 | 127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    out.extend_from_slice(&key);
+}
+
+/// Masks `data` with `key`, `data[0]` being payload byte `offset` (RFC 6455 §5.3), eight bytes at a time.
+pub fn mask(data: &mut [u8], key: [u8; 4], offset: usize) {
+    let k8 = u64::from_ne_bytes(std::array::from_fn(|i| key[(offset + i) % 4]));
+    let len = data.len();
+    let mut chunks = data.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(w) ^ k8).to_ne_bytes());
+    }
+    let done = len - chunks.into_remainder().len();
+    for (i, b) in data[done..].iter_mut().enumerate() {
+        *b ^= key[(offset + done + i) % 4];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{apply_mask, FrameReader};
+
+    #[test]
+    fn word_masking_equals_the_byte_loop_at_every_offset_and_length() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        for offset in 0..8 {
+            for len in 0..40 {
+                let data: Vec<u8> = (0..len as u8).collect();
+                let mut fast = data.clone();
+                mask(&mut fast, key, offset);
+                let slow: Vec<u8> = data.iter().enumerate().map(|(i, b)| b ^ key[(offset + i) % 4]).collect();
+                assert_eq!(fast, slow, "offset {offset} len {len}");
+            }
+        }
+    }
+
+    fn decoded(bytes: &[u8]) -> (u8, Vec<u8>) {
+        let mut r = FrameReader::new();
+        r.push(bytes);
+        let f = r.next_frame().unwrap().expect("a whole frame");
+        assert!(f.fin() && f.masked() && f.rsv() == 0);
+        (f.opcode(), f.payload)
+    }
+
+    #[test]
+    fn built_frames_are_valid_masked_frames_that_verify() {
+        for binary in [false, true] {
+            let book = PayloadBook::new(70_000, binary);
+            for (seq, size) in [(0u64, 0usize), (1, 3), (0xdead_beef, 8), (42, 64), (7, 125), (9, 126), (3, 70_000)] {
+                let mut out = Vec::new();
+                book.write_message(&mut out, seq, size);
+                let (opcode, payload) = decoded(&out);
+                assert_eq!(opcode, if binary { op::BINARY } else { op::TEXT });
+                assert_eq!(payload.len(), size);
+                assert!(book.verify(seq, 0, &payload), "seq {seq} size {size}");
+                if !binary {
+                    assert!(std::str::from_utf8(&payload).is_ok());
+                }
+                // split anywhere, the parts verify at their offsets
+                let cut = size / 3;
+                assert!(book.verify(seq, 0, &payload[..cut]) && book.verify(seq, cut, &payload[cut..]));
+            }
+        }
+    }
+
+    #[test]
+    fn another_sequence_number_or_a_flipped_byte_does_not_verify() {
+        let book = PayloadBook::new(64, false);
+        let mut out = Vec::new();
+        book.write_message(&mut out, 5, 64);
+        let (_, mut payload) = decoded(&out);
+        assert!(!book.verify(6, 0, &payload));
+        payload[40] ^= 1;
+        assert!(!book.verify(5, 0, &payload));
+    }
+
+    #[test]
+    fn control_frames_are_masked() {
+        let book = PayloadBook::new(8, true);
+        let mut out = Vec::new();
+        book.write_control(&mut out, op::PING, b"12345678", 3);
+        assert_eq!(decoded(&out), (op::PING, b"12345678".to_vec()));
+        let mut manual = b"12345678".to_vec();
+        apply_mask(&mut manual, MaskingKey(book.keys[3]));
+        assert_eq!(&out[6..], manual);
+    }
+}

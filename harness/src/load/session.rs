@@ -1,0 +1,506 @@
+//! One load connection after its handshake, sans-IO: bytes in, bytes out, samples recorded.
+//!
+//! [`Session::fill`] appends what is due to the write buffer (messages as the
+//! loop mode allows, pings, pongs owed to the server, the close) and says when
+//! to call again; [`Session::on_bytes`] takes whatever the socket read, in any
+//! segmentation, checks each server frame against RFC 6455 and each echo
+//! against the message it answers (FIFO: an echo server answers in order),
+//! and records latencies into the thread's [`Tally`]. The tokio driver and the
+//! io_uring driver both move bytes for it; neither knows the protocol.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use super::errors::{LoadError, Waiting};
+use super::payload::{op, PayloadBook};
+use super::size::{Rng, SizeDist};
+use super::stats::{ns_to_us_ceil, Tally, Window};
+use crate::wire::FrameHeader;
+
+/// Open loop: messages due within this much of now are sent at this wake-up (the timer ticks in
+/// milliseconds); their latency then counts from the actual send, never from a later schedule.
+pub const SEND_EARLY_NS: u64 = 1_000_000;
+/// Tickets (`--messages`) a connection claims at a time.
+const TICKET_CHUNK: i64 = 16;
+
+/// How messages are paced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Each connection keeps `in_flight` messages outstanding.
+    Closed,
+    /// Each connection sends one message every `period_ns` (its share of the total rate), at most
+    /// `in_flight` outstanding; a message that waits for that cap is late, and its latency counts
+    /// from its scheduled time (coordinated omission correction).
+    Open {
+        /// Nanoseconds between two messages of one connection.
+        period_ns: f64,
+    },
+}
+
+/// What every connection of a run shares.
+#[derive(Debug)]
+pub struct Plan {
+    /// Payloads and their pre-masked frames.
+    pub book: PayloadBook,
+    /// Payload sizes.
+    pub sizes: SizeDist,
+    /// Most messages outstanding per connection.
+    pub in_flight: usize,
+    /// Pacing.
+    pub pace: Pace,
+    /// Ping interval per connection.
+    pub ping_interval_ns: Option<u64>,
+    /// Longest wait for an echo, a pong or a close reply.
+    pub timeout_ns: u64,
+    /// The measured phase.
+    pub window: Window,
+    /// `--messages`: measured messages not yet claimed by a connection.
+    pub tickets: Option<AtomicI64>,
+}
+
+impl Plan {
+    /// Whether pacing is open loop.
+    pub fn open_loop(&self) -> bool {
+        matches!(self.pace, Pace::Open { .. })
+    }
+}
+
+/// A message sent and not yet echoed.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    seq: u64,
+    sched_ns: u64,
+    sent_ns: u64,
+    size: u32,
+}
+
+/// Where the closing handshake is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Our close frame is written; the server's reply is due by then.
+    CloseSent {
+        deadline_ns: u64,
+    },
+    Done,
+}
+
+/// What the driver does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Call `fill` again at this time (clock ns), or when bytes arrive.
+    WakeAt(u64),
+    /// Wait for bytes only.
+    Idle,
+    /// The connection is over: close the socket.
+    End,
+}
+
+/// The receiving side of a message that may come in fragments.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rx {
+    in_message: bool,
+    offset: usize,
+    ok: bool,
+}
+
+/// One connection's protocol state.
+#[derive(Debug)]
+pub struct Session {
+    fifo: VecDeque<Pending>,
+    next_seq: u64,
+    open_origin_ns: u64,
+    scheduled: u64,
+    rx: Rx,
+    carry: Vec<u8>,
+    ping_sent_ns: Option<u64>,
+    next_ping_ns: u64,
+    owed: Vec<u8>,
+    rng: Rng,
+    sending: bool,
+    tickets: i64,
+    state: State,
+    key_index: usize,
+}
+
+impl Session {
+    /// A session opened at `now_ns`; `index` staggers open-loop schedules over one period.
+    pub fn new(plan: &Plan, index: u64, connections: u64, now_ns: u64) -> Session {
+        let stagger = match plan.pace {
+            Pace::Open { period_ns } => period_ns * (index % connections.max(1)) as f64 / connections.max(1) as f64,
+            Pace::Closed => 0.0,
+        };
+        Session {
+            fifo: VecDeque::with_capacity(plan.in_flight.min(4096)),
+            next_seq: 0,
+            open_origin_ns: now_ns + stagger as u64,
+            scheduled: 0,
+            rx: Rx::default(),
+            carry: Vec::new(),
+            ping_sent_ns: None,
+            next_ping_ns: now_ns + plan.ping_interval_ns.unwrap_or(0),
+            owed: Vec::new(),
+            rng: Rng::new(index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ now_ns),
+            sending: true,
+            tickets: 0,
+            state: State::Open,
+            key_index: index as usize,
+        }
+    }
+
+    /// Messages sent and not yet echoed.
+    pub fn outstanding(&self) -> usize {
+        self.fifo.len()
+    }
+
+    /// Stops sending messages (end of the measured phase); outstanding echoes are still awaited.
+    pub fn stop_sending(&mut self) {
+        self.sending = false;
+    }
+
+    /// Whether nothing is awaited any more (drained).
+    pub fn drained(&self) -> bool {
+        self.fifo.is_empty()
+    }
+
+    /// Whether our close frame has been written.
+    pub fn closing(&self) -> bool {
+        !matches!(self.state, State::Open)
+    }
+
+    /// Whether the connection is over.
+    pub fn done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Writes our close frame (1000, RFC 6455 §7.1.2); the server's reply is awaited up to the timeout.
+    pub fn begin_close(&mut self, plan: &Plan, now_ns: u64, out: &mut Vec<u8>) {
+        if self.state == State::Open {
+            plan.book.write_control(out, op::CLOSE, &1000u16.to_be_bytes(), self.key_index);
+            self.state = State::CloseSent { deadline_ns: now_ns + plan.timeout_ns };
+        }
+    }
+
+    /// The messages outstanding when the connection is abandoned, each an echo timeout.
+    pub fn abandon(&mut self, tally: &mut Tally) -> usize {
+        let n = self.fifo.len();
+        for _ in 0..n {
+            tally.error(LoadError::Timeout(Waiting::Echo));
+        }
+        self.fifo.clear();
+        self.state = State::Done;
+        n
+    }
+
+    fn take_ticket(&mut self, plan: &Plan, sched_ns: u64) -> bool {
+        let Some(pool) = &plan.tickets else { return true };
+        if sched_ns < plan.window.start_ns {
+            return true;
+        }
+        if self.tickets == 0 {
+            let before = pool.fetch_sub(TICKET_CHUNK, Ordering::Relaxed);
+            if before <= 0 {
+                self.sending = false;
+                return false;
+            }
+            self.tickets = before.min(TICKET_CHUNK);
+        }
+        self.tickets -= 1;
+        true
+    }
+
+    #[inline]
+    fn send_message(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
+        let size = plan.sizes.sample(self.rng.next_u64());
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        plan.book.write_message(out, seq, size as usize);
+        self.fifo.push_back(Pending { seq, sched_ns, sent_ns: now_ns, size });
+        tally.sent(&plan.window, sched_ns, size as usize);
+    }
+
+    /// Appends everything due at `now_ns` to `out` and says when to call again.
+    pub fn fill(&mut self, plan: &Plan, now_ns: u64, out: &mut Vec<u8>, tally: &mut Tally) -> Next {
+        if !self.owed.is_empty() {
+            out.extend_from_slice(&self.owed);
+            self.owed.clear();
+        }
+        if self.state == State::Done {
+            return Next::End;
+        }
+        let mut wake = u64::MAX;
+        if let State::CloseSent { deadline_ns } = self.state {
+            if now_ns >= deadline_ns {
+                tally.error(LoadError::Timeout(Waiting::Close));
+                self.state = State::Done;
+                return Next::End;
+            }
+            wake = deadline_ns;
+        }
+        if let Some(front) = self.fifo.front() {
+            let due = front.sent_ns + plan.timeout_ns;
+            if now_ns >= due {
+                tally.error(LoadError::Timeout(Waiting::Echo));
+                self.state = State::Done;
+                return Next::End;
+            }
+        }
+        if let Some(sent) = self.ping_sent_ns {
+            let due = sent + plan.timeout_ns;
+            if now_ns >= due {
+                tally.error(LoadError::Timeout(Waiting::Pong));
+                self.state = State::Done;
+                return Next::End;
+            }
+            wake = wake.min(due);
+        }
+        if self.state != State::Open {
+            if let Some(front) = self.fifo.front() {
+                wake = wake.min(front.sent_ns + plan.timeout_ns);
+            }
+            return Next::WakeAt(wake);
+        }
+        if let Some(interval) = plan.ping_interval_ns {
+            if self.ping_sent_ns.is_none() {
+                if now_ns >= self.next_ping_ns {
+                    plan.book.write_control(out, op::PING, &now_ns.to_be_bytes(), self.key_index);
+                    self.ping_sent_ns = Some(now_ns);
+                    self.next_ping_ns = now_ns + interval;
+                } else {
+                    wake = wake.min(self.next_ping_ns);
+                }
+            }
+        }
+        if self.sending {
+            match plan.pace {
+                Pace::Closed => {
+                    while self.fifo.len() < plan.in_flight {
+                        if now_ns >= plan.window.end_ns {
+                            self.sending = false;
+                            break;
+                        }
+                        if !self.take_ticket(plan, now_ns) {
+                            break;
+                        }
+                        self.send_message(plan, out, now_ns, now_ns, tally);
+                    }
+                }
+                Pace::Open { period_ns } => loop {
+                    let sched = self.open_origin_ns + (self.scheduled as f64 * period_ns) as u64;
+                    if sched >= plan.window.end_ns {
+                        self.sending = false;
+                        break;
+                    }
+                    if sched > now_ns + SEND_EARLY_NS {
+                        wake = wake.min(sched - SEND_EARLY_NS);
+                        break;
+                    }
+                    if self.fifo.len() >= plan.in_flight {
+                        // late: the echo we wait for decides; the schedule keeps counting
+                        break;
+                    }
+                    if !self.take_ticket(plan, sched) {
+                        break;
+                    }
+                    self.send_message(plan, out, sched, now_ns, tally);
+                    self.scheduled += 1;
+                },
+            }
+        }
+        if let Some(front) = self.fifo.front() {
+            wake = wake.min(front.sent_ns + plan.timeout_ns);
+        }
+        if wake == u64::MAX {
+            Next::Idle
+        } else {
+            Next::WakeAt(wake)
+        }
+    }
+
+    /// Takes bytes read from the socket at `now_ns`. Returns `false` when the connection is over.
+    pub fn on_bytes(&mut self, plan: &Plan, data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+        let mut data = data;
+        if !self.carry.is_empty() {
+            // finish the frame the last read cut, copying only its missing bytes
+            let mut carry = std::mem::take(&mut self.carry);
+            loop {
+                match frame_len(&carry) {
+                    Some(Err(e)) => return self.fail(e, tally),
+                    Some(Ok(total)) if total <= carry.len() => break,
+                    Some(Ok(total)) => {
+                        let take = (total - carry.len()).min(data.len());
+                        carry.extend_from_slice(&data[..take]);
+                        data = &data[take..];
+                        if carry.len() < total {
+                            self.carry = carry;
+                            return true;
+                        }
+                    }
+                    None => {
+                        // the header itself is cut: add a few bytes and look again
+                        if data.is_empty() {
+                            self.carry = carry;
+                            return true;
+                        }
+                        // one byte at a time: never past the end of this frame
+                        carry.push(data[0]);
+                        data = &data[1..];
+                    }
+                }
+            }
+            let (used, alive) = self.frames(plan, &carry, now_ns, tally);
+            debug_assert_eq!(used, carry.len());
+            if !alive {
+                return false;
+            }
+            carry.clear();
+            self.carry = carry;
+            if self.carry.capacity() > 64 * 1024 {
+                self.carry = Vec::new();
+            }
+        }
+        let (used, alive) = self.frames(plan, data, now_ns, tally);
+        if alive && used < data.len() {
+            self.carry.extend_from_slice(&data[used..]);
+        }
+        alive
+    }
+
+    fn fail(&mut self, e: LoadError, tally: &mut Tally) -> bool {
+        tally.error(e);
+        self.state = State::Done;
+        false
+    }
+
+    /// Handles the whole frames at the start of `buf`: (bytes used, still alive).
+    fn frames(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
+        let mut pos = 0;
+        while let Some((h, hl)) = FrameHeader::parse(&buf[pos..]) {
+            if h.declared_len > MAX_READ {
+                return (pos, self.fail(LoadError::Protocol("frame over the load reader's limit"), tally));
+            }
+            let end = pos + hl + h.declared_len as usize;
+            if end > buf.len() {
+                break;
+            }
+            let payload = &buf[pos + hl..end];
+            pos = end;
+            if !self.frame(plan, &h, payload, now_ns, tally) {
+                return (pos, false);
+            }
+        }
+        (pos, true)
+    }
+
+    /// One whole server frame. Returns `false` when the connection is over.
+    fn frame(&mut self, plan: &Plan, h: &FrameHeader, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+        if h.masking_key.is_some() {
+            // RFC 6455 §5.1: a server MUST NOT mask any frames that it sends to the client
+            return self.fail(LoadError::Protocol("masked server frame"), tally);
+        }
+        if h.rsv != 0 {
+            // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defines them (none negotiated)
+            return self.fail(LoadError::Protocol("rsv bits set"), tally);
+        }
+        match h.opcode {
+            op::TEXT | op::BINARY | op::CONTINUATION => self.data_frame(plan, h, payload, now_ns, tally),
+            op::PING | op::PONG | op::CLOSE => {
+                if !h.fin || payload.len() > 125 {
+                    // RFC 6455 §5.5: control frames are at most 125 bytes and MUST NOT be fragmented
+                    return self.fail(LoadError::Protocol("fragmented or oversized control frame"), tally);
+                }
+                self.control_frame(plan, h.opcode, payload, now_ns, tally)
+            }
+            // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
+            _ => self.fail(LoadError::Protocol("reserved opcode"), tally),
+        }
+    }
+
+    fn data_frame(&mut self, plan: &Plan, h: &FrameHeader, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+        if h.opcode == op::CONTINUATION {
+            if !self.rx.in_message {
+                // RFC 6455 §5.4: a continuation frame continues a started message
+                return self.fail(LoadError::Protocol("continuation frame without a message"), tally);
+            }
+        } else {
+            if self.rx.in_message {
+                // RFC 6455 §5.4: fragments of one message are not interleaved with another message
+                return self.fail(LoadError::Protocol("new message inside a fragmented message"), tally);
+            }
+            let expected = if plan.book.binary() { op::BINARY } else { op::TEXT };
+            self.rx = Rx { in_message: true, offset: 0, ok: h.opcode == expected };
+        }
+        let Some(front) = self.fifo.front().copied() else {
+            // an echo of nothing we sent
+            tally.error(LoadError::PayloadMismatch);
+            if h.fin {
+                self.rx = Rx::default();
+            }
+            return true;
+        };
+        let end = self.rx.offset + payload.len();
+        self.rx.ok = self.rx.ok && end <= front.size as usize && plan.book.verify(front.seq, self.rx.offset, payload);
+        self.rx.offset = end;
+        if h.fin {
+            self.fifo.pop_front();
+            if self.rx.ok && end == front.size as usize {
+                tally.echo(&plan.window, plan.open_loop(), now_ns, front.sched_ns, front.sent_ns);
+            } else {
+                tally.error(LoadError::PayloadMismatch);
+            }
+            self.rx = Rx::default();
+        }
+        true
+    }
+
+    fn control_frame(&mut self, plan: &Plan, opcode: u8, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+        match opcode {
+            op::PING => {
+                if self.state == State::Open {
+                    // RFC 6455 §5.5.2: answer a ping with a pong carrying its payload
+                    plan.book.write_control(&mut self.owed, op::PONG, payload, self.key_index);
+                }
+                true
+            }
+            op::PONG => {
+                // RFC 6455 §5.5.3: an unsolicited pong is ignored
+                if let Some(sent) = self.ping_sent_ns {
+                    if payload == sent.to_be_bytes() {
+                        tally.ping.saturating_record(ns_to_us_ceil(now_ns.saturating_sub(sent)));
+                        self.ping_sent_ns = None;
+                    }
+                }
+                true
+            }
+            _ => {
+                if self.closing() {
+                    // the reply to our close: the closing handshake is complete
+                    self.state = State::Done;
+                    return false;
+                }
+                let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                tally.error(LoadError::UnexpectedClose(code));
+                // RFC 6455 §5.5.1: answer a close with a close, echoing its status code
+                let body = code.map(|c| c.to_be_bytes().to_vec()).unwrap_or_default();
+                plan.book.write_control(&mut self.owed, op::CLOSE, &body, self.key_index);
+                self.state = State::Done;
+                false
+            }
+        }
+    }
+}
+
+/// Largest frame payload the load reader accepts (an echo is never larger than 64 MiB).
+pub const MAX_READ: u64 = super::size::MAX_SIZE + 1024;
+
+/// The total length of the frame at the start of `buf`, once its header is complete.
+fn frame_len(buf: &[u8]) -> Option<Result<usize, LoadError>> {
+    let (h, hl) = FrameHeader::parse(buf)?;
+    if h.declared_len > MAX_READ {
+        return Some(Err(LoadError::Protocol("frame over the load reader's limit")));
+    }
+    Some(Ok(hl + h.declared_len as usize))
+}
+
+#[cfg(test)]
+mod tests;

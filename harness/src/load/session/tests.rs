@@ -1,0 +1,219 @@
+//! Session tests: a fake echo server in memory, any segmentation, hostile frames.
+
+use super::*;
+use crate::wire::{FrameReader, FrameSpec};
+
+fn plan(pace: Pace, in_flight: usize, size: &str) -> Plan {
+    let sizes = SizeDist::parse(size).unwrap();
+    Plan {
+        book: PayloadBook::new(sizes.max() as usize, false),
+        sizes,
+        in_flight,
+        pace,
+        ping_interval_ns: None,
+        timeout_ns: 5_000_000_000,
+        window: Window { start_ns: 0, end_ns: u64::MAX },
+        tickets: None,
+    }
+}
+
+/// Unmasked server frames echoing every data frame in `client_bytes`.
+fn echo_of(client_bytes: &[u8]) -> Vec<u8> {
+    let mut r = FrameReader::new();
+    r.push(client_bytes);
+    let mut out = Vec::new();
+    while let Some(f) = r.next_frame().unwrap() {
+        if f.opcode() == op::TEXT || f.opcode() == op::BINARY {
+            out.extend(FrameSpec::new(f.opcode(), f.payload).unmasked().encode().unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn closed_loop_keeps_in_flight_outstanding_and_records_every_echo_in_any_segmentation() {
+    let p = plan(Pace::Closed, 4, "64");
+    for chop in [1usize, 2, 3, 7, 70, 10_000] {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let mut t = Tally::default();
+        let mut out = Vec::new();
+        let mut now = 1_000;
+        for _ in 0..5 {
+            out.clear();
+            assert!(matches!(s.fill(&p, now, &mut out, &mut t), Next::WakeAt(_)));
+            assert_eq!(s.outstanding(), 4);
+            let echo = echo_of(&out);
+            now += 20_000;
+            for part in echo.chunks(chop) {
+                assert!(s.on_bytes(&p, part, now, &mut t));
+            }
+            assert_eq!(s.outstanding(), 0, "chop {chop}");
+        }
+        assert_eq!((t.sent, t.received, t.errors.len()), (20, 20, 0), "chop {chop}");
+        assert_eq!(t.latency.max(), 20);
+    }
+}
+
+#[test]
+fn fragmented_echoes_verify() {
+    let p = plan(Pace::Closed, 1, "100");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    s.fill(&p, 0, &mut out, &mut t);
+    let mut r = FrameReader::new();
+    r.push(&out);
+    let payload = r.next_frame().unwrap().unwrap().payload;
+    let mut echo = FrameSpec::text(payload[..30].to_vec()).fin(false).unmasked().encode().unwrap();
+    echo.extend(FrameSpec::continuation(payload[30..].to_vec()).unmasked().encode().unwrap());
+    assert!(s.on_bytes(&p, &echo, 5_000, &mut t));
+    assert_eq!((t.received, t.errors.len()), (1, 0));
+}
+
+#[test]
+fn a_changed_byte_is_a_payload_mismatch_and_the_connection_goes_on() {
+    let p = plan(Pace::Closed, 2, "64");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    s.fill(&p, 0, &mut out, &mut t);
+    let mut echo = echo_of(&out);
+    echo[20] ^= 0x01;
+    assert!(s.on_bytes(&p, &echo, 5_000, &mut t));
+    assert_eq!(t.received, 1);
+    assert_eq!(t.errors.get(&LoadError::PayloadMismatch), Some(&1));
+    assert_eq!(s.outstanding(), 0);
+}
+
+#[test]
+fn reordered_echoes_are_mismatches() {
+    let p = plan(Pace::Closed, 2, "16");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    s.fill(&p, 0, &mut out, &mut t);
+    let echo = echo_of(&out);
+    let (a, b) = echo.split_at(echo.len() / 2);
+    let swapped = [b, a].concat();
+    assert!(s.on_bytes(&p, &swapped, 5_000, &mut t));
+    assert_eq!(t.errors.get(&LoadError::PayloadMismatch), Some(&2));
+}
+
+#[test]
+fn hostile_frames_are_protocol_errors_that_end_the_connection() {
+    let p = plan(Pace::Closed, 1, "8");
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (FrameSpec::text("x").encode().unwrap(), "masked server frame"),
+        (FrameSpec::text("x").rsv(0b100).unmasked().encode().unwrap(), "rsv bits set"),
+        (FrameSpec::new(0x3, "x").unmasked().encode().unwrap(), "reserved opcode"),
+        (FrameSpec::ping("x").fin(false).unmasked().encode().unwrap(), "fragmented or oversized control frame"),
+        (FrameSpec::continuation("x").unmasked().encode().unwrap(), "continuation frame without a message"),
+        (vec![0x82, 0x7F, 0x7F, 0, 0, 0, 0, 0, 0, 0], "frame over the load reader's limit"),
+    ];
+    for (bytes, rule) in cases {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let (mut t, mut out) = (Tally::default(), Vec::new());
+        s.fill(&p, 0, &mut out, &mut t);
+        assert!(!s.on_bytes(&p, &bytes, 10, &mut t), "{rule}");
+        assert_eq!(t.errors.get(&LoadError::Protocol(rule)), Some(&1), "{rule}: {:?}", t.errors);
+        assert_eq!(s.fill(&p, 20, &mut out, &mut t), Next::End);
+    }
+}
+
+#[test]
+fn a_server_close_is_an_unexpected_close_with_its_code_and_is_answered() {
+    let p = plan(Pace::Closed, 1, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    s.fill(&p, 0, &mut out, &mut t);
+    let close = FrameSpec::close(crate::wire::CloseCode(1001), "bye").unmasked().encode().unwrap();
+    assert!(!s.on_bytes(&p, &close, 10, &mut t));
+    assert_eq!(t.errors.get(&LoadError::UnexpectedClose(Some(1001))), Some(&1));
+    out.clear();
+    assert_eq!(s.fill(&p, 20, &mut out, &mut t), Next::End);
+    let mut r = FrameReader::new();
+    r.push(&out);
+    let reply = r.next_frame().unwrap().unwrap();
+    assert_eq!((reply.opcode(), reply.payload.as_slice()), (op::CLOSE, &[0x03, 0xE9][..]));
+}
+
+#[test]
+fn server_pings_get_pongs_and_our_pings_are_timed() {
+    let mut p = plan(Pace::Closed, 0, "8");
+    p.ping_interval_ns = Some(1_000_000);
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    assert!(s.on_bytes(&p, &FrameSpec::ping("hi").unmasked().encode().unwrap(), 5, &mut t));
+    s.fill(&p, 1_000_000, &mut out, &mut t);
+    let mut r = FrameReader::new();
+    r.push(&out);
+    let pong = r.next_frame().unwrap().unwrap();
+    assert_eq!((pong.opcode(), pong.payload.as_slice()), (op::PONG, &b"hi"[..]));
+    let ping = r.next_frame().unwrap().unwrap();
+    assert_eq!(ping.opcode(), op::PING);
+    let answer = FrameSpec::pong(ping.payload).unmasked().encode().unwrap();
+    assert!(s.on_bytes(&p, &answer, 1_250_000, &mut t));
+    assert_eq!((t.ping.len(), t.ping.max()), (1, 250));
+}
+
+#[test]
+fn a_missing_echo_times_out() {
+    let p = plan(Pace::Closed, 1, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    assert_eq!(s.fill(&p, 0, &mut out, &mut t), Next::WakeAt(p.timeout_ns));
+    assert_eq!(s.fill(&p, p.timeout_ns, &mut out, &mut t), Next::End);
+    assert_eq!(t.errors.get(&LoadError::Timeout(Waiting::Echo)), Some(&1));
+}
+
+#[test]
+fn open_loop_sends_on_schedule_and_counts_waits_for_the_cap_as_latency() {
+    // one connection at 1000 messages/s, at most one outstanding
+    let p = plan(Pace::Open { period_ns: 1_000_000.0 }, 1, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    // message 0 at t=0; the next is due at 1 ms, so wake 1 ms early at 0
+    assert_eq!(s.fill(&p, 0, &mut out, &mut t), Next::WakeAt(p.timeout_ns));
+    assert_eq!(t.iv_sent, 1);
+    // the echo takes 5 ms: messages 1..5 were due meanwhile and wait for the cap
+    let echo = echo_of(&out);
+    assert!(s.on_bytes(&p, &echo, 5_000_000, &mut t));
+    out.clear();
+    s.fill(&p, 5_000_000, &mut out, &mut t);
+    assert_eq!(t.iv_sent, 2);
+    assert!(s.on_bytes(&p, &echo_of(&out), 5_010_000, &mut t));
+    // message 1 was scheduled at 1 ms, sent at 5 ms, echoed at 5.01 ms
+    let same = |h: &hdrhistogram::Histogram<u64>, q: f64, v: u64| h.equivalent(h.value_at_quantile(q), v);
+    assert!(same(&t.latency, 1.0, 5_000) && same(&t.latency_uncorrected, 1.0, 5_000));
+    assert!(same(&t.latency, 0.0, 4_010), "{}", t.latency.value_at_quantile(0.0));
+    assert!(same(&t.latency_uncorrected, 0.0, 10));
+}
+
+#[test]
+fn message_tickets_bound_the_measured_messages() {
+    let mut p = plan(Pace::Closed, 8, "8");
+    p.tickets = Some(AtomicI64::new(20));
+    let mut a = Session::new(&p, 0, 2, 0);
+    let mut b = Session::new(&p, 1, 2, 0);
+    let mut t = Tally::default();
+    for round in 0..10u64 {
+        for s in [&mut a, &mut b] {
+            let mut out = Vec::new();
+            s.fill(&p, round, &mut out, &mut t);
+            let echo = echo_of(&out);
+            s.on_bytes(&p, &echo, round + 1, &mut t);
+        }
+    }
+    assert_eq!((t.sent, t.received), (20, 20));
+}
+
+#[test]
+fn closing_handshake_completes_on_the_servers_reply() {
+    let p = plan(Pace::Closed, 1, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Vec::new());
+    s.stop_sending();
+    s.begin_close(&p, 0, &mut out);
+    assert!(s.closing());
+    let reply = FrameSpec::close(crate::wire::CloseCode(1000), "").unmasked().encode().unwrap();
+    assert!(!s.on_bytes(&p, &reply, 10, &mut t));
+    assert!(s.done());
+    assert!(t.errors.is_empty());
+}

@@ -1,0 +1,209 @@
+//! The conformance page: summary, verdict matrix by section, the cases that are
+//! not OK first, then every case with its wire trace.
+
+use askama::Template;
+
+use super::{close_class, millis, rfc_link, verdict_class, CONTENT_SECURITY_POLICY};
+use crate::conformance::{close_severity, verdict_severity, CaseReport, ConformanceReport, WireEvent, VERDICTS};
+use crate::RenderError;
+
+/// Bytes of one wire event shown as a hex dump; the rest stays in report.json.
+const HEXDUMP_BYTES: usize = 512;
+
+#[derive(Template)]
+#[template(path = "conformance.html")]
+struct Page<'a> {
+    csp: &'static str,
+    title: String,
+    r: &'a ConformanceReport,
+    duration: String,
+    command_line: String,
+    counts: Vec<Count>,
+    sections: Vec<SectionRow<'a>>,
+    failing: usize,
+    not_ok: Vec<CaseView<'a>>,
+    ok: Vec<CaseView<'a>>,
+}
+
+/// One verdict's tile in the summary.
+struct Count {
+    verdict: &'static str,
+    class: String,
+    n: u64,
+}
+
+/// One row of the matrix.
+struct SectionRow<'a> {
+    name: &'a str,
+    total: usize,
+    counts: Vec<usize>,
+    cells: Vec<Cell<'a>>,
+}
+
+/// One case in the matrix.
+struct Cell<'a> {
+    anchor: String,
+    class: String,
+    stripe_class: String,
+    tip: String,
+    label: &'a str,
+}
+
+/// One case's details.
+struct CaseView<'a> {
+    c: &'a CaseReport,
+    anchor: String,
+    class: String,
+    close_class: String,
+    rfc_link: Option<String>,
+    duration: String,
+    search: String,
+    open: bool,
+    wire: Vec<WireRow>,
+}
+
+/// One line of a wire trace.
+struct WireRow {
+    at: String,
+    arrow: &'static str,
+    dir_class: &'static str,
+    kind: String,
+    body: String,
+    hex: bool,
+    more: Option<String>,
+}
+
+/// Renders the page.
+pub fn render(r: &ConformanceReport) -> Result<String, RenderError> {
+    let counts = VERDICTS.iter().map(|v| Count { verdict: v, class: verdict_class(v), n: r.count(v) }).collect();
+    let sections = r
+        .sections()
+        .into_iter()
+        .map(|(name, cases)| SectionRow {
+            name,
+            total: cases.len(),
+            counts: VERDICTS.iter().map(|v| cases.iter().filter(|c| c.verdict == *v).count()).collect(),
+            cells: cases.iter().map(|c| cell(c)).collect(),
+        })
+        .collect();
+    let mut not_ok: Vec<&CaseReport> = r.cases.iter().filter(|c| c.is_not_ok()).collect();
+    // worst first, then in case order (the sort is stable)
+    not_ok
+        .sort_by_key(|c| std::cmp::Reverse((verdict_severity(&c.verdict), close_severity(c.close_verdict.as_deref()))));
+    let page = Page {
+        csp: CONTENT_SECURITY_POLICY,
+        title: format!("wsharness conformance: {}", r.target.url),
+        r,
+        duration: millis(r.duration_ms),
+        command_line: r.command_line.join(" "),
+        counts,
+        sections,
+        failing: r.cases.iter().filter(|c| c.is_failure()).count(),
+        not_ok: not_ok.into_iter().map(|c| case_view(c, true)).collect(),
+        ok: r.cases.iter().filter(|c| !c.is_not_ok()).map(|c| case_view(c, false)).collect(),
+    };
+    page.render().map_err(RenderError::Template)
+}
+
+fn anchor(c: &CaseReport) -> String {
+    format!("case-{}", c.id)
+}
+
+fn cell(c: &CaseReport) -> Cell<'_> {
+    let close = c.close_verdict.as_deref().map(|v| format!(", close {v}")).unwrap_or_default();
+    let label = c.id.rsplit('/').next().unwrap_or(&c.id);
+    Cell {
+        anchor: anchor(c),
+        class: verdict_class(&c.verdict),
+        stripe_class: close_class(c.close_verdict.as_deref()).replacen("c-", "s-", 1),
+        tip: format!("{}: {}{close}\n{}", c.id, c.verdict, c.title),
+        label,
+    }
+}
+
+fn case_view(c: &CaseReport, open: bool) -> CaseView<'_> {
+    let search = [
+        Some(c.id.as_str()),
+        Some(c.title.as_str()),
+        Some(c.rfc.as_str()),
+        Some(c.section.as_str()),
+        c.autobahn.as_deref(),
+        c.reason.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_lowercase();
+    CaseView {
+        c,
+        anchor: anchor(c),
+        class: verdict_class(&c.verdict),
+        close_class: close_class(c.close_verdict.as_deref()),
+        rfc_link: rfc_link(&c.rfc),
+        duration: millis(c.duration_ms),
+        search,
+        open,
+        wire: c.wire.iter().map(wire_row).collect(),
+    }
+}
+
+fn wire_row(e: &WireEvent) -> WireRow {
+    let (arrow, dir_class) = match e.dir.as_deref() {
+        Some("sent") => ("client → server", "sent"),
+        Some("received") => ("server → client", "received"),
+        _ => ("", "note"),
+    };
+    let mut more = None;
+    let body = match (e.kind.as_str(), &e.hex) {
+        ("bytes", Some(hex)) => {
+            let bytes = parse_hex(hex);
+            let total = e.len.unwrap_or(bytes.len() as u64);
+            let shown = bytes.len().min(HEXDUMP_BYTES);
+            if (shown as u64) < total {
+                more = Some(format!("{} of {total} bytes shown (report.json keeps up to {})", shown, bytes.len()));
+            }
+            hexdump(&bytes[..shown])
+        }
+        _ => e.text.clone().unwrap_or_default(),
+    };
+    let kind = match (e.kind.as_str(), e.len) {
+        ("bytes", Some(n)) => format!("{n} bytes"),
+        (k, _) => k.to_string(),
+    };
+    let hex = e.kind == "bytes";
+    WireRow { at: format!("{:.3} ms", e.at_us as f64 / 1000.0), arrow, dir_class, kind, body, hex, more }
+}
+
+/// `"81 85 0a"` back to bytes; anything that is not a hex pair is skipped.
+fn parse_hex(hex: &str) -> Vec<u8> {
+    hex.split_ascii_whitespace().filter_map(|p| u8::from_str_radix(p, 16).ok()).collect()
+}
+
+/// A classic hex dump: offset, 16 bytes in hex, then the printable ASCII.
+fn hexdump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, line) in bytes.chunks(16).enumerate() {
+        let hex: Vec<String> = line.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String =
+            line.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+        out.push_str(&format!("{:04x}  {:<47}  |{ascii}|\n", i * 16, hex.join(" ")));
+    }
+    out.pop();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hexdump_shows_offsets_hex_and_printable_ascii() {
+        let dump = hexdump(&parse_hex("81 85 37 fa 21 3d 48 65 6c 6c 6f 0a 00 ff 41 42 43"));
+        let lines: Vec<&str> = dump.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], "0000  81 85 37 fa 21 3d 48 65 6c 6c 6f 0a 00 ff 41 42  |..7.!=Hello...AB|");
+        assert!(lines[1].starts_with("0010  43 "), "{}", lines[1]);
+        assert!(lines[1].ends_with("|C|"), "{}", lines[1]);
+    }
+}

@@ -1,0 +1,74 @@
+//! Comparing two conformance runs: worse, better, changed, appeared, disappeared, and what is a regression.
+
+mod common;
+
+use common::fixture;
+use reports::compare::{compare, Comparison, Thresholds};
+use reports::Report;
+
+fn diff(base: &reports::conformance::ConformanceReport, new: &reports::conformance::ConformanceReport) -> Comparison {
+    compare(
+        &Report::Conformance(Box::new(base.clone())),
+        &Report::Conformance(Box::new(new.clone())),
+        "base.json",
+        "new.json",
+        &Thresholds::default(),
+    )
+    .expect("same kind")
+}
+
+#[test]
+fn identical_runs_have_no_regression() {
+    let c = diff(&fixture(), &fixture());
+    assert_eq!(c.regressions(), Vec::<String>::new());
+    let Comparison::Conformance(d) = &c else { panic!("a conformance comparison") };
+    assert_eq!(d.unchanged, fixture().cases.len());
+    assert!(c.text().contains("0 worse, 0 better, 0 changed, 0 appeared, 0 disappeared, 8 unchanged"), "{}", c.text());
+}
+
+#[test]
+fn ok_to_failed_is_a_regression_that_names_the_case() {
+    let base = fixture();
+    let mut new = fixture();
+    let case = new.cases.iter_mut().find(|c| c.id == "rfc6455/5.2/text-hello").expect("case");
+    case.verdict = "FAILED".into();
+    case.reason = Some("the echo was binary".into());
+    let c = diff(&base, &new);
+    assert_eq!(c.regressions(), vec!["rfc6455/5.2/text-hello: OK -> FAILED".to_string()]);
+    let text = c.text();
+    assert!(text.contains("worse (1):"), "{text}");
+    assert!(text.contains("rfc6455/5.2/text-hello  OK -> FAILED  RFC 6455 §5.2  the echo was binary"), "{text}");
+}
+
+#[test]
+fn a_close_that_got_unclean_is_worse_and_a_fixed_case_is_better() {
+    let base = fixture();
+    let mut new = fixture();
+    new.cases[1].close_verdict = Some("UNCLEAN".into()); // text-hello: OK, close OK -> close UNCLEAN
+    new.cases[0].verdict = "OK".into(); // rsv1: FAILED (close UNCLEAN) -> OK (close UNCLEAN)
+    new.cases[4].verdict = "OK".into(); // INFORMATIONAL -> OK: same severity
+    let Comparison::Conformance(d) = diff(&base, &new) else { panic!("a conformance comparison") };
+    assert_eq!(d.worse.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["rfc6455/5.2/text-hello"]);
+    assert_eq!(d.worse[0].transition(), "OK -> OK (close UNCLEAN)");
+    assert_eq!(d.better.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["rfc6455/5.2/rsv1-on-text"]);
+    assert_eq!(d.changed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["rfc6455/7.4/close-3000"]);
+}
+
+#[test]
+fn new_failing_cases_are_regressions_gone_cases_are_listed_and_an_incomplete_run_is_one() {
+    let base = fixture();
+    let mut new = fixture();
+    let gone = new.cases.remove(2);
+    let mut added = new.cases[0].clone();
+    added.id = "rfc6455/5.2/rsv2-on-text".into();
+    new.cases.push(added);
+    new.complete = false;
+    let c = diff(&base, &new);
+    let regressions = c.regressions();
+    assert_eq!(regressions.len(), 2, "{regressions:?}");
+    assert!(regressions[0].starts_with("rfc6455/5.2/rsv2-on-text: new case, (absent) -> FAILED"), "{regressions:?}");
+    assert!(regressions[1].contains("new.json is an incomplete run"), "{regressions:?}");
+    let text = c.text();
+    assert!(text.contains(&format!("disappeared (1):\n  {}", gone.id)), "{text}");
+    assert!(text.contains("INCOMPLETE"), "{text}");
+}
