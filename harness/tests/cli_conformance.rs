@@ -25,7 +25,9 @@ fn conformance_without_url_passes_every_case_quickly_and_writes_the_report() {
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    // the 5 s bound of the suite itself is checked on the release build by .ci/run; a debug build on a busy
+    // machine gets twice that
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     assert!(stdout.contains("(embedded reference server)"), "{stdout}");
 
     let report: serde_json::Value =

@@ -8,7 +8,9 @@ use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
-use super::trace::{preview, Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES, MAX_TRACE_EVENTS};
+use super::trace::{
+    preview, Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES, MAX_TRACE_EVENTS, MAX_TRACE_TOTAL_BYTES,
+};
 use crate::case::{Delivery, ReadPace};
 use crate::wire::{ClosePayload, FrameHeader, FrameReader, ObservedFrame, Opcode, Violation};
 
@@ -118,6 +120,8 @@ pub struct Conn {
     next_read: Instant,
     /// Trace events left out once the trace is full.
     omitted: usize,
+    /// Raw bytes kept in the trace so far.
+    traced_bytes: usize,
     reader: FrameReader,
     pending: VecDeque<Event>,
     closed: Option<String>,
@@ -145,6 +149,7 @@ impl Conn {
             pace: None,
             next_read: start,
             omitted: 0,
+            traced_bytes: 0,
             reader: FrameReader::new(),
             pending: VecDeque::new(),
             closed: None,
@@ -163,7 +168,12 @@ impl Conn {
     }
 
     /// Records a trace event now (up to [`MAX_TRACE_EVENTS`]; then only notes and closes are kept).
-    pub fn note(&mut self, kind: TraceKind) {
+    pub fn note(&mut self, mut kind: TraceKind) {
+        if let TraceKind::Bytes { bytes, .. } = &mut kind {
+            let room = MAX_TRACE_TOTAL_BYTES.saturating_sub(self.traced_bytes);
+            bytes.truncate(room);
+            self.traced_bytes += bytes.len();
+        }
         let essential = matches!(kind, TraceKind::Note(_) | TraceKind::Closed { .. } | TraceKind::Http { .. });
         if self.trace.len() >= MAX_TRACE_EVENTS && !essential {
             if self.omitted == 0 {

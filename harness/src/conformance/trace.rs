@@ -7,7 +7,11 @@ use std::time::Duration;
 pub const MAX_TRACE_BYTES: usize = 2048;
 
 /// Trace events kept per case (a case writing 16,000 chunks keeps the first ones, then notes only).
-pub const MAX_TRACE_EVENTS: usize = 2000;
+pub const MAX_TRACE_EVENTS: usize = 1000;
+
+/// Raw bytes kept per case over all its events; later events keep only their length, so a case
+/// that moves megabytes still has a report of a reasonable size.
+pub const MAX_TRACE_TOTAL_BYTES: usize = 32 * 1024;
 
 /// Who sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
