@@ -110,10 +110,12 @@ fn ctrl_c_stops_the_run_and_still_writes_the_report_marked_incomplete() {
     // a server that accepts TCP and never answers: every case waits out its timeout
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         let mut held = Vec::new();
         for s in listener.incoming().take(400).flatten() {
             held.push(s);
+            let _ = first_tx.send(());
         }
     });
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsharness"))
@@ -123,7 +125,9 @@ fn ctrl_c_stops_the_run_and_still_writes_the_report_marked_incomplete() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(800));
+    // interrupt once cases are running (the first connection), not while the binary is still starting
+    first_rx.recv_timeout(Duration::from_secs(20)).expect("wsharness connects to the server");
+    std::thread::sleep(Duration::from_millis(200));
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(sent.success());
     let started = Instant::now();

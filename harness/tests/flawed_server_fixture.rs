@@ -24,22 +24,46 @@ const PAUSE: Duration = Duration::from_millis(5);
 const WAIT: Duration = Duration::from_secs(2);
 /// Frames a probe reads before it notes `flooded` and stops.
 const MAX_FRAMES: usize = 50;
+/// When a probe's second connection starts, after the first.
+const SECOND_AFTER: Duration = Duration::from_millis(200);
+/// The key of the raw requests of the probes (the RFC's sample key).
+const RAW_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 /// A client script: bytes to write (one write each, [`PAUSE`] apart), then read until the
-/// server closes TCP or [`WAIT`] passes. `expect` is what a correct server makes of it.
+/// server closes TCP or `wait` passes. `expect` is what a correct server makes of it.
 #[derive(Debug, Clone)]
 struct Probe {
     /// The request the response is checked against.
     request: ClientRequest,
     writes: Vec<Vec<u8>>,
     expect: Vec<String>,
+    /// The servers' settings ([`quick_settings`] unless a probe needs others).
+    settings: Settings,
+    /// How long reading waits after the last write ([`WAIT`]).
+    wait: Duration,
+    /// Reading starts this long after the connection opens: a client that reads late.
+    read_delay: Duration,
+    /// After the writes, send TCP FIN (keep reading).
+    half_close: bool,
+    /// Another probe on a second connection, [`SECOND_AFTER`] after this one opened; its lines are added
+    /// after this one's, each starting with `second: `.
+    second: Option<Box<Probe>>,
 }
 
 impl Probe {
     /// This request in one write.
     fn request(request: ClientRequest) -> Probe {
         let bytes = request.encode();
-        Probe { request, writes: vec![bytes], expect: Vec::new() }
+        Probe {
+            request,
+            writes: vec![bytes],
+            expect: Vec::new(),
+            settings: quick_settings(),
+            wait: WAIT,
+            read_delay: Duration::ZERO,
+            half_close: false,
+            second: None,
+        }
     }
 
     /// The default request, then these frames in one write.
@@ -47,9 +71,12 @@ impl Probe {
         Probe::request(default_request()).then(frames)
     }
 
-    /// Raw bytes in place of the request (the default request is what the response is checked against).
+    /// Raw bytes in place of the request (the default request with [`RAW_KEY`] is what the response is
+    /// checked against).
     fn raw(bytes: &[u8]) -> Probe {
-        Probe { request: default_request(), writes: vec![bytes.to_vec()], expect: Vec::new() }
+        let mut probe = Probe::request(default_request().key(RAW_KEY));
+        probe.writes = vec![bytes.to_vec()];
+        probe
     }
 
     /// These frames in one more write.
@@ -74,7 +101,39 @@ impl Probe {
         self.expect = lines.iter().map(|l| l.to_string()).collect();
         self
     }
+
+    /// Half-closes TCP after the writes.
+    fn half_close(mut self) -> Probe {
+        self.half_close = true;
+        self
+    }
+
+    /// Runs `second` on another connection meanwhile.
+    fn second(mut self, second: Probe) -> Probe {
+        self.second = Some(Box::new(second));
+        self
+    }
 }
+
+/// A request written by hand, field lines as given, with [`RAW_KEY`] wherever `{key}` is.
+fn raw_request(fields: &[&str]) -> Vec<u8> {
+    let mut head = String::from("GET / HTTP/1.1\r\n");
+    for field in fields {
+        head.push_str(&field.replace("{key}", RAW_KEY));
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+/// The field lines of the default request, in its order, for [`raw_request`].
+const DEFAULT_FIELDS: [&str; 5] = [
+    "Host: 127.0.0.1",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: {key}",
+    "Sec-WebSocket-Version: 13",
+];
 
 /// What a probe saw: one line per event (see [`describe_frame`]) and the frames themselves.
 #[derive(Debug)]
@@ -106,10 +165,26 @@ fn quick_settings() -> Settings {
     }
 }
 
-/// Runs a probe against `addr`.
+/// Runs a probe against `addr`, and its second connection if it has one.
 async fn run(addr: SocketAddr, probe: &Probe) -> Transcript {
+    let second = probe.second.clone().map(|second| {
+        tokio::spawn(async move {
+            sleep(SECOND_AFTER).await;
+            run_one(addr, &second).await
+        })
+    });
+    let mut t = run_one(addr, probe).await;
+    if let Some(second) = second {
+        let lines = second.await.expect("the second connection's task").lines;
+        t.lines.extend(lines.into_iter().map(|l| format!("second: {l}")));
+    }
+    t
+}
+
+/// Runs a probe (without its second connection) against `addr`.
+async fn run_one(addr: SocketAddr, probe: &Probe) -> Transcript {
     let mut t = Transcript { lines: Vec::new(), frames: Vec::new() };
-    let deadline = Instant::now() + WAIT + PAUSE * probe.writes.len() as u32;
+    let deadline = Instant::now() + probe.read_delay + probe.wait + PAUSE * probe.writes.len() as u32;
     let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => stream,
         other => {
@@ -118,17 +193,21 @@ async fn run(addr: SocketAddr, probe: &Probe) -> Transcript {
         }
     };
     let (mut rd, mut wr) = stream.into_split();
-    let writes = probe.writes.clone();
+    let (writes, half_close) = (probe.writes.clone(), probe.half_close);
     // the writer hands its half back, so that TCP stays open until the probe ends
     let writer = tokio::spawn(async move {
         for bytes in writes {
             if wr.write_all(&bytes).await.is_err() {
-                break;
+                return wr;
             }
             sleep(PAUSE).await;
         }
+        if half_close {
+            let _ = wr.shutdown().await;
+        }
         wr
     });
+    sleep(probe.read_delay).await;
     let mut head = Vec::new();
     let mut upgraded = None::<FrameReader>;
     let mut discard = false;
@@ -212,6 +291,7 @@ fn describe_response(request: &ClientRequest, response: &ServerResponse) -> Vec<
     if response.status == 101 {
         lines.extend(request.check_response(response).iter().map(|v| format!("handshake: {:?}", v.kind)));
         lines.extend(response.header("Sec-WebSocket-Protocol").map(|p| format!("protocol {p}")));
+        lines.extend(response.header("Sec-WebSocket-Extensions").map(|e| format!("extensions {e}")));
     } else {
         lines.extend(response.header("Sec-WebSocket-Version").map(|v| format!("Sec-WebSocket-Version: {v}")));
     }
@@ -417,6 +497,7 @@ fn probe_for(flaw: Flaw) -> Probe {
     let fails = |frame: FrameSpec, close: &str| {
         Probe::frames(&[frame, close_1000()]).expect(&["status 101", &format!("close {close}"), "eof"])
     };
+    let accepted = |probe: Probe| probe.then(&[close_1000()]).expect(&["status 101", "close 1000", "eof"]);
     let invalid_utf8 = || FrameSpec::text([b'a', 0xC3, 0x28]);
     let over_limit = quick_settings().max_message as usize + 1;
     match flaw {
@@ -543,6 +624,129 @@ fn probe_for(flaw: Flaw) -> Probe {
             Probe::frames(&[close_1000(), FrameSpec::text("late")]).expect(&["status 101", "close 1000", "eof"])
         }
         SendsReservedCloseCode => Probe::frames(&[FrameSpec::close_empty()]).expect(&["status 101", "close", "eof"]),
+        // request forms a correct server refuses or accepts
+        AcceptsInvalidHostValue => refused(default_request().header("Host", "127.0.0.1 other.example")),
+        MethodCaseInsensitive => refused(default_request().method("get")),
+        TrimsSpaceBeforeColon | ClosesWithoutResponseOnMalformedRequest => {
+            let mut fields = DEFAULT_FIELDS;
+            fields[3] = "Sec-WebSocket-Key : {key}";
+            Probe::raw(&raw_request(&fields)).then(&[close_1000()]).expect(&["status 400", "eof"])
+        }
+        ObsFoldAsNewField => {
+            let fields = &DEFAULT_FIELDS[..4];
+            let folded = [fields, &["X-Note: folded", " Sec-WebSocket-Version: 13"]].concat();
+            Probe::raw(&raw_request(&folded)).then(&[close_1000()]).expect(&["status 400", "eof"])
+        }
+        CaseSensitiveFieldNames => {
+            let lower =
+                DEFAULT_FIELDS.map(|f| f.split_once(':').map_or(f.to_owned(), |(n, v)| n.to_lowercase() + ":" + v));
+            let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+            accepted(Probe::raw(&raw_request(&lower)))
+        }
+        CaseSensitiveUpgradeValue => accepted(Probe::request(default_request().header("Upgrade", "WebSocket"))),
+        ConnectionMustBeUpgrade => {
+            accepted(Probe::request(default_request().header("Connection", "keep-alive, Upgrade")))
+        }
+        RequiresSpaceAfterColon => {
+            let tight = DEFAULT_FIELDS.map(|f| f.replacen(": ", ":", 1));
+            let tight: Vec<&str> = tight.iter().map(String::as_str).collect();
+            accepted(Probe::raw(&raw_request(&tight)))
+        }
+        KeepsTrailingWhitespace => {
+            let mut fields = DEFAULT_FIELDS;
+            fields[3] = "Sec-WebSocket-Key: {key}  \t";
+            accepted(Probe::raw(&raw_request(&fields)))
+        }
+        ExpectsFixedFieldOrder => {
+            accepted(Probe::request(default_request().remove_header("Host").append_header("Host", "127.0.0.1")))
+        }
+        FixedFieldTable => {
+            let browser = ["User-Agent", "Accept", "Accept-Language", "Cache-Control", "Pragma"]
+                .iter()
+                .fold(default_request(), |r, name| r.header(*name, "x"));
+            accepted(Probe::request(browser))
+        }
+        RejectsQueryString => accepted(Probe::request(ClientRequest::new("127.0.0.1", "/?room=lobby"))),
+        RejectsAbsoluteForm => accepted(Probe::request(ClientRequest::new("127.0.0.1", "http://127.0.0.1/"))),
+        RejectsLeadingEmptyLine => {
+            let request = [b"\r\n".as_slice(), &raw_request(&DEFAULT_FIELDS)].concat();
+            accepted(Probe::raw(&request))
+        }
+        NoPartialHeadBuffering => {
+            let mut probe = Probe::request(default_request());
+            probe.writes = probe.writes[0].chunks(16).map(<[u8]>::to_vec).collect();
+            accepted(probe)
+        }
+        CrashesOnOversizedHead => {
+            // the server survives a refusal: a second connection is still answered
+            Probe::request(default_request().header("X-Padding", "a".repeat(20_000)))
+                .second(Probe::frames(&[close_1000()]))
+                .expect(&["status 431", "eof", "second: status 101", "second: close 1000", "second: eof"])
+        }
+        EchoesOfferedSubprotocols => accepted(Probe::request(default_request().protocols(&["superchat"]))),
+        EchoesOfferedExtensions => accepted(Probe::request(default_request().extensions(&["x-unknown; p=1"]))),
+        ServesOneConnectionAtATime => {
+            // the first connection stays open; the second is answered meanwhile
+            let mut second = Probe::frames(&[close_1000()]);
+            second.wait = Duration::from_secs(1);
+            Probe::request(default_request()).second(second).expect(&[
+                "status 101",
+                "timeout",
+                "second: status 101",
+                "second: close 1000",
+                "second: eof",
+            ])
+        }
+        // messages, limits and TCP
+        EchoesEachFragment => Probe::frames(&[
+            FrameSpec::text("Hel").fin(false),
+            FrameSpec::continuation("lo"),
+            close_1000(),
+        ])
+        .expect(&["status 101", "text \"Hello\"", "close 1000", "eof"]),
+        CrashesOnOversizedMessage => {
+            let header_only = FrameSpec::binary([]).declared_len(over_limit as u64);
+            Probe::frames(&[header_only]).second(Probe::frames(&[close_1000()])).expect(&[
+                "status 101",
+                "close 1009",
+                "eof",
+                "second: status 101",
+                "second: close 1000",
+                "second: eof",
+            ])
+        }
+        CrashesOnManyFramesPerRead => {
+            // 3000 unsolicited pongs in one write: nothing to answer, but more frames than the table holds
+            let pongs = vec![FrameSpec::pong([]); 3000];
+            Probe::frames(&pongs).then(&[close_1000()]).second(Probe::frames(&[close_1000()])).expect(&[
+                "status 101",
+                "close 1000",
+                "eof",
+                "second: status 101",
+                "second: close 1000",
+                "second: eof",
+            ])
+        }
+        DropsUnsentBytes => {
+            // an 8 MiB echo to a client that starts reading only after 500 ms: more than the socket buffers hold
+            let mut probe = Probe::frames(&[FrameSpec::binary(vec![b'*'; 8 << 20]), close_1000()]).expect(&[
+                "status 101",
+                "binary 8388608 bytes",
+                "close 1000",
+                "eof",
+            ]);
+            probe.settings.max_message = 16 << 20;
+            probe.read_delay = Duration::from_millis(500);
+            probe
+        }
+        IgnoresSplitControlFrames => Probe::request(default_request())
+            .bytewise(&[FrameSpec::ping("hi")])
+            .then(&[close_1000()])
+            .expect(&["status 101", "pong \"hi\"", "close 1000", "eof"]),
+        DropsRepliesOnFin => Probe::frames(&[close_1000()]).half_close().expect(&["status 101", "close 1000", "eof"]),
+        IgnoresFin => {
+            Probe::frames(&[FrameSpec::text("Hello")]).half_close().expect(&["status 101", "text \"Hello\"", "eof"])
+        }
     }
 }
 
@@ -552,8 +756,8 @@ async fn every_flaw_fails_a_probe_that_the_flawless_server_passes() {
     for &flaw in Flaw::ALL {
         runs.spawn(async move {
             let probe = probe_for(flaw);
-            let flawless = FlawedServer::start_with(&[], quick_settings()).await;
-            let flawed = FlawedServer::start_with(&[flaw], quick_settings()).await;
+            let flawless = FlawedServer::start_with(&[], probe.settings.clone()).await;
+            let flawed = FlawedServer::start_with(&[flaw], probe.settings.clone()).await;
             let (good, bad) = tokio::join!(run(flawless.addr(), &probe), run(flawed.addr(), &probe));
             (flaw, probe.expect, good.lines, bad.lines)
         });

@@ -118,6 +118,8 @@ pub struct Conn {
     /// A slow client: read size and pause.
     pace: Option<ReadPace>,
     next_read: Instant,
+    /// Writes stop here: the case's deadline.
+    deadline: Instant,
     /// Trace events left out once the trace is full.
     omitted: usize,
     /// Raw bytes kept in the trace so far.
@@ -149,6 +151,7 @@ impl Conn {
             pace: None,
             next_read: start,
             omitted: 0,
+            deadline: start + std::time::Duration::from_secs(24 * 3600),
             traced_bytes: 0,
             reader: FrameReader::new(),
             pending: VecDeque::new(),
@@ -160,6 +163,11 @@ impl Conn {
             server_close: None,
             close_taken: None,
         }
+    }
+
+    /// Writes give up at `deadline` (the case's own).
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
     }
 
     /// Reads at most `pace.chunk` bytes at a time, pausing between reads: a slow client.
@@ -217,6 +225,13 @@ impl Conn {
             }
             rest = tail;
             if !rest.is_empty() && !delivery.pause.is_zero() {
+                if Instant::now() + delivery.pause > self.deadline {
+                    self.note(TraceKind::Note(format!(
+                        "write abandoned: the case's time ran out; {} bytes left unwritten",
+                        rest.len()
+                    )));
+                    return;
+                }
                 sleep(delivery.pause).await;
             }
         }
@@ -242,12 +257,14 @@ impl Conn {
                     }
                     Err(e) => return Err(e),
                 },
-                () = sleep_until(stall) => {
+                () = sleep_until(stall.min(self.deadline)) => {
                     let left = chunk.len() - written;
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("the server read nothing for {} s; {left} bytes left unwritten", WRITE_STALL.as_secs()),
-                    ));
+                    let why = if stall <= self.deadline {
+                        format!("the server read nothing for {} s; {left} bytes left unwritten", WRITE_STALL.as_secs())
+                    } else {
+                        format!("the case's time ran out; {left} bytes left unwritten")
+                    };
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, why));
                 }
                 r = async { sleep_until(next_read).await; self.rd.read(&mut self.buf[..limit]).await }, if reading => {
                     self.took(r);
@@ -371,6 +388,10 @@ impl Conn {
             }
             if let Some(how) = &self.closed {
                 return Some(Event::Closed(how.clone()));
+            }
+            if Instant::now() >= deadline {
+                // a flooding server always has bytes ready: the deadline must win over them
+                return None;
             }
             let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
             let next_read = self.next_read;

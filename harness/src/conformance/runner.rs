@@ -91,6 +91,8 @@ pub struct CaseOutcome {
 struct Miss {
     expected: String,
     observed: String,
+    /// FAILED whatever the step's `mismatch` says (a rule of the RFC broken, not a preference).
+    hard: bool,
 }
 
 /// Runs `case` against `target`. Never panics and never exceeds `options.case_timeout`
@@ -105,6 +107,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Cas
     };
     let mut conn = Conn::new(stream, start);
     conn.set_read_pace(case.read);
+    conn.set_deadline(deadline);
     let outcome = run.execute(&mut conn, target).await;
     conn.shutdown().await;
     outcome.finish(conn.trace, start)
@@ -349,6 +352,8 @@ impl Run<'_> {
                                 format!("got {}", miss.observed)
                             };
                             let reason = format!("expected {}; {waited}", miss.expected);
+                            // a broken 101 breaks a MUST of §4.1 whatever the step's own rating
+                            let mismatch = if miss.hard { &Verdict::Failed } else { mismatch };
                             conn.note(TraceKind::Note(format!("line {line}: {mismatch}: {reason}")));
                             j.miss(*mismatch, reason, Some(miss.expected), Some(miss.observed));
                             if *mismatch == Verdict::Failed {
@@ -392,6 +397,7 @@ impl Run<'_> {
             _ if !opening.upgraded => Err(Miss {
                 expected: describe_expectation(what),
                 observed: "no WebSocket connection (the handshake did not succeed)".into(),
+                hard: false,
             }),
             Expectation::Echo => {
                 while let Some(m) = sent.pending.pop_front() {
@@ -427,11 +433,11 @@ fn check_refused(response: &Result<ServerResponse, String>) -> Result<String, Mi
     let expected = "the handshake refused (any status but 101, or the connection closed)".to_string();
     match response {
         Ok(r) if r.status != 101 => Ok(format!("refused with {} {}", r.status, r.reason)),
-        Ok(r) => Err(Miss { expected, observed: format!("{} {}", r.status, r.reason) }),
+        Ok(r) => Err(Miss { expected, observed: format!("{} {}", r.status, r.reason), hard: false }),
         Err(why) if why.contains("closed the connection") || why.starts_with("connection broken") => {
             Ok(format!("refused: {why}"))
         }
-        Err(why) => Err(Miss { expected, observed: why.clone() }),
+        Err(why) => Err(Miss { expected, observed: why.clone(), hard: false }),
     }
 }
 
@@ -508,7 +514,7 @@ fn encode_send(
 /// case did to it (a crash, a hang or exhausted resources fail here).
 async fn probe_alive(target: &Target, options: &RunOptions, deadline: Instant) -> Result<String, Miss> {
     let expected = "a fresh connection to get a 101 and a pong (the server survived)".to_string();
-    let miss = |observed: String| Miss { expected: expected.clone(), observed };
+    let miss = |observed: String| Miss { expected: expected.clone(), observed, hard: false };
     let began = Instant::now();
     let stream = connect(target, options, deadline).await.map_err(|e| miss(format!("no new connection: {e}")))?;
     let mut conn = Conn::new(stream, began);
@@ -809,14 +815,14 @@ fn check_status(
     }
     let r = match opening.response {
         Ok(r) => r,
-        Err(why) => return Err(Miss { expected, observed: why.clone() }),
+        Err(why) => return Err(Miss { expected, observed: why.clone(), hard: false }),
     };
     if !codes.contains(&r.status) {
-        return Err(Miss { expected, observed: format!("{} {}", r.status, r.reason) });
+        return Err(Miss { expected, observed: format!("{} {}", r.status, r.reason), hard: false });
     }
     if let Some(problem) = opening.problems.first() {
         // a 101 is only acceptable when it is a valid one (RFC 6455 §4.2.2)
-        return Err(Miss { expected, observed: format!("101 with a broken handshake: {problem}") });
+        return Err(Miss { expected, observed: format!("101 with a broken handshake: {problem}"), hard: true });
     }
     for (name, want) in headers {
         let found: Vec<&str> = r.header_values(name).collect();
@@ -832,13 +838,13 @@ fn check_status(
         if !ok {
             let observed =
                 if found.is_empty() { format!("no {name} header") } else { format!("{name}: {}", found.join(", ")) };
-            return Err(Miss { expected, observed });
+            return Err(Miss { expected, observed, hard: false });
         }
     }
     for name in absent {
         let found: Vec<&str> = r.header_values(name).collect();
         if !found.is_empty() {
-            return Err(Miss { expected, observed: format!("{name}: {}", found.join(", ")) });
+            return Err(Miss { expected, observed: format!("{name}: {}", found.join(", ")), hard: false });
         }
     }
     Ok(())
@@ -854,14 +860,17 @@ async fn expect_message(
     let expected = if echo { format!("the echo of the {}", describe_message(want)) } else { describe_message(want) };
     loop {
         let Some(event) = conn.next_event(deadline).await else {
-            return Err(Miss { expected, observed: "nothing".into() });
+            return Err(Miss { expected, observed: "nothing".into(), hard: false });
         };
         match &event {
             Event::Frame(f) if matches!(f.header.opcode, 0x0..=0x2) => {
-                let assembled =
-                    assembler.push(f).map_err(|e| Miss { expected: expected.clone(), observed: e.to_string() })?;
+                let assembled = assembler.push(f).map_err(|e| Miss {
+                    expected: expected.clone(),
+                    observed: e.to_string(),
+                    hard: false,
+                })?;
                 if let Some(v) = assembled.violations.first() {
-                    return Err(Miss { expected, observed: v.to_string() });
+                    return Err(Miss { expected, observed: v.to_string(), hard: false });
                 }
                 let Some(got) = assembled.message else { continue };
                 if &got == want {
@@ -876,12 +885,12 @@ async fn expect_message(
                         None => describe_message(&got),
                     }
                 };
-                return Err(Miss { expected, observed });
+                return Err(Miss { expected, observed, hard: false });
             }
             _ => {
                 let observed = event.describe();
                 conn.unread(event);
-                return Err(Miss { expected, observed });
+                return Err(Miss { expected, observed, hard: false });
             }
         }
     }
@@ -890,12 +899,12 @@ async fn expect_message(
 async fn expect_pong(conn: &mut Conn, payload: &[u8], deadline: Instant) -> Result<(), Miss> {
     let expected = format!("a pong with {}", super::trace::preview(payload));
     match conn.next_event(deadline).await {
-        None => Err(Miss { expected, observed: "nothing".into() }),
+        None => Err(Miss { expected, observed: "nothing".into(), hard: false }),
         Some(Event::Frame(f)) if f.header.opcode == 0xA && f.payload == payload => Ok(()),
         Some(e) => {
             let observed = e.describe();
             conn.unread(e);
-            Err(Miss { expected, observed })
+            Err(Miss { expected, observed, hard: false })
         }
     }
 }
@@ -917,11 +926,11 @@ async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline
         return if acceptable(*code) {
             Ok(format!("{seen} (received earlier)"))
         } else {
-            Err(Miss { expected, observed: format!("{seen} (received earlier)") })
+            Err(Miss { expected, observed: format!("{seen} (received earlier)"), hard: false })
         };
     }
     match conn.next_event(deadline).await {
-        None => Err(Miss { expected, observed: "nothing".into() }),
+        None => Err(Miss { expected, observed: "nothing".into(), hard: false }),
         Some(Event::Frame(f)) if f.header.opcode == 0x8 => {
             let code = close_code(&f.payload);
             let seen = describe_frame(&f.header, &f.payload);
@@ -931,7 +940,7 @@ async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline
             } else {
                 // put back: a milder miss lets a later step judge it
                 conn.unread(Event::Frame(f));
-                Err(Miss { expected, observed: seen })
+                Err(Miss { expected, observed: seen, hard: false })
             }
         }
         Some(Event::Closed(how)) if allow_drop => Ok(format!("TCP closed without a close frame ({how})")),
@@ -939,12 +948,11 @@ async fn expect_close(conn: &mut Conn, codes: &[u16], allow_drop: bool, deadline
             expected,
             observed: format!(
                 "the TCP connection closed without a close frame ({how}): a browser reports 1006 instead of the code (RFC 6455 §7.1.5)"
-            ),
-        }),
+            ), hard: false }),
         Some(e) => {
             let observed = e.describe();
             conn.unread(e);
-            Err(Miss { expected, observed })
+            Err(Miss { expected, observed, hard: false })
         }
     }
 }
@@ -953,13 +961,13 @@ async fn expect_dropped(conn: &mut Conn, deadline: Instant) -> Result<String, Mi
     let expected = "the server to close TCP".to_string();
     loop {
         match conn.next_event(deadline).await {
-            None => return Err(Miss { expected, observed: "nothing".into() }),
+            None => return Err(Miss { expected, observed: "nothing".into(), hard: false }),
             Some(Event::Closed(how)) => return Ok(format!("TCP closed ({how})")),
             Some(Event::Frame(f)) if f.header.opcode == 0x8 => {}
             Some(e) => {
                 let observed = e.describe();
                 conn.unread(e);
-                return Err(Miss { expected, observed });
+                return Err(Miss { expected, observed, hard: false });
             }
         }
     }
@@ -971,7 +979,7 @@ async fn expect_silence(conn: &mut Conn, until: Instant) -> Result<(), Miss> {
         Some(e) => {
             let observed = e.describe();
             conn.unread(e);
-            Err(Miss { expected: "nothing".into(), observed })
+            Err(Miss { expected: "nothing".into(), observed, hard: false })
         }
     }
 }

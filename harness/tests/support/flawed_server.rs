@@ -1,8 +1,9 @@
 //! A flawed-server fixture: a strict RFC 6455 echo server with one switchable flaw per rule.
 //!
 //! [`FlawedServer::start`] with no flaws runs a correct, strict echo server on
-//! `127.0.0.1:0`: it validates the opening handshake (RFC 6455 §4.2.1: 101, else
-//! 400, 426 or 431), requires masked client frames, zero RSV bits, defined
+//! `127.0.0.1:0`: it validates the opening handshake (RFC 6455 §4.2.1, with the
+//! HTTP/1.1 grammar of RFC 7230 and a Host value of the form host[:port]: 101,
+//! else 400, 426 or 431), requires masked client frames, zero RSV bits, defined
 //! opcodes, minimal lengths, short unfragmented control frames and a valid
 //! fragmentation sequence (1002), validates UTF-8 incrementally and fails fast
 //! (1007), validates close codes and reasons (1002, 1007), limits messages to
@@ -14,6 +15,9 @@
 //! hand-written servers do (the PHP servers in `shared/seeds/` answer a close by
 //! dropping TCP, accept unmasked frames and assume one frame per `recv()`). A
 //! test starts the server with one flaw and shows that a conformance case fails.
+//! A crash flaw takes the whole server down (the listener closes, every
+//! connection ends), as a dying process would; [`Flaw::ServesOneConnectionAtATime`]
+//! replaces the accept loop with a blocking one.
 //!
 //! The server is simple rather than fast: one task per connection, whole frames
 //! buffered. [`conn`] is the sans-IO core (bytes in, [`conn::Action`]s out); this
@@ -31,7 +35,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{timeout, timeout_at, Instant};
 
@@ -110,6 +114,60 @@ flaws! {
     NoHandshakeTimeout,
     /// Breaks RFC 6455 §10.4 (limits against denial of service): buffers a request head of any size (no 431).
     NoHeadSizeLimit,
+    /// Breaks RFC 6455 §4.2.1 item 2 (RFC 7230 §5.4): accepts a Host value that is not host[:port].
+    AcceptsInvalidHostValue,
+    /// Breaks RFC 6455 §4.2.1 item 1 (RFC 7231 §4.1: methods are case-sensitive): takes `get` for GET.
+    MethodCaseInsensitive,
+    /// Breaks RFC 6455 §4.2.1 (RFC 7230 §3.2.4: 400 for whitespace before the colon): reads `Name : value` as `Name`.
+    TrimsSpaceBeforeColon,
+    /// Breaks RFC 6455 §4.2.1 (RFC 7230 §3.2.4: obs-fold continues the field before it): reads a folded line
+    /// as a field of its own.
+    ObsFoldAsNewField,
+    /// Breaks RFC 6455 §4.2.1 (an invalid request gets an HTTP error response): closes TCP without a response
+    /// when the head does not parse.
+    ClosesWithoutResponseOnMalformedRequest,
+    /// Breaks RFC 6455 §4.2.1 (RFC 7230 §3.2: field names are case-insensitive): finds fields only under their
+    /// canonical spelling.
+    CaseSensitiveFieldNames,
+    /// Breaks RFC 6455 §4.2.1 item 3: requires the Upgrade value to be exactly `websocket` (it is case-insensitive).
+    CaseSensitiveUpgradeValue,
+    /// Breaks RFC 6455 §4.2.1 item 4: requires the first Connection field to be exactly `Upgrade` instead of
+    /// containing the token.
+    ConnectionMustBeUpgrade,
+    /// Breaks RFC 6455 §4.2.1 (RFC 7230 §3.2: whitespace after the colon is optional): finds only fields
+    /// written `Name: value`.
+    RequiresSpaceAfterColon,
+    /// Breaks RFC 6455 §4.2.1 item 5 (RFC 7230 §3.2: trailing whitespace is not part of a value): keeps it, so
+    /// a key sent with it is refused.
+    KeepsTrailingWhitespace,
+    /// Breaks RFC 6455 §4.2.1 ("the order of the header fields is not important"): refuses a request whose
+    /// first field is not Host.
+    ExpectsFixedFieldOrder,
+    /// Breaks RFC 6455 §4.2.1 item 10 (other fields are allowed): refuses a request with more than 8 fields
+    /// (a fixed table).
+    FixedFieldTable,
+    /// Breaks RFC 6455 §3 (the resource name includes the query): answers 404 when the request target has a query.
+    RejectsQueryString,
+    /// Breaks RFC 6455 §4.2.1 item 1 (RFC 7230 §5.3.2: absolute-form MUST be accepted): refuses a target that
+    /// does not start with `/`.
+    RejectsAbsoluteForm,
+    /// Breaks RFC 6455 §4.2.1 (RFC 7230 §3.5 SHOULD: ignore an empty line before the request line): refuses
+    /// such a request.
+    RejectsLeadingEmptyLine,
+    /// Breaks RFC 6455 §4.2.1 (the head arrives as a byte stream): takes the first read as the whole head and
+    /// answers 400 if it is incomplete.
+    NoPartialHeadBuffering,
+    /// Breaks RFC 6455 §10.4 (survive any input): crashes (stops serving everyone) on a request head over the
+    /// limit instead of answering 431.
+    CrashesOnOversizedHead,
+    /// Breaks RFC 6455 §4.2.2 item 4: copies the client's Sec-WebSocket-Protocol value into the 101 instead of
+    /// selecting one.
+    EchoesOfferedSubprotocols,
+    /// Breaks RFC 6455 §9.1: copies the client's Sec-WebSocket-Extensions offer into the 101 without implementing it.
+    EchoesOfferedExtensions,
+    /// Breaks RFC 6455 §10.4 (one client must not deny service to others): serves one connection at a time,
+    /// reading its request head with no time limit (a blocking accept loop).
+    ServesOneConnectionAtATime,
 
     // Frames and messages (RFC 6455 §5, §8).
 
@@ -131,6 +189,9 @@ flaws! {
     OneFramePerRead,
     /// Breaks RFC 6455 §5.4 (frames are a byte stream): decodes each read alone, truncating frames split across reads.
     NoPartialFrameBuffering,
+    /// Breaks RFC 6455 §5.5 (control frames cross the stream like any frame): ignores a control frame that did
+    /// not arrive whole in one read.
+    IgnoresSplitControlFrames,
     /// Breaks RFC 6455 §5.2: reads and writes the 16-bit extended length little-endian.
     Mangles16BitLength,
     /// Breaks RFC 6455 §5.2: reads and writes the 64-bit extended length little-endian.
@@ -167,6 +228,18 @@ flaws! {
     NoMessageLimit,
     /// Breaks RFC 6455 §7.4.1: fails the connection with close code 1000 instead of the code of the error.
     ClosesWith1000OnErrors,
+    /// Breaks RFC 6455 §5.4 (a fragmented message is one message): echoes each fragment as a message of its
+    /// own.
+    EchoesEachFragment,
+    /// Breaks RFC 6455 §10.4 (survive any input): crashes (stops serving everyone) on a message over the limit
+    /// instead of closing with 1009.
+    CrashesOnOversizedMessage,
+    /// Breaks RFC 6455 §10.4 (survive any input): keeps the frames of a read in a table of 1024 and crashes
+    /// (stops serving everyone) when one read holds more.
+    CrashesOnManyFramesPerRead,
+    /// Breaks RFC 6455 §6.1 (the whole message is sent; RFC 793 §3.7: writes may block): drops whatever a
+    /// write could not send at once.
+    DropsUnsentBytes,
 
     // The closing handshake (RFC 6455 §5.5.1, §7).
 
@@ -190,6 +263,12 @@ flaws! {
     NeverClosesTcp,
     /// Breaks RFC 6455 §7.4.1: answers an empty close with code 1005, which must never be sent.
     SendsReservedCloseCode,
+    /// Breaks RFC 6455 §5.5.1 (RFC 793 §3.5: a FIN ends only the client's sending): on a FIN, drops the
+    /// replies it has not written yet.
+    DropsRepliesOnFin,
+    /// Breaks RFC 6455 §7.1.1 (RFC 793 §3.5: the client's FIN ends the connection): keeps TCP open after a FIN
+    /// that came without a close frame.
+    IgnoresFin,
 
     // Robustness (what a client must survive).
 
@@ -211,6 +290,22 @@ impl Flaws {
     /// Whether this flaw is switched on.
     pub(crate) fn has(&self, flaw: Flaw) -> bool {
         self.0.contains(&flaw)
+    }
+}
+
+/// What every connection of a server shares: its flaws, its settings, and the crash switch.
+#[derive(Debug)]
+struct Shared {
+    flaws: Flaws,
+    settings: Settings,
+    /// Set to `true` by a crash flaw: the accept loop stops and every connection ends, as if the process died.
+    crashed: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// The whole server goes down (a crash flaw hit its trigger).
+    fn crash(&self) {
+        self.crashed.send_replace(true);
     }
 }
 
@@ -268,7 +363,8 @@ impl FlawedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address of a bound listener");
         let (shutdown, stop) = oneshot::channel();
-        let shared = Arc::new((Flaws(flaws.to_vec()), settings));
+        let (crashed, _) = watch::channel(false);
+        let shared = Arc::new(Shared { flaws: Flaws(flaws.to_vec()), settings, crashed });
         let accept_task = tokio::spawn(accept_loop(listener, shared, stop));
         FlawedServer { addr, flaws: flaws.to_vec(), shutdown: Some(shutdown), accept_task }
     }
@@ -295,36 +391,65 @@ impl FlawedServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<(Flaws, Settings)>, mut stop: oneshot::Receiver<()>) {
+/// Accepts connections until stopped or crashed; a crash also ends every connection and closes the listener.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut conns = JoinSet::new();
+    let mut crashed = shared.crashed.subscribe();
+    let serial = shared.flaws.has(Flaw::ServesOneConnectionAtATime);
     loop {
-        tokio::select! {
+        let accepted = tokio::select! {
             _ = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    conns.spawn(serve(stream, Arc::clone(&shared)));
+            _ = crashed.wait_for(|c| *c) => break,
+            accepted = listener.accept() => accepted,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        match accepted {
+            // the blocking accept loop: nothing else is accepted until this connection ends
+            Ok((stream, _)) if serial => {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    _ = crashed.wait_for(|c| *c) => break,
+                    _ = serve(stream, Arc::clone(&shared)) => {}
                 }
-                // e.g. out of file descriptors: try again a little later
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+            Ok((stream, _)) => {
+                conns.spawn(serve(stream, Arc::clone(&shared)));
+            }
+            // e.g. out of file descriptors: try again a little later
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
     }
+    drop(listener);
     conns.shutdown().await;
 }
 
 /// One connection: the handshake, then frames through the sans-IO core.
-async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
-    let (flaws, settings) = (&shared.0, &shared.1);
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    let (flaws, settings) = (&shared.flaws, &shared.settings);
     if flaws.has(Flaw::StallsBeforeHandshake) {
         return hold(stream).await;
     }
     let mut chunk = vec![0u8; 64 * 1024];
     let mut head = Vec::new();
     let deadline = Instant::now() + settings.handshake_timeout;
+    let no_timeout = flaws.has(Flaw::NoHandshakeTimeout) || flaws.has(Flaw::ServesOneConnectionAtATime);
     let (response, head_len) = loop {
-        match handshake::answer(&head, flaws, settings) {
+        let answer = match handshake::answer(&head, flaws, settings) {
+            // the first read taken for the whole head
+            Answer::NeedMore if !head.is_empty() && flaws.has(Flaw::NoPartialHeadBuffering) => {
+                handshake::bad_request("incomplete request head")
+            }
+            answer => answer,
+        };
+        match answer {
             Answer::NeedMore => {}
+            // whatever the answer would be
+            Answer::Upgrade { .. } | Answer::Refuse { .. } if flaws.has(Flaw::SendsGarbage) => {
+                if stream.write_all(&frame::random_bytes(256)).await.is_ok() {
+                    close_gracefully(stream, settings).await;
+                }
+                return;
+            }
             Answer::Upgrade { response, head_len } => break (response, head_len),
             Answer::Refuse { response } => {
                 if stream.write_all(&response).await.is_ok() {
@@ -332,9 +457,11 @@ async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
                 }
                 return;
             }
+            Answer::Drop => return,
+            Answer::Crash => return shared.crash(),
         }
         let read = stream.read(&mut chunk);
-        let read = if flaws.has(Flaw::NoHandshakeTimeout) {
+        let read = if no_timeout {
             read.await
         } else {
             match timeout_at(deadline, read).await {
@@ -348,12 +475,6 @@ async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
             Ok(n) => head.extend_from_slice(&chunk[..n]),
         }
     };
-    if flaws.has(Flaw::SendsGarbage) {
-        if stream.write_all(&frame::random_bytes(256)).await.is_ok() {
-            close_gracefully(stream, settings).await;
-        }
-        return;
-    }
     if stream.write_all(&response).await.is_err() {
         return;
     }
@@ -369,8 +490,20 @@ async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
         if pipelined.is_empty() || flaws.has(Flaw::ExtraBytesLost) { Vec::new() } else { conn.on_read(pipelined) };
     let mut close_at = None;
     loop {
+        if !actions.is_empty() && flaws.has(Flaw::DropsRepliesOnFin) && fin_follows(&stream).await {
+            // the replies were queued behind the read that found the FIN: the connection is torn down unsent
+            return;
+        }
         for action in actions.drain(..) {
             match action {
+                Action::Write(bytes) if flaws.has(Flaw::DropsUnsentBytes) => {
+                    // one non-blocking write; whatever the socket did not take is lost
+                    if let Err(e) = stream.try_write(&bytes) {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            return;
+                        }
+                    }
+                }
                 Action::Write(bytes) => {
                     if stream.write_all(&bytes).await.is_err() {
                         return;
@@ -380,6 +513,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
                 Action::Drop => return,
                 Action::Hold => return hold(stream).await,
                 Action::CloseLater => close_at = Some(Instant::now() + settings.close_linger),
+                Action::Crash => return shared.crash(),
             }
         }
         let read = stream.read(&mut chunk);
@@ -391,10 +525,18 @@ async fn serve(mut stream: TcpStream, shared: Arc<(Flaws, Settings)>) {
             },
         };
         match read {
+            // a FIN with no close frame: the connection is over, but this server keeps its side open
+            Ok(0) if flaws.has(Flaw::IgnoresFin) => return std::future::pending().await,
             Ok(0) | Err(_) => return,
             Ok(n) => actions = conn.on_read(&chunk[..n]),
         }
     }
+}
+
+/// Whether the client's FIN arrives within a moment, with no data before it (for [`Flaw::DropsRepliesOnFin`]).
+async fn fin_follows(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(timeout(Duration::from_millis(50), stream.peek(&mut byte)).await, Ok(Ok(0)))
 }
 
 /// Closes our side of TCP (FIN), then reads and discards for `close_linger` so that

@@ -6,13 +6,17 @@
 //! frame: echo, pong, close. Everything that makes the connection fail goes
 //! through [`Conn::fail`], everything that closes through [`Conn::send_close`].
 //! Flaws that depend on read boundaries ([`Flaw::OneFramePerRead`],
-//! [`Flaw::NoPartialFrameBuffering`]) are why the input is one read at a time.
+//! [`Flaw::NoPartialFrameBuffering`], [`Flaw::IgnoresSplitControlFrames`],
+//! [`Flaw::CrashesOnManyFramesPerRead`]) are why the input is one read at a time.
 
 use wsharness::wire::CloseCode;
 
 use super::frame::{self, Header, BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
 use super::utf8::Utf8Validator;
 use super::{Flaw, Flaws};
+
+/// Frames one read may hold under [`Flaw::CrashesOnManyFramesPerRead`].
+const FRAME_TABLE: usize = 1024;
 
 /// Close codes the server fails with (RFC 6455 §7.4.1).
 const PROTOCOL_ERROR: u16 = 1002;
@@ -32,6 +36,8 @@ pub(crate) enum Action {
     Hold,
     /// Keep serving for the linger time, then close gracefully.
     CloseLater,
+    /// Take the whole server down, every connection with it (a crash flaw).
+    Crash,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +77,8 @@ pub(crate) struct Conn {
     utf8: Utf8Validator,
     /// Payload bytes of the frame in progress already fed to `utf8`.
     fed: usize,
+    /// Bytes at the front of `buf` that came in earlier reads than the current one.
+    carried: usize,
 }
 
 impl Conn {
@@ -83,6 +91,7 @@ impl Conn {
             message: None,
             utf8: Utf8Validator::default(),
             fed: 0,
+            carried: 0,
         }
     }
 
@@ -99,16 +108,24 @@ impl Conn {
         if self.has(Flaw::NoPartialFrameBuffering) {
             self.forget_buffer();
         }
+        self.carried = self.buf.len();
         self.buf.extend_from_slice(bytes);
+        let mut frames = 0;
         while self.state != State::Closed {
             match self.next(&mut out) {
                 Next::NeedMore => break,
+                Next::Handled if self.has(Flaw::CrashesOnManyFramesPerRead) && frames == FRAME_TABLE => {
+                    // the frame table of this read overflows
+                    self.state = State::Closed;
+                    out.push(Action::Crash);
+                    break;
+                }
                 Next::Handled if self.has(Flaw::OneFramePerRead) => {
                     // the seed bug: whatever followed the first frame in this read is lost
                     self.forget_buffer();
                     break;
                 }
-                Next::Handled => {}
+                Next::Handled => frames += 1,
             }
         }
         if self.has(Flaw::NoPartialFrameBuffering) {
@@ -120,6 +137,7 @@ impl Conn {
     fn forget_buffer(&mut self) {
         self.buf.clear();
         self.fed = 0;
+        self.carried = 0;
     }
 
     /// Judges the header at the front of the buffer and, once its payload is here, handles the frame.
@@ -127,6 +145,12 @@ impl Conn {
         let Some(header) = frame::parse_header(&self.buf, &self.flaws) else { return Next::NeedMore };
         let len = match self.check_header(&header) {
             Ok(len) => len,
+            Err(MESSAGE_TOO_BIG) if self.has(Flaw::CrashesOnOversizedMessage) => {
+                // the allocation for the whole message fails and takes the process down
+                self.state = State::Closed;
+                out.push(Action::Crash);
+                return Next::Handled;
+            }
             Err(code) => {
                 self.fail(code, out);
                 return Next::Handled;
@@ -149,8 +173,14 @@ impl Conn {
             self.fail(INVALID_PAYLOAD, out);
             return Next::Handled;
         }
+        let whole_in_this_read = self.carried == 0;
+        self.carried = self.carried.saturating_sub(header.header_len + len);
         let mut payload: Vec<u8> = self.buf.drain(..header.header_len + len).skip(header.header_len).collect();
         self.fed = 0;
+        if header.opcode & 0x8 != 0 && !whole_in_this_read && self.has(Flaw::IgnoresSplitControlFrames) {
+            // the control-frame path only looks at frames that came whole in one read
+            return Next::Handled;
+        }
         frame::unmask(&mut payload, header.key, 0);
         self.on_frame(&header, payload, out);
         Next::Handled
@@ -255,6 +285,16 @@ impl Conn {
 
     fn on_data(&mut self, h: &Header, payload: Vec<u8>, out: &mut Vec<Action>) {
         let mut message = self.message.take().unwrap_or(Message { text: h.opcode == TEXT, data: Vec::new() });
+        if self.has(Flaw::EchoesEachFragment) {
+            let opcode = if message.text { TEXT } else { BINARY };
+            if !h.fin {
+                self.message = Some(message);
+            } else if message.text && !std::mem::take(&mut self.utf8).is_complete() {
+                return self.fail(INVALID_PAYLOAD, out);
+            }
+            // each frame goes out as a whole message as soon as it arrives
+            return out.push(Action::Write(frame::encode(true, opcode, &payload, &self.flaws)));
+        }
         message.data.extend_from_slice(&payload);
         if !h.fin {
             self.message = Some(message);

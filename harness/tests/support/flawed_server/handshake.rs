@@ -1,8 +1,11 @@
 //! The opening handshake, server side (RFC 6455 §4.2.1, §4.2.2, §4.4), with its flaws.
 //!
 //! [`answer`] looks at the bytes received so far and says: wait for more, upgrade
-//! (with the 101 response and where the frames start), or refuse (with the
-//! 400/426/431 response). The checks run in the order of §4.2.1.
+//! (with the 101 response and where the frames start), refuse (with the
+//! 400/404/426/431 response), or, for the flaws that do so, drop the connection
+//! or crash. The head is parsed with `httparse` (RFC 7230 grammar); the flaws that
+//! misread the head either rewrite it before parsing (the way a line-based parser
+//! reads it) or look at the fields differently. The checks run in the order of §4.2.1.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -13,6 +16,8 @@ use super::{Flaw, Flaws, Settings};
 
 /// Most header fields a request may have (more gets 431).
 const MAX_HEADERS: usize = 64;
+/// Fields a request may have under [`Flaw::FixedFieldTable`].
+const FIELD_TABLE: usize = 8;
 
 /// What to do with the bytes received so far.
 #[derive(Debug)]
@@ -23,82 +28,216 @@ pub(crate) enum Answer {
     Upgrade { response: Vec<u8>, head_len: usize },
     /// Write `response`, then close.
     Refuse { response: Vec<u8> },
+    /// Close TCP without a response.
+    Drop,
+    /// Take the whole server down.
+    Crash,
 }
 
 pub(crate) fn answer(buf: &[u8], flaws: &Flaws, settings: &Settings) -> Answer {
+    // RFC 7230 §3.5: a server SHOULD ignore an empty line before the request line (httparse does)
+    if flaws.has(Flaw::RejectsLeadingEmptyLine) && (buf.starts_with(b"\r\n") || buf.starts_with(b"\n")) {
+        return bad_request("empty line before the request line");
+    }
     let too_large = |len: usize| len > settings.max_head && !flaws.has(Flaw::NoHeadSizeLimit);
+    // the flaws of a line-based reader see other bytes than were sent
+    let rewritten;
+    let (parsed, raw_head_len) = if rewrites_head(flaws) {
+        match head_end(buf) {
+            Some(end) => {
+                rewritten = rewrite_head(&buf[..end], flaws);
+                (&rewritten[..], Some(end))
+            }
+            None if too_large(buf.len()) => (buf, None),
+            None => return Answer::NeedMore,
+        }
+    } else {
+        (buf, None)
+    };
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(n)) if !too_large(n) => n,
-        Ok(httparse::Status::Partial) if !too_large(buf.len()) => return Answer::NeedMore,
+    let head_len = match req.parse(parsed) {
+        Ok(httparse::Status::Complete(n)) if !too_large(n) => raw_head_len.unwrap_or(n),
+        Ok(httparse::Status::Partial) if !too_large(parsed.len()) => return Answer::NeedMore,
+        Ok(_) | Err(httparse::Error::TooManyHeaders) if flaws.has(Flaw::CrashesOnOversizedHead) => {
+            return Answer::Crash
+        }
         // RFC 6585 §5: a head over the limit gets 431
         Ok(_) | Err(httparse::Error::TooManyHeaders) => {
             return refuse(431, "Request Header Fields Too Large", "request head too large", &[])
         }
-        Err(_) => return refuse(400, "Bad Request", "malformed request", &[]),
+        Err(_) if flaws.has(Flaw::ClosesWithoutResponseOnMalformedRequest) => return Answer::Drop,
+        // RFC 7230 §3.2.4: whitespace before a colon, obs-fold and other malformed heads get 400
+        Err(_) => return bad_request("malformed request"),
     };
-    match validate(&req, flaws, settings) {
+    let fields = Fields::new(parsed, req.headers, flaws);
+    match validate(&req, &fields, flaws, settings) {
         Ok(response) => Answer::Upgrade { response, head_len },
         Err(refusal) => refusal,
     }
 }
 
-fn validate(req: &httparse::Request<'_, '_>, flaws: &Flaws, settings: &Settings) -> Result<Vec<u8>, Answer> {
-    let bad = |why: &str| refuse(400, "Bad Request", why, &[]);
-    let fields = Fields(req.headers);
-    // RFC 6455 §4.2.1 item 1: GET, HTTP/1.1 or higher
-    if req.method != Some("GET") && !flaws.has(Flaw::AcceptsBadMethod) {
-        return Err(bad("method is not GET"));
+/// A 400 refusal saying why.
+pub(crate) fn bad_request(why: &str) -> Answer {
+    refuse(400, "Bad Request", why, &[])
+}
+
+fn validate(
+    req: &httparse::Request<'_, '_>,
+    fields: &Fields,
+    flaws: &Flaws,
+    settings: &Settings,
+) -> Result<Vec<u8>, Answer> {
+    let bad = |why: &str| Err(bad_request(why));
+    // RFC 6455 §4.2.1 item 1: GET (RFC 7231 §4.1: case-sensitive), HTTP/1.1 or higher
+    let method = req.method.unwrap_or_default();
+    let get = method == "GET" || (flaws.has(Flaw::MethodCaseInsensitive) && method.eq_ignore_ascii_case("GET"));
+    if !get && !flaws.has(Flaw::AcceptsBadMethod) {
+        return bad("method is not GET");
     }
     if req.version != Some(1) && !flaws.has(Flaw::AcceptsHttp10) {
-        return Err(bad("HTTP version is not 1.1"));
+        return bad("HTTP version is not 1.1");
     }
-    // RFC 6455 §4.2.1 item 2: a Host field (RFC 7230 §5.4: exactly one)
-    let hosts: Vec<&str> = fields.values("host").collect();
-    let one_host = matches!(hosts[..], [host] if !host.trim().is_empty());
-    if !one_host && !flaws.has(Flaw::AcceptsMissingHost) {
-        return Err(bad("no single non-empty Host field"));
+    // RFC 6455 §4.2.1 item 1, RFC 7230 §5.3: origin-form or absolute-form, any query
+    let target = req.path.unwrap_or_default();
+    if flaws.has(Flaw::RejectsAbsoluteForm) && !target.starts_with('/') {
+        return bad("request target does not start with /");
     }
-    // RFC 6455 §4.2.1 items 3 and 4: Upgrade names websocket, Connection has the Upgrade token
-    if !fields.has_token("upgrade", "websocket") && !flaws.has(Flaw::AcceptsMissingUpgrade) {
-        return Err(bad("Upgrade does not name websocket"));
+    if flaws.has(Flaw::RejectsQueryString) && target.contains('?') {
+        return Err(refuse(404, "Not Found", "no such resource", &[]));
     }
-    if !fields.has_token("connection", "upgrade") && !flaws.has(Flaw::AcceptsMissingConnection) {
-        return Err(bad("Connection lacks the Upgrade token"));
+    if flaws.has(Flaw::FixedFieldTable) && fields.0.len() > FIELD_TABLE {
+        return bad("too many header fields");
+    }
+    if flaws.has(Flaw::ExpectsFixedFieldOrder) && !fields.0.first().is_some_and(|f| f.name.eq_ignore_ascii_case("host"))
+    {
+        return bad("Host is not the first field");
+    }
+    // RFC 6455 §4.2.1 item 2: a Host field (RFC 7230 §5.4: exactly one, with a valid value)
+    let hosts: Vec<&str> = fields.values("Host").map(str::trim).collect();
+    match hosts[..] {
+        [host] if !host.is_empty() => {
+            if !valid_host(host) && !flaws.has(Flaw::AcceptsInvalidHostValue) {
+                return bad("Host is not host[:port]");
+            }
+        }
+        _ if flaws.has(Flaw::AcceptsMissingHost) => {}
+        _ => return bad("no single non-empty Host field"),
+    }
+    // RFC 6455 §4.2.1 item 3: Upgrade names websocket (ASCII case-insensitive)
+    let websocket = |t: &str| {
+        if flaws.has(Flaw::CaseSensitiveUpgradeValue) {
+            t == "websocket"
+        } else {
+            t.eq_ignore_ascii_case("websocket")
+        }
+    };
+    if !fields.tokens("Upgrade").any(websocket) && !flaws.has(Flaw::AcceptsMissingUpgrade) {
+        return bad("Upgrade does not name websocket");
+    }
+    // RFC 6455 §4.2.1 item 4: Connection has the Upgrade token, in any of its fields (RFC 7230 §7)
+    let connection = if flaws.has(Flaw::ConnectionMustBeUpgrade) {
+        fields.values("Connection").next() == Some("Upgrade")
+    } else {
+        fields.tokens("Connection").any(|t| t.eq_ignore_ascii_case("upgrade"))
+    };
+    if !connection && !flaws.has(Flaw::AcceptsMissingConnection) {
+        return bad("Connection lacks the Upgrade token");
     }
     // RFC 6455 §4.2.1 item 6, §4.4: version 13 only, else 426 naming the version we speak
-    let versions: Vec<&str> = fields.values("sec-websocket-version").map(str::trim).collect();
+    let versions: Vec<&str> = fields.values("Sec-WebSocket-Version").map(str::trim).collect();
     if versions != ["13"] && !flaws.has(Flaw::AcceptsAnyVersion) {
         let named: &[(&str, &str)] =
             if flaws.has(Flaw::Version426WithoutVersionHeader) { &[] } else { &[("Sec-WebSocket-Version", "13")] };
         return Err(refuse(426, "Upgrade Required", "unsupported WebSocket version", named));
     }
     // RFC 6455 §4.2.1 item 5: one key (§11.3.1), base64 of 16 bytes
-    let keys: Vec<&str> = fields.values("sec-websocket-key").map(str::trim).collect();
+    let keys: Vec<&str> = fields.values("Sec-WebSocket-Key").collect();
     let key = match keys[..] {
         [] if flaws.has(Flaw::AcceptsMissingKey) => "",
-        [] => return Err(bad("no Sec-WebSocket-Key")),
+        [] => return bad("no Sec-WebSocket-Key"),
         [key] => key,
         [key, ..] if flaws.has(Flaw::AcceptsDuplicateKey) => key,
-        [..] => return Err(bad("more than one Sec-WebSocket-Key")),
+        [..] => return bad("more than one Sec-WebSocket-Key"),
     };
     let valid_key = BASE64.decode(key).is_ok_and(|raw| raw.len() == 16);
     let excused = flaws.has(Flaw::AcceptsInvalidKey) || (keys.is_empty() && flaws.has(Flaw::AcceptsMissingKey));
     if !valid_key && !excused {
-        return Err(bad("Sec-WebSocket-Key is not base64 of 16 bytes"));
+        return bad("Sec-WebSocket-Key is not base64 of 16 bytes");
     }
-    // RFC 6455 §4.2.2 item 5.5: the first offered subprotocol we speak, or none
-    let offered: Vec<&str> = fields.tokens("sec-websocket-protocol").collect();
-    let mut subprotocol = offered.iter().find(|p| settings.subprotocols.iter().any(|ours| ours == *p)).copied();
+    // RFC 6455 §4.2.2 item 4: the first offered subprotocol we speak, or none
+    let offered: Vec<&str> = fields.tokens("Sec-WebSocket-Protocol").collect();
+    let mut subprotocol =
+        offered.iter().find(|p| settings.subprotocols.iter().any(|ours| ours == *p)).map(|p| p.to_string());
     if flaws.has(Flaw::PicksUnofferedSubprotocol) {
-        subprotocol = subprotocol.or(settings.subprotocols.first().map(String::as_str));
+        subprotocol = subprotocol.or(settings.subprotocols.first().cloned());
     }
-    Ok(response_101(key, subprotocol, flaws))
+    if flaws.has(Flaw::EchoesOfferedSubprotocols) && !offered.is_empty() {
+        subprotocol = Some(fields.values("Sec-WebSocket-Protocol").collect::<Vec<_>>().join(", "));
+    }
+    // RFC 6455 §9.1: no extension is implemented, so none is accepted
+    let extensions = if flaws.has(Flaw::SendsUnofferedExtension) {
+        Some("permessage-deflate".to_owned())
+    } else if flaws.has(Flaw::EchoesOfferedExtensions) && fields.values("Sec-WebSocket-Extensions").next().is_some() {
+        Some(fields.values("Sec-WebSocket-Extensions").collect::<Vec<_>>().join(", "))
+    } else {
+        None
+    };
+    Ok(response_101(key, subprotocol.as_deref(), extensions.as_deref(), flaws))
+}
+
+/// Whether a Host value is `uri-host [ ":" port ]` (RFC 7230 §5.4, RFC 3986 §3.2.2): an IPv6 literal in
+/// brackets, or an IPv4 address or name made of unreserved, percent-encoded and sub-delim characters; the
+/// port, if any, all digits.
+fn valid_host(value: &str) -> bool {
+    // the port follows the last colon that is not inside the brackets of an IP literal
+    let (host, port) = match value.rfind(':') {
+        Some(colon) if !value[colon..].contains(']') => (&value[..colon], &value[colon + 1..]),
+        _ => (value, ""),
+    };
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(literal) => {
+            !literal.is_empty() && literal.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        None => !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b)),
+    };
+    host_ok && port.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether a flaw rewrites the head before it is parsed.
+fn rewrites_head(flaws: &Flaws) -> bool {
+    flaws.has(Flaw::TrimsSpaceBeforeColon) || flaws.has(Flaw::ObsFoldAsNewField)
+}
+
+/// The length of the head (through the empty line), once it is complete.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4)
+}
+
+/// The head as a reader that splits lines and trims them too eagerly sees it: a folded line
+/// ([`Flaw::ObsFoldAsNewField`]) or whitespace before a colon ([`Flaw::TrimsSpaceBeforeColon`]) trimmed away.
+fn rewrite_head(head: &[u8], flaws: &Flaws) -> Vec<u8> {
+    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for (i, line) in head.split(|b| *b == b'\n').enumerate() {
+        let mut line = line.to_vec();
+        if i > 0 && flaws.has(Flaw::ObsFoldAsNewField) {
+            let lead = line.iter().take_while(|b| is_ws(b)).count();
+            line.drain(..lead);
+        }
+        if i > 0 && flaws.has(Flaw::TrimsSpaceBeforeColon) {
+            if let Some(colon) = line.iter().position(|b| *b == b':') {
+                let name_end = line[..colon].iter().rposition(|b| !is_ws(b)).map_or(0, |p| p + 1);
+                line.drain(name_end..colon);
+            }
+        }
+        lines.push(line);
+    }
+    lines.join(&b'\n')
 }
 
 /// The 101 response (RFC 6455 §4.2.2 item 5), as broken as the flaws say.
-fn response_101(key: &str, subprotocol: Option<&str>, flaws: &Flaws) -> Vec<u8> {
+fn response_101(key: &str, subprotocol: Option<&str>, extensions: Option<&str>, flaws: &Flaws) -> Vec<u8> {
     let accept = if flaws.has(Flaw::WrongAcceptKey) { BASE64.encode(Sha1::digest(key)) } else { accept_for(key) };
     let mut r = String::from(if flaws.has(Flaw::Status200Instead101) {
         "HTTP/1.1 200 OK\r\n"
@@ -123,8 +262,8 @@ fn response_101(key: &str, subprotocol: Option<&str>, flaws: &Flaws) -> Vec<u8> 
             r.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
         }
     }
-    if flaws.has(Flaw::SendsUnofferedExtension) {
-        r.push_str("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+    if let Some(extensions) = extensions {
+        r.push_str(&format!("Sec-WebSocket-Extensions: {extensions}\r\n"));
     }
     r.push_str("\r\n");
     r.into_bytes()
@@ -143,23 +282,48 @@ fn refuse(status: u16, reason: &str, why: &str, fields: &[(&str, &str)]) -> Answ
     Answer::Refuse { response: r.into_bytes() }
 }
 
-/// Header field look-ups, names case-insensitive (RFC 7230 §3.2).
-struct Fields<'h, 'b>(&'h [httparse::Header<'b>]);
+/// One header field as the server reads it.
+struct Field {
+    name: String,
+    value: String,
+}
 
-impl<'b> Fields<'_, 'b> {
-    fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b str> + 's {
+/// The header fields, as read under the flaws; look-ups by canonical name.
+struct Fields<'f>(Vec<Field>, &'f Flaws);
+
+impl<'f> Fields<'f> {
+    /// The fields httparse found in `head`. Under [`Flaw::RequiresSpaceAfterColon`] a field not written
+    /// `Name: value` is not found; under [`Flaw::KeepsTrailingWhitespace`] values keep their trailing whitespace.
+    fn new(head: &[u8], headers: &[httparse::Header<'_>], flaws: &'f Flaws) -> Fields<'f> {
+        let mut fields = Vec::new();
+        for h in headers {
+            // where the value sits in the head (httparse returns slices of it)
+            let start = (h.value.as_ptr() as usize).saturating_sub(head.as_ptr() as usize).min(head.len());
+            let mut end = (start + h.value.len()).min(head.len());
+            if flaws.has(Flaw::RequiresSpaceAfterColon) && !head[..start].ends_with(b": ") {
+                continue;
+            }
+            if flaws.has(Flaw::KeepsTrailingWhitespace) {
+                end += head[end..].iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+            }
+            let value = String::from_utf8_lossy(&head[start..end]).into_owned();
+            fields.push(Field { name: h.name.to_owned(), value });
+        }
+        Fields(fields, flaws)
+    }
+
+    /// The values of the fields named `canonical`: case-insensitively (RFC 7230 §3.2), or under
+    /// [`Flaw::CaseSensitiveFieldNames`] byte for byte.
+    fn values<'s>(&'s self, canonical: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        let exact = self.1.has(Flaw::CaseSensitiveFieldNames);
         self.0
             .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| std::str::from_utf8(h.value).unwrap_or("\u{FFFD}"))
+            .filter(move |f| if exact { f.name == canonical } else { f.name.eq_ignore_ascii_case(canonical) })
+            .map(|f| f.value.as_str())
     }
 
     /// The comma-separated tokens of every field with this name (RFC 7230 §7).
-    fn tokens<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b str> + 's {
-        self.values(name).flat_map(|v| v.split(',')).map(str::trim).filter(|t| !t.is_empty())
-    }
-
-    fn has_token(&self, name: &str, token: &str) -> bool {
-        self.tokens(name).any(|t| t.eq_ignore_ascii_case(token))
+    fn tokens<'s>(&'s self, canonical: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.values(canonical).flat_map(|v| v.split(',')).map(str::trim).filter(|t| !t.is_empty())
     }
 }
