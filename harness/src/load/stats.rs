@@ -294,7 +294,7 @@ impl Collector {
             sum.received += t.received;
             sum.received_in_window += t.received_in_window;
             sum.last_rx_ns = sum.last_rx_ns.max(t.last_rx_ns);
-            let _ = sum.latency.add(&t.measured_latency());
+            let _ = sum.latency.add(t.measured_latency());
             let _ = sum.latency_uncorrected.add(&t.latency_uncorrected);
             let _ = sum.handshake.add(&t.handshake);
             let _ = sum.ping.add(&t.ping);
