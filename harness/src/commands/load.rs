@@ -204,7 +204,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         IoMode::IoUring => true,
         IoMode::Auto => fds_needed > fd_limit.0,
     };
-    if uring && embedded.is_some() {
+    if uring && embedded.is_some() && fds_needed > fd_limit.0 {
         eprintln!(
             "wsharness: {} connections need more file descriptors than the limit ({}) allows for the embedded \
              server: run a reference server in its own process(es) and give their URLs",
@@ -238,7 +238,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         window,
         tickets: spec.messages.map(|m| AtomicI64::new(m as i64)),
     };
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         plan,
         clock,
         collector: Collector::new(),
@@ -252,17 +252,13 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         stop_send: CancellationToken::new(),
         abort: CancellationToken::new(),
         interrupted: AtomicBool::new(false),
-        park: None,
+        park: std::sync::OnceLock::new(),
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let mut uring_pool = None;
     if uring {
         match crate::load::uring::Pool::start(spec.connections, fd_limit.0) {
-            Ok(pool) => {
-                let pool = Arc::new(pool);
-                ctx.park = Some(Box::new(Arc::clone(&pool)));
-                uring_pool = Some(pool);
-            }
+            Ok(pool) => uring_pool = Some(Arc::new(pool)),
             Err(e) => {
                 eprintln!(
                     "wsharness: {} connections need {fds_needed} file descriptors (limit {}) and io_uring is not \
@@ -275,6 +271,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
     }
     let ctx = Arc::new(ctx);
     if let Some(pool) = &uring_pool {
+        let _ = ctx.park.set(Box::new(Arc::clone(pool)));
         pool.attach(Arc::clone(&ctx));
     }
 

@@ -69,7 +69,7 @@ pub struct Ctx {
     /// Set with `abort` on Ctrl-C: outstanding messages are then not errors.
     pub interrupted: AtomicBool,
     /// Where connections go after the handshake instead of a tokio task (io_uring), if anywhere.
-    pub park: Option<Box<dyn Park>>,
+    pub park: std::sync::OnceLock<Box<dyn Park>>,
 }
 
 /// Opens connection `local` of this shard at its ramp-up time and drives it to its end.
@@ -105,7 +105,7 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     ctx.collector.with(|t| t.handshake.saturating_record(ns_to_us_ceil(opened.handshake_ns)));
     ctx.collector.gauges.open();
     let session = Session::new(&ctx.plan, g, ctx.connections * ctx.shard.count, ctx.clock.now_ns());
-    let (opened, session) = match &ctx.park {
+    let (opened, session) = match ctx.park.get() {
         Some(park) => match park.park(Box::new((opened, session))) {
             Ok(()) => return,
             Err(back) => *back,

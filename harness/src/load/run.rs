@@ -128,7 +128,8 @@ pub async fn run(ctx: Arc<Ctx>, duration_ns: Option<u64>, mut on_tick: impl FnMu
         // boundaries of the measured phase get their own collection
         let boundary = [window.start_ns, window.end_ns].into_iter().filter(|b| *b > last_collect).min();
         let collect_at = boundary.map_or(next_tick, |b| b.min(next_tick));
-        let finished = set.is_empty();
+        // parked connections (io_uring) outlive their tasks: the run ends when none is open
+        let finished = set.is_empty() && ctx.collector.gauges.open.load(Ordering::Relaxed) == 0;
         if now >= collect_at || finished || ctx.abort.is_cancelled() {
             let t = now.max(last_collect + 1);
             let stopped = ctx.stop_send.is_cancelled();
@@ -161,7 +162,7 @@ pub async fn run(ctx: Arc<Ctx>, duration_ns: Option<u64>, mut on_tick: impl FnMu
         if cpu_at_start.is_none() && now >= window.start_ns {
             cpu_at_start = Some(cpu_time_ns());
         }
-        if finished || (ctx.abort.is_cancelled() && set.is_empty()) {
+        if finished {
             break;
         }
         // the end of the measured phase
