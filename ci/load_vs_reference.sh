@@ -3,8 +3,8 @@
 # CPU time per echoed message (the bar: tcpkali drove uWebSockets.js to ~2.2M echoes/s from one core
 # with 50 connections and 64-byte text messages).
 #
-# usage: bash ci/load_vs_reference.sh [DURATION] [IN_FLIGHT] [CONNECTIONS] [SIZE]
-#   defaults: 10s 128 50 64. The generator runs on CPU 0, the server on CPU 1 (taskset).
+# usage: bash ci/load_vs_reference.sh [DURATION] [IN_FLIGHT] [CONNECTIONS] [SIZE] [IO]
+#   defaults: 10s 128 50 64 io-uring (IO: tokio or io-uring, the generator's driver). The generator runs on CPU 0, the server on CPU 1 (taskset).
 #   Run it on an otherwise idle machine; it prints the load average first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,6 +12,7 @@ DURATION=${1:-10s}
 IN_FLIGHT=${2:-128}
 CONNECTIONS=${3:-50}
 SIZE=${4:-64}
+IO=${5:-io-uring}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 BIN=$CARGO_TARGET_DIR/release
 
@@ -33,10 +34,10 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 server_before=$(cpu_ticks "$SERVER")
 children_before=$(python3 -c 'import resource as r; u=r.getrusage(r.RUSAGE_CHILDREN); print(u.ru_utime+u.ru_stime)')
 
-python3 - "$BIN/wsharness" "$URL" "$CONNECTIONS" "$IN_FLIGHT" "$DURATION" "$SIZE" "$OUT" <<'PY'
+python3 - "$BIN/wsharness" "$URL" "$CONNECTIONS" "$IN_FLIGHT" "$DURATION" "$SIZE" "$OUT" "$IO" <<'PY'
 import json, resource, subprocess, sys
-wsh, url, conns, inflight, duration, size, out = sys.argv[1:]
-cmd = ["taskset", "-c", "0", wsh, "load", url, "-c", conns, "--in-flight", inflight, "-d", duration,
+wsh, url, conns, inflight, duration, size, out, io = sys.argv[1:]
+cmd = ["taskset", "-c", "0", wsh, "load", url, "-c", conns, "--in-flight", inflight, "-d", duration, "--io", io,
        "--warmup", "1s", "--size", size, "--text", "--threads", "1", "--quiet", "--out", out + "/run"]
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
