@@ -124,17 +124,23 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session opened at `now_ns`; `index` staggers open-loop schedules over one period.
+    /// A session opened at `now_ns`. Open loop: connection `index` of `connections` sends on a grid
+    /// shared by the whole run (offset `index / connections` of a period from the clock's start), so
+    /// that the connections together send at exactly the total rate once open; a connection that
+    /// opens late starts at the next point of its grid.
     pub fn new(plan: &Plan, index: u64, connections: u64, now_ns: u64) -> Session {
-        let stagger = match plan.pace {
-            Pace::Open { period_ns } => period_ns * (index % connections.max(1)) as f64 / connections.max(1) as f64,
-            Pace::Closed => 0.0,
+        let (origin, scheduled) = match plan.pace {
+            Pace::Open { period_ns } => {
+                let origin = (period_ns * (index % connections.max(1)) as f64 / connections.max(1) as f64) as u64;
+                (origin, (now_ns.saturating_sub(origin) as f64 / period_ns).ceil() as u64)
+            }
+            Pace::Closed => (now_ns, 0),
         };
         Session {
             fifo: VecDeque::with_capacity(plan.in_flight.min(4096)),
             next_seq: 0,
-            open_origin_ns: now_ns + stagger as u64,
-            scheduled: 0,
+            open_origin_ns: origin,
+            scheduled,
             rx: Rx::default(),
             carry: Vec::new(),
             ping_sent_ns: None,

@@ -28,9 +28,16 @@ use super::session::{Next, Session};
 
 /// Submission queue entries per ring.
 const ENTRIES: u32 = 4096;
-/// Provided receive buffers per ring, and their size.
-const BUFS: u16 = 1024;
-const BUF_SIZE: usize = 16 * 1024;
+/// Receive buffers a ring provides to the kernel, for `per_ring` connections: few connections
+/// (throughput) get few large buffers, many (mostly idle) connections many small ones; a buffer is
+/// in use only from a receive's completion to the end of its processing, in the same loop turn.
+fn buffers_for(per_ring: u64) -> (u16, usize) {
+    match per_ring {
+        0..=256 => ((2 * per_ring).clamp(32, 512) as u16, 64 * 1024),
+        257..=4096 => (1024, 16 * 1024),
+        _ => (4096, 4 * 1024),
+    }
+}
 /// Buffer group id.
 const BGID: u16 = 7;
 /// Longest sleep of a ring thread (it also watches for new connections and the run's tokens).
@@ -73,6 +80,7 @@ impl Pool {
     pub fn start(connections: u64, fd_soft: u64) -> std::io::Result<Pool> {
         let capacity = fd_soft.saturating_sub(16).clamp(1, 1 << 20) as u32;
         let rings = connections.div_ceil(u64::from(capacity)).max(1) as usize;
+        let bufs = buffers_for(connections.div_ceil(rings as u64));
         let ctx: Arc<OnceLock<Arc<Ctx>>> = Arc::new(OnceLock::new());
         let stop = Arc::new(AtomicBool::new(false));
         let mut senders = Vec::new();
@@ -84,7 +92,7 @@ impl Pool {
             let (ctx, stop) = (Arc::clone(&ctx), Arc::clone(&stop));
             let handle = std::thread::Builder::new()
                 .name(format!("wsharness-uring-{i}"))
-                .spawn(move || Ring::new(ring, capacity, rx).run(&ctx, &stop))?;
+                .spawn(move || Ring::new(ring, capacity, bufs, rx).run(&ctx, &stop))?;
             senders.push(Mutex::new(tx));
             threads.push(handle);
         }
@@ -155,6 +163,8 @@ struct Ring {
     free: Vec<u32>,
     gens: Vec<u32>,
     bufs: Vec<u8>,
+    nbufs: u16,
+    buf_size: usize,
     heap: BinaryHeap<Reverse<(u64, u32, u32)>>,
     retry_recv: Vec<u32>,
     draining: bool,
@@ -162,14 +172,16 @@ struct Ring {
 }
 
 impl Ring {
-    fn new(ring: IoUring, capacity: u32, rx: Receiver<Handoff>) -> Ring {
+    fn new(ring: IoUring, capacity: u32, (nbufs, buf_size): (u16, usize), rx: Receiver<Handoff>) -> Ring {
         Ring {
             ring,
             rx,
             conns: (0..capacity).map(|_| None).collect(),
             free: (0..capacity).rev().collect(),
             gens: vec![0; capacity as usize],
-            bufs: vec![0; usize::from(BUFS) * BUF_SIZE],
+            bufs: vec![0; usize::from(nbufs) * buf_size],
+            nbufs,
+            buf_size,
             heap: BinaryHeap::new(),
             retry_recv: Vec::new(),
             draining: false,
@@ -192,9 +204,9 @@ impl Ring {
     }
 
     fn provide(&mut self, bid: u16) {
-        let ptr = self.bufs[usize::from(bid) * BUF_SIZE..].as_mut_ptr();
-        let e =
-            opcode::ProvideBuffers::new(ptr, BUF_SIZE as i32, 1, BGID, bid).build().user_data(user_data(PROVIDE, 0, 0));
+        let size = self.buf_size;
+        let ptr = self.bufs[usize::from(bid) * size..].as_mut_ptr();
+        let e = opcode::ProvideBuffers::new(ptr, size as i32, 1, BGID, bid).build().user_data(user_data(PROVIDE, 0, 0));
         self.push(e);
     }
 
@@ -208,7 +220,7 @@ impl Ring {
             }
             std::thread::sleep(Duration::from_millis(1));
         };
-        let all = opcode::ProvideBuffers::new(self.bufs.as_mut_ptr(), BUF_SIZE as i32, BUFS, BGID, 0)
+        let all = opcode::ProvideBuffers::new(self.bufs.as_mut_ptr(), self.buf_size as i32, self.nbufs, BGID, 0)
             .build()
             .user_data(user_data(PROVIDE, 0, 0));
         self.push(all);
@@ -332,7 +344,7 @@ impl Ring {
         }
         c.recv_armed = true;
         c.ops += 1;
-        let e = opcode::Recv::new(types::Fixed(slot), std::ptr::null_mut(), BUF_SIZE as u32)
+        let e = opcode::Recv::new(types::Fixed(slot), std::ptr::null_mut(), self.buf_size as u32)
             .buf_group(BGID)
             .build()
             .flags(squeue::Flags::BUFFER_SELECT)
@@ -443,7 +455,7 @@ impl Ring {
 
     fn on_recv(&mut self, ctx: &Ctx, slot: u32, gen: u32, bid: u16, n: usize) {
         let now = ctx.clock.now_ns();
-        let start = usize::from(bid) * BUF_SIZE;
+        let start = usize::from(bid) * self.buf_size;
         let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
         c.recv_armed = false;
         let ended = c.ended;

@@ -218,3 +218,26 @@ fn closing_handshake_completes_on_the_servers_reply() {
     assert!(s.done());
     assert!(t.errors.is_empty());
 }
+
+#[test]
+fn open_loop_connections_share_one_grid_and_send_the_total_rate_once_open() {
+    // 4 connections, 1000 messages/s in total: each sends every 4 ms, offset by 1 ms from the next
+    let mut p = plan(Pace::Open { period_ns: 4_000_000.0 }, 8, "8");
+    p.window = Window { start_ns: 10_000_000, end_ns: 30_000_000 };
+    let opened_at = [0u64, 1_000_000, 5_500_000, 9_000_000];
+    let mut sessions: Vec<Session> =
+        opened_at.iter().enumerate().map(|(i, t)| Session::new(&p, i as u64, 4, *t)).collect();
+    let mut t = Tally::default();
+    let mut now = 9_000_000;
+    while now < 40_000_000 {
+        for s in &mut sessions {
+            let mut out = Vec::new();
+            s.fill(&p, now, &mut out, &mut t);
+            let echo = echo_of(&out);
+            assert!(s.on_bytes(&p, &echo, now + 1_000, &mut t));
+        }
+        now += 100_000;
+    }
+    // 20 ms of measured window at 1 message per ms
+    assert_eq!((t.sent, t.received), (20, 20));
+}
