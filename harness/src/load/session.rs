@@ -217,6 +217,13 @@ impl Session {
 
     #[inline]
     fn send_message(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
+        let size = self.write_one(plan, out, sched_ns, now_ns);
+        tally.sent(&plan.window, sched_ns, size);
+    }
+
+    /// Writes one message and remembers it; returns its payload size.
+    #[inline]
+    fn write_one(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64) -> usize {
         let size = match plan.sizes {
             SizeDist::Fixed(n) => n,
             ref d => d.sample(self.rng.next_u64()),
@@ -225,7 +232,7 @@ impl Session {
         self.next_seq += 1;
         let tag = plan.book.write_message(out, seq, size as usize);
         self.fifo.push_back(Pending { tag, sched_ns, sent_ns: now_ns, size });
-        tally.sent(&plan.window, sched_ns, size as usize);
+        size as usize
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
@@ -282,17 +289,19 @@ impl Session {
         }
         if self.sending {
             match plan.pace {
+                Pace::Closed if now_ns >= plan.window.end_ns => self.sending = false,
                 Pace::Closed => {
-                    while self.fifo.len() < plan.in_flight {
-                        if now_ns >= plan.window.end_ns {
-                            self.sending = false;
-                            break;
-                        }
-                        if !self.take_ticket(plan, now_ns) {
-                            break;
-                        }
-                        self.send_message(plan, out, now_ns, now_ns, tally);
+                    // one batch: every message shares the send time, so they are counted at once
+                    let room = plan.in_flight.saturating_sub(self.fifo.len());
+                    if room > 0 {
+                        out.reserve(room * (plan.sizes.max() as usize + super::payload::MAX_HEADER));
                     }
+                    let (mut n, mut bytes) = (0u64, 0u64);
+                    while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
+                        bytes += self.write_one(plan, out, now_ns, now_ns) as u64;
+                        n += 1;
+                    }
+                    tally.sent_batch(&plan.window, now_ns, n, bytes);
                 }
                 Pace::Open { period_ns } => loop {
                     let sched = self.open_origin_ns + (self.scheduled as f64 * period_ns) as u64;

@@ -131,6 +131,16 @@ impl Tally {
         }
     }
 
+    /// `n` messages of `bytes` payload bytes in all, all scheduled at `sched_ns`.
+    #[inline]
+    pub fn sent_batch(&mut self, window: &Window, sched_ns: u64, n: u64, bytes: u64) {
+        self.iv_sent += n;
+        if sched_ns >= window.start_ns {
+            self.sent += n;
+            self.payload_bytes += bytes;
+        }
+    }
+
     /// A verified echo received at `now_ns` of a message scheduled at `sched_ns` and sent at `sent_ns`.
     #[inline]
     pub fn echo(&mut self, window: &Window, open_loop: bool, now_ns: u64, sched_ns: u64, sent_ns: u64) {
@@ -282,6 +292,11 @@ impl Collector {
             t.iv_measured.reset();
         }
         iv
+    }
+
+    /// Measured messages sent so far, all threads.
+    pub fn sent(&self) -> u64 {
+        self.all().iter().map(|t| lock(t).sent).sum()
     }
 
     /// Every thread's totals added up (interval numbers left alone).

@@ -33,7 +33,8 @@ const ENTRIES: u32 = 4096;
 /// in use only from a receive's completion to the end of its processing, in the same loop turn.
 fn buffers_for(per_ring: u64) -> (u16, usize) {
     match per_ring {
-        0..=256 => ((2 * per_ring).clamp(32, 512) as u16, 64 * 1024),
+        0..=64 => ((2 * per_ring).max(32) as u16, 256 * 1024),
+        65..=256 => ((2 * per_ring) as u16, 64 * 1024),
         257..=4096 => (1024, 16 * 1024),
         _ => (4096, 4 * 1024),
     }
@@ -54,6 +55,19 @@ fn user_data(kind: u64, gen: u32, slot: u32) -> u64 {
 
 fn split(ud: u64) -> (u64, u32, u32) {
     (ud >> 62, ((ud >> 32) & 0x3FFF_FFFF) as u32, ud as u32)
+}
+
+/// A ring whose completions are processed only when its thread enters the kernel to wait for them
+/// (no inter-processor interrupt per completion: `DEFER_TASKRUN`, 6.1), with a sparse fixed-file
+/// table of `capacity` slots; a plain ring where the kernel is older.
+fn new_ring(capacity: u32) -> std::io::Result<IoUring> {
+    let ring = match IoUring::builder().setup_single_issuer().setup_defer_taskrun().setup_coop_taskrun().build(ENTRIES)
+    {
+        Ok(r) => r,
+        Err(_) => IoUring::new(ENTRIES)?,
+    };
+    ring.submitter().register_files_sparse(capacity)?;
+    Ok(ring)
 }
 
 /// A connection on its way to a ring: its socket (out of tokio), unread bytes, its session.
@@ -85,16 +99,38 @@ impl Pool {
         let stop = Arc::new(AtomicBool::new(false));
         let mut senders = Vec::new();
         let mut threads = Vec::new();
+        let (ready_tx, ready_rx) = channel::<std::io::Result<()>>();
         for i in 0..rings {
-            let ring = IoUring::new(ENTRIES)?;
-            ring.submitter().register_files_sparse(capacity)?;
             let (tx, rx) = channel();
-            let (ctx, stop) = (Arc::clone(&ctx), Arc::clone(&stop));
-            let handle = std::thread::Builder::new()
-                .name(format!("wsharness-uring-{i}"))
-                .spawn(move || Ring::new(ring, capacity, bufs, rx).run(&ctx, &stop))?;
+            let (ctx, stop, ready) = (Arc::clone(&ctx), Arc::clone(&stop), ready_tx.clone());
+            let handle = std::thread::Builder::new().name(format!("wsharness-uring-{i}")).spawn(move || {
+                // the ring is made on its own thread: a single-issuer ring belongs to the thread that made it
+                match new_ring(capacity) {
+                    Ok(ring) => {
+                        let _ = ready.send(Ok(()));
+                        Ring::new(ring, capacity, bufs, rx).run(&ctx, &stop);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })?;
             senders.push(Mutex::new(tx));
             threads.push(handle);
+        }
+        for _ in 0..rings {
+            let failed = match ready_rx.recv() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(std::io::Error::other("an io_uring thread ended before its ring was ready")),
+            };
+            if let Some(e) = failed {
+                stop.store(true, Ordering::Relaxed);
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(e);
+            }
         }
         Ok(Pool { senders, next: AtomicUsize::new(0), threads: Mutex::new(threads), ctx, stop, capacity })
     }
