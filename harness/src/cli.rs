@@ -196,8 +196,8 @@ pub struct LoadArgs {
     /// Handshakes in progress at once, at most.
     #[arg(long, default_value_t = 512)]
     pub max_handshakes: u64,
-    /// How connections are driven: `auto` (tokio, or io_uring when the connections need more file
-    /// descriptors than the limit allows), `tokio`, or `io-uring`.
+    /// How connections are driven: `auto` (io_uring where the kernel allows it, else tokio), `tokio`
+    /// (one task and one file descriptor per connection), or `io-uring`.
     #[arg(long, value_enum, default_value_t = IoMode::Auto)]
     pub io: IoMode,
     /// Runtime worker threads (default: one per core available).
@@ -211,7 +211,7 @@ pub struct LoadArgs {
 /// `--io`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum IoMode {
-    /// tokio while the file-descriptor limit allows, io_uring beyond.
+    /// io_uring where the kernel allows it, tokio otherwise.
     Auto,
     /// One tokio task and one file descriptor per connection.
     Tokio,

@@ -1,6 +1,7 @@
 //! wsharness: conformance and load testing for RFC 6455 WebSocket servers.
 //!
 //! - [`case`]: the case-file model, loader and validation.
+//! - [`load`]: the load generator behind `wsharness load` and `wsharness merge`.
 //! - [`verdict`]: Autobahn-compatible verdicts.
 //! - [`wire`]: puts any bytes on the wire and describes anything a server
 //!   sends back. It shares no code with the reference server, so that a
@@ -9,7 +10,11 @@
 //! Dependencies, and why each is here: `httparse` (parsing the server's HTTP
 //! response), `sha1` and `base64` (checking `Sec-WebSocket-Accept`),
 //! `thiserror` (typed errors), `serde` and `toml` (case files), `clap` (the
-//! command line).
+//! command line). For [`load`]: `hdrhistogram` (latency histograms, lossless and
+//! mergeable), `tokio-util` (cancellation of a run's phases), `rlimit` (raising the
+//! file-descriptor limit), `libc` (reads that clear readiness, CPU time, page size),
+//! `io-uring` (sockets parked beyond the descriptor limit, batched I/O); benches use
+//! `criterion` and `tungstenite` (the peer codec).
 
 pub mod case;
 pub mod cli;

@@ -189,29 +189,43 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
     // file descriptors: one per connection (two with the embedded server in this process)
     let per_conn = if embedded.is_some() { 2 } else { 1 };
     let fds_needed = spec.connections * per_conn + FD_RESERVE;
-    let uring = match args.io {
-        IoMode::Tokio => {
-            if fds_needed > fd_limit.0 {
-                eprintln!(
-                    "wsharness: {} connections need {fds_needed} file descriptors, the limit is {} (hard {}): \
-                     use --io auto, fewer connections, or --shard",
-                    spec.connections, fd_limit.0, fd_limit.1
-                );
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-            false
-        }
-        IoMode::IoUring => true,
-        IoMode::Auto => fds_needed > fd_limit.0,
-    };
-    if uring && embedded.is_some() {
+    let fds_short = fds_needed > fd_limit.0;
+    if args.io == IoMode::Tokio && fds_short {
         eprintln!(
-            "wsharness: {} connections need more file descriptors than the limit ({}) allows for the embedded \
-             server: run a reference server in its own process(es) and give their URLs",
+            "wsharness: {} connections need {fds_needed} file descriptors, the limit is {} (hard {}): \
+             use --io auto, fewer connections, or --shard",
+            spec.connections, fd_limit.0, fd_limit.1
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    if embedded.is_some() && fds_short {
+        eprintln!(
+            "wsharness: {} connections need more file descriptors than the limit ({}) allows with the embedded \
+             server in this process: run reference servers in their own processes and give their URLs",
             spec.connections, fd_limit.0
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     }
+    // io_uring where the kernel allows it (auto, io-uring); tokio otherwise (auto falls back when the
+    // descriptors suffice)
+    let uring_pool = match args.io {
+        IoMode::Tokio => None,
+        IoMode::Auto | IoMode::IoUring => match crate::load::uring::Pool::start(spec.connections, fd_limit.0) {
+            Ok(pool) => Some(Arc::new(pool)),
+            Err(e) if args.io == IoMode::IoUring || fds_short => {
+                eprintln!(
+                    "wsharness: io_uring is not available ({e}); {} connections need {fds_needed} file descriptors \
+                     (limit {}): use --io tokio{}",
+                    spec.connections,
+                    fd_limit.0,
+                    if fds_short { " with fewer connections, or --shard" } else { "" }
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            Err(_) => None,
+        },
+    };
+    let uring = uring_pool.is_some();
     let sources = match &spec.sources {
         Some(list) => list.clone(),
         None => {
@@ -238,7 +252,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         window,
         tickets: spec.messages.map(|m| AtomicI64::new(m as i64)),
     };
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         plan,
         clock,
         collector: Collector::new(),
@@ -252,34 +266,19 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         stop_send: CancellationToken::new(),
         abort: CancellationToken::new(),
         interrupted: AtomicBool::new(false),
-        park: None,
+        park: std::sync::OnceLock::new(),
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let mut uring_pool = None;
-    if uring {
-        match crate::load::uring::Pool::start(spec.connections, fd_limit.0) {
-            Ok(pool) => {
-                let pool = Arc::new(pool);
-                ctx.park = Some(Box::new(Arc::clone(&pool)));
-                uring_pool = Some(pool);
-            }
-            Err(e) => {
-                eprintln!(
-                    "wsharness: {} connections need {fds_needed} file descriptors (limit {}) and io_uring is not \
-                     available ({e}): use fewer connections or --shard",
-                    spec.connections, fd_limit.0
-                );
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        }
-    }
     let ctx = Arc::new(ctx);
     if let Some(pool) = &uring_pool {
+        let _ = ctx.park.set(Box::new(Arc::clone(pool)));
         pool.attach(Arc::clone(&ctx));
     }
 
     let progress = ProgressLine::new(args.quiet);
-    let outcome = run::run(Arc::clone(&ctx), spec.duration.map(|d| d.as_nanos() as u64), |p| progress.update(p)).await;
+    let outcome =
+        run::run(Arc::clone(&ctx), spec.duration.map(|d| d.as_nanos() as u64), spec.messages, |p| progress.update(p))
+            .await;
     progress.finish();
     if let Some(pool) = uring_pool {
         pool.stop();

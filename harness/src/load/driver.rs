@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +69,7 @@ pub struct Ctx {
     /// Set with `abort` on Ctrl-C: outstanding messages are then not errors.
     pub interrupted: AtomicBool,
     /// Where connections go after the handshake instead of a tokio task (io_uring), if anywhere.
-    pub park: Option<Box<dyn Park>>,
+    pub park: std::sync::OnceLock<Box<dyn Park>>,
 }
 
 /// Opens connection `local` of this shard at its ramp-up time and drives it to its end.
@@ -104,7 +105,7 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     ctx.collector.with(|t| t.handshake.saturating_record(ns_to_us_ceil(opened.handshake_ns)));
     ctx.collector.gauges.open();
     let session = Session::new(&ctx.plan, g, ctx.connections * ctx.shard.count, ctx.clock.now_ns());
-    let (opened, session) = match &ctx.park {
+    let (opened, session) = match ctx.park.get() {
         Some(park) => match park.park(Box::new((opened, session))) {
             Ok(()) => return,
             Err(back) => *back,
@@ -196,11 +197,29 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
 }
 
 /// Reads until the socket is empty; returns whether the connection lives on.
+///
+/// A read shorter than the buffer emptied the socket's receive queue, so it also clears tokio's
+/// read readiness (by answering `WouldBlock` inside the same `try_io`, which clears only if no new
+/// readiness arrived since the read began): that saves the `EAGAIN` read per batch.
 fn read_all(stream: &TcpStream, s: &mut Session, plan: &Plan, clock: Clock, collector: &Collector) -> bool {
+    let fd = stream.as_raw_fd();
     READ.with(|buf| {
         let mut buf = buf.borrow_mut();
         loop {
-            match stream.try_read(&mut buf[..]) {
+            let mut got = 0usize;
+            let r = stream.try_io(Interest::READABLE, || {
+                // SAFETY: reading into our own buffer, within its length, from the stream's open descriptor
+                let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+                if n < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                got = n as usize;
+                if got > 0 && got < buf.len() {
+                    return Err(ErrorKind::WouldBlock.into());
+                }
+                Ok(got)
+            });
+            match r {
                 Ok(0) => {
                     if !s.closing() {
                         // TCP closed without a close frame: RFC 6455 §7.1.5 calls this 1006
@@ -208,16 +227,17 @@ fn read_all(stream: &TcpStream, s: &mut Session, plan: &Plan, clock: Clock, coll
                     }
                     return false;
                 }
-                Ok(n) => {
+                Ok(_) | Err(_) if got > 0 => {
                     let now = clock.now_ns();
-                    if !collector.with(|t| s.on_bytes(plan, &buf[..n], now, t)) {
+                    if !collector.with(|t| s.on_bytes(plan, &buf[..got], now, t)) {
                         return false;
                     }
-                    if n < buf.len() {
+                    if got < buf.len() {
                         return true;
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Ok(_) => return true,
+                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => return true,
                 Err(e) => {
                     collector.with(|t| t.error(LoadError::from_io(&e)));
                     return false;

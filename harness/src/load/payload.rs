@@ -38,6 +38,10 @@ pub mod op {
     pub const PONG: u8 = 0xA;
 }
 
+/// What identifies a message's payload: its sequence-number bytes, kept until its echo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag(pub [u8; SEQ_LEN]);
+
 /// The payloads of one run: the pattern, and its masked copies.
 #[derive(Debug, Clone)]
 pub struct PayloadBook {
@@ -85,15 +89,14 @@ impl PayloadBook {
         if self.binary {
             seq.to_le_bytes()
         } else {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let v = seq as u32;
-            std::array::from_fn(|i| HEX[((v >> (28 - 4 * i)) & 0xF) as usize])
+            hex8(seq as u32)
         }
     }
 
-    /// Appends the masked data frame of message `seq` with a `size`-byte payload.
+    /// Appends the masked data frame of message `seq` with a `size`-byte payload; returns the
+    /// message's tag (its sequence-number bytes), which [`PayloadBook::verify`] checks the echo against.
     #[inline]
-    pub fn write_message(&self, out: &mut Vec<u8>, seq: u64, size: usize) {
+    pub fn write_message(&self, out: &mut Vec<u8>, seq: u64, size: usize) -> Tag {
         let k = (seq as usize) % KEYS;
         let key = self.keys[k];
         let opcode = if self.binary { op::BINARY } else { op::TEXT };
@@ -101,11 +104,18 @@ impl PayloadBook {
         let start = out.len();
         out.extend_from_slice(&self.masked[k][..size]);
         let seq = self.seq_bytes(seq);
-        let n = size.min(SEQ_LEN);
-        for (i, (dst, s)) in out[start..start + n].iter_mut().zip(seq).enumerate() {
-            // RFC 6455 §5.3: octet i is masked with key octet i mod 4
-            *dst = s ^ key[i % 4];
+        let tag = Tag(seq);
+        // RFC 6455 §5.3: octet i is masked with key octet i mod 4
+        let key8 = [key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]];
+        if size >= SEQ_LEN {
+            let masked = u64::from_ne_bytes(seq) ^ u64::from_ne_bytes(key8);
+            out[start..start + SEQ_LEN].copy_from_slice(&masked.to_ne_bytes());
+        } else {
+            for (i, dst) in out[start..].iter_mut().enumerate() {
+                *dst = seq[i] ^ key8[i];
+            }
         }
+        tag
     }
 
     /// Appends a masked control frame (ping, pong, close) with this payload (at most 125 bytes).
@@ -117,35 +127,94 @@ impl PayloadBook {
         mask(&mut out[start..], key, 0);
     }
 
-    /// Whether `data`, found at byte `offset` of the echo of message `seq`, is what was sent there.
+    /// The tag of message `seq`.
+    pub fn tag(&self, seq: u64) -> Tag {
+        Tag(self.seq_bytes(seq))
+    }
+
+    /// Whether `data`, found at byte `offset` of the echo of the message tagged `tag`, is what was sent there.
     #[inline]
-    pub fn verify(&self, seq: u64, offset: usize, data: &[u8]) -> bool {
+    pub fn verify(&self, tag: Tag, offset: usize, data: &[u8]) -> bool {
         let end = offset + data.len();
         if end > self.pattern.len() {
             return false;
         }
+        if offset == 0 && data.len() >= SEQ_LEN {
+            // the whole-message case, without a call per comparison
+            let head = u64::from_ne_bytes(tag.0);
+            let mut got = [0u8; SEQ_LEN];
+            got.copy_from_slice(&data[..SEQ_LEN]);
+            return head == u64::from_ne_bytes(got) && same(&data[SEQ_LEN..], &self.pattern[SEQ_LEN..end]);
+        }
         if offset < SEQ_LEN {
-            let seq = self.seq_bytes(seq);
+            let seq = tag.0;
             let n = end.min(SEQ_LEN) - offset;
             if data[..n] != seq[offset..offset + n] {
                 return false;
             }
-            data[n..] == self.pattern[offset + n..end]
+            same(&data[n..], &self.pattern[offset + n..end])
         } else {
-            data == &self.pattern[offset..end]
+            same(data, &self.pattern[offset..end])
         }
     }
 }
 
-/// Appends a final, masked client frame header.
+/// Byte equality, eight bytes at a time for short slices (a library call costs more than the work).
 #[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 256 {
+        return a == b;
+    }
+    let mut diff = 0u64;
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        let mut wx = [0u8; 8];
+        let mut wy = [0u8; 8];
+        wx.copy_from_slice(x);
+        wy.copy_from_slice(y);
+        diff |= u64::from_ne_bytes(wx) ^ u64::from_ne_bytes(wy);
+    }
+    for (x, y) in ra.iter().zip(rb) {
+        diff |= u64::from(x ^ y);
+    }
+    diff == 0
+}
+
+/// The 8 lowercase hex digits of `v`, most significant first (SWAR: no table, no loop).
+#[inline]
+pub fn hex8(v: u32) -> [u8; 8] {
+    let mut x = u64::from(v);
+    // spread the eight nibbles into eight bytes, nibble k in byte k
+    x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+    x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+    x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    // 1 in each byte whose nibble is 10 or more
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    let ascii = x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10);
+    ascii.to_be_bytes()
+}
+
+/// Appends a final, masked client frame header.
+#[inline(always)]
 fn write_header(out: &mut Vec<u8>, opcode: u8, len: usize, key: [u8; 4]) {
     // RFC 6455 §5.2: FIN, no RSV, opcode; MASK bit set (§5.3: a client masks every frame);
     // the minimal length encoding
-    out.push(0x80 | opcode);
     if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if len <= usize::from(u16::MAX) {
+        out.extend_from_slice(&[0x80 | opcode, 0x80 | len as u8, key[0], key[1], key[2], key[3]]);
+    } else {
+        write_long_header(out, opcode, len, key);
+    }
+}
+
+/// [`write_header`] for payloads of 126 bytes or more.
+#[cold]
+fn write_long_header(out: &mut Vec<u8>, opcode: u8, len: usize, key: [u8; 4]) {
+    out.push(0x80 | opcode);
+    if len <= usize::from(u16::MAX) {
         out.push(0x80 | 126);
         out.extend_from_slice(&(len as u16).to_be_bytes());
     } else {
@@ -208,13 +277,14 @@ mod tests {
                 let (opcode, payload) = decoded(&out);
                 assert_eq!(opcode, if binary { op::BINARY } else { op::TEXT });
                 assert_eq!(payload.len(), size);
-                assert!(book.verify(seq, 0, &payload), "seq {seq} size {size}");
+                assert!(book.verify(book.tag(seq), 0, &payload), "seq {seq} size {size}");
                 if !binary {
                     assert!(std::str::from_utf8(&payload).is_ok());
                 }
                 // split anywhere, the parts verify at their offsets
                 let cut = size / 3;
-                assert!(book.verify(seq, 0, &payload[..cut]) && book.verify(seq, cut, &payload[cut..]));
+                let tag = book.tag(seq);
+                assert!(book.verify(tag, 0, &payload[..cut]) && book.verify(tag, cut, &payload[cut..]));
             }
         }
     }
@@ -225,9 +295,30 @@ mod tests {
         let mut out = Vec::new();
         book.write_message(&mut out, 5, 64);
         let (_, mut payload) = decoded(&out);
-        assert!(!book.verify(6, 0, &payload));
+        assert!(!book.verify(book.tag(6), 0, &payload));
         payload[40] ^= 1;
-        assert!(!book.verify(5, 0, &payload));
+        assert!(!book.verify(book.tag(5), 0, &payload));
+    }
+
+    #[test]
+    fn hex8_matches_the_formatter() {
+        for v in [0u32, 1, 9, 10, 15, 16, 0xdead_beef, 0x0123_4567, 0x89ab_cdef, u32::MAX] {
+            assert_eq!(String::from_utf8(hex8(v).to_vec()).unwrap(), format!("{v:08x}"));
+        }
+    }
+
+    #[test]
+    fn short_comparison_equals_slice_equality() {
+        let a: Vec<u8> = (0..100).collect();
+        for len in 0..100usize {
+            for flip in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+                let mut b = a[..len].to_vec();
+                if let (Some(i), true) = (flip, len > 0) {
+                    b[i] ^= 0x40;
+                }
+                assert_eq!(same(&a[..len], &b), a[..len] == b[..], "len {len} flip {flip:?}");
+            }
+        }
     }
 
     #[test]

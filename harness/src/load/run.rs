@@ -85,9 +85,14 @@ pub struct Progress {
     pub phase: &'static str,
 }
 
-/// Runs the load described by `ctx`. `duration_ns`: the measured phase, or `None` when bounded by
-/// `--messages`. `on_tick` is called once a second.
-pub async fn run(ctx: Arc<Ctx>, duration_ns: Option<u64>, mut on_tick: impl FnMut(&Progress)) -> Outcome {
+/// Runs the load described by `ctx`. `duration_ns`: the measured phase; `messages`: the measured
+/// messages when bounded by count instead. `on_tick` is called once a second.
+pub async fn run(
+    ctx: Arc<Ctx>,
+    duration_ns: Option<u64>,
+    messages: Option<u64>,
+    mut on_tick: impl FnMut(&Progress),
+) -> Outcome {
     let started_at = SystemTime::now();
     let clock = ctx.clock;
     let rss_start = rss_bytes();
@@ -112,6 +117,7 @@ pub async fn run(ctx: Arc<Ctx>, duration_ns: Option<u64>, mut on_tick: impl FnMu
     let mut cpu_at_start: Option<u64> = None;
     let mut cpu_at_end: Option<u64> = None;
     let mut drain_deadline: Option<u64> = None;
+    let mut tickets_gone_at: Option<u64> = None;
     let mut max_p99 = 0u64;
     let mut errors = 0u64;
     let phase_of = |t: u64, stopped: bool| {
@@ -128,7 +134,8 @@ pub async fn run(ctx: Arc<Ctx>, duration_ns: Option<u64>, mut on_tick: impl FnMu
         // boundaries of the measured phase get their own collection
         let boundary = [window.start_ns, window.end_ns].into_iter().filter(|b| *b > last_collect).min();
         let collect_at = boundary.map_or(next_tick, |b| b.min(next_tick));
-        let finished = set.is_empty();
+        // parked connections (io_uring) outlive their tasks: the run ends when none is open
+        let finished = set.is_empty() && ctx.collector.gauges.open.load(Ordering::Relaxed) == 0;
         if now >= collect_at || finished || ctx.abort.is_cancelled() {
             let t = now.max(last_collect + 1);
             let stopped = ctx.stop_send.is_cancelled();
@@ -161,11 +168,19 @@ pub async fn run(ctx: Arc<Ctx>, duration_ns: Option<u64>, mut on_tick: impl FnMu
         if cpu_at_start.is_none() && now >= window.start_ns {
             cpu_at_start = Some(cpu_time_ns());
         }
-        if finished || (ctx.abort.is_cancelled() && set.is_empty()) {
+        if finished {
             break;
         }
         // the end of the measured phase
+        // count-bounded: every ticket claimed, and then every claimed ticket used (a connection that
+        // died holding some is waited for only up to the timeout)
         let tickets_out = ctx.plan.tickets.as_ref().is_some_and(|t| t.load(Ordering::Relaxed) <= 0);
+        if tickets_out && tickets_gone_at.is_none() {
+            tickets_gone_at = Some(now);
+        }
+        let tickets_out = tickets_out
+            && (messages.is_some_and(|m| ctx.collector.sent() >= m)
+                || tickets_gone_at.is_some_and(|t| now >= t + ctx.plan.timeout_ns));
         let time_up = duration_ns.is_some() && now >= window.end_ns;
         if !ctx.stop_send.is_cancelled() && (time_up || tickets_out) {
             if time_up {

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::errors::{LoadError, Waiting};
-use super::payload::{op, PayloadBook};
+use super::payload::{op, PayloadBook, Tag};
 use super::size::{Rng, SizeDist};
 use super::stats::{ns_to_us_ceil, Tally, Window};
 use crate::wire::FrameHeader;
@@ -68,7 +68,7 @@ impl Plan {
 /// A message sent and not yet echoed.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
-    seq: u64,
+    tag: Tag,
     sched_ns: u64,
     sent_ns: u64,
     size: u32,
@@ -124,17 +124,23 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session opened at `now_ns`; `index` staggers open-loop schedules over one period.
+    /// A session opened at `now_ns`. Open loop: connection `index` of `connections` sends on a grid
+    /// shared by the whole run (offset `index / connections` of a period from the clock's start), so
+    /// that the connections together send at exactly the total rate once open; a connection that
+    /// opens late starts at the next point of its grid.
     pub fn new(plan: &Plan, index: u64, connections: u64, now_ns: u64) -> Session {
-        let stagger = match plan.pace {
-            Pace::Open { period_ns } => period_ns * (index % connections.max(1)) as f64 / connections.max(1) as f64,
-            Pace::Closed => 0.0,
+        let (origin, scheduled) = match plan.pace {
+            Pace::Open { period_ns } => {
+                let origin = (period_ns * (index % connections.max(1)) as f64 / connections.max(1) as f64) as u64;
+                (origin, (now_ns.saturating_sub(origin) as f64 / period_ns).ceil() as u64)
+            }
+            Pace::Closed => (now_ns, 0),
         };
         Session {
             fifo: VecDeque::with_capacity(plan.in_flight.min(4096)),
             next_seq: 0,
-            open_origin_ns: now_ns + stagger as u64,
-            scheduled: 0,
+            open_origin_ns: origin,
+            scheduled,
             rx: Rx::default(),
             carry: Vec::new(),
             ping_sent_ns: None,
@@ -211,12 +217,22 @@ impl Session {
 
     #[inline]
     fn send_message(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
-        let size = plan.sizes.sample(self.rng.next_u64());
+        let size = self.write_one(plan, out, sched_ns, now_ns);
+        tally.sent(&plan.window, sched_ns, size);
+    }
+
+    /// Writes one message and remembers it; returns its payload size.
+    #[inline]
+    fn write_one(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64) -> usize {
+        let size = match plan.sizes {
+            SizeDist::Fixed(n) => n,
+            ref d => d.sample(self.rng.next_u64()),
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
-        plan.book.write_message(out, seq, size as usize);
-        self.fifo.push_back(Pending { seq, sched_ns, sent_ns: now_ns, size });
-        tally.sent(&plan.window, sched_ns, size as usize);
+        let tag = plan.book.write_message(out, seq, size as usize);
+        self.fifo.push_back(Pending { tag, sched_ns, sent_ns: now_ns, size });
+        size as usize
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
@@ -273,17 +289,19 @@ impl Session {
         }
         if self.sending {
             match plan.pace {
+                Pace::Closed if now_ns >= plan.window.end_ns => self.sending = false,
                 Pace::Closed => {
-                    while self.fifo.len() < plan.in_flight {
-                        if now_ns >= plan.window.end_ns {
-                            self.sending = false;
-                            break;
-                        }
-                        if !self.take_ticket(plan, now_ns) {
-                            break;
-                        }
-                        self.send_message(plan, out, now_ns, now_ns, tally);
+                    // one batch: every message shares the send time, so they are counted at once
+                    let room = plan.in_flight.saturating_sub(self.fifo.len());
+                    if room > 0 {
+                        out.reserve(room * (plan.sizes.max() as usize + super::payload::MAX_HEADER));
                     }
+                    let (mut n, mut bytes) = (0u64, 0u64);
+                    while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
+                        bytes += self.write_one(plan, out, now_ns, now_ns) as u64;
+                        n += 1;
+                    }
+                    tally.sent_batch(&plan.window, now_ns, n, bytes);
                 }
                 Pace::Open { period_ns } => loop {
                     let sched = self.open_origin_ns + (self.scheduled as f64 * period_ns) as u64;
@@ -375,17 +393,24 @@ impl Session {
     /// Handles the whole frames at the start of `buf`: (bytes used, still alive).
     fn frames(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
         let mut pos = 0;
-        while let Some((h, hl)) = FrameHeader::parse(&buf[pos..]) {
-            if h.declared_len > MAX_READ {
-                return (pos, self.fail(LoadError::Protocol("frame over the load reader's limit"), tally));
-            }
-            let end = pos + hl + h.declared_len as usize;
-            if end > buf.len() {
+        loop {
+            let rest = &buf[pos..];
+            let (hdr, hl, len) = match rest {
+                // the common case: an unmasked frame with a 7-bit length
+                [b0, b1, ..] if *b1 < 126 => (Hdr::new(*b0, false), 2, usize::from(*b1)),
+                _ => match FrameHeader::parse(rest) {
+                    None => break,
+                    Some((h, _)) if h.declared_len > MAX_READ => {
+                        return (pos, self.fail(LoadError::Protocol("frame over the load reader's limit"), tally));
+                    }
+                    Some((h, hl)) => (Hdr::new(rest[0], h.masking_key.is_some()), hl, h.declared_len as usize),
+                },
+            };
+            if rest.len() < hl + len {
                 break;
             }
-            let payload = &buf[pos + hl..end];
-            pos = end;
-            if !self.frame(plan, &h, payload, now_ns, tally) {
+            pos += hl + len;
+            if !self.frame(plan, hdr, &rest[hl..hl + len], now_ns, tally) {
                 return (pos, false);
             }
         }
@@ -393,8 +418,9 @@ impl Session {
     }
 
     /// One whole server frame. Returns `false` when the connection is over.
-    fn frame(&mut self, plan: &Plan, h: &FrameHeader, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
-        if h.masking_key.is_some() {
+    #[inline]
+    fn frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+        if h.masked {
             // RFC 6455 §5.1: a server MUST NOT mask any frames that it sends to the client
             return self.fail(LoadError::Protocol("masked server frame"), tally);
         }
@@ -416,7 +442,8 @@ impl Session {
         }
     }
 
-    fn data_frame(&mut self, plan: &Plan, h: &FrameHeader, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+    #[inline]
+    fn data_frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         if h.opcode == op::CONTINUATION {
             if !self.rx.in_message {
                 // RFC 6455 §5.4: a continuation frame continues a started message
@@ -439,7 +466,7 @@ impl Session {
             return true;
         };
         let end = self.rx.offset + payload.len();
-        self.rx.ok = self.rx.ok && end <= front.size as usize && plan.book.verify(front.seq, self.rx.offset, payload);
+        self.rx.ok = self.rx.ok && end <= front.size as usize && plan.book.verify(front.tag, self.rx.offset, payload);
         self.rx.offset = end;
         if h.fin {
             self.fifo.pop_front();
@@ -487,6 +514,23 @@ impl Session {
                 false
             }
         }
+    }
+}
+
+/// The header bits a frame is judged by.
+#[derive(Debug, Clone, Copy)]
+struct Hdr {
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    masked: bool,
+}
+
+impl Hdr {
+    #[inline]
+    fn new(b0: u8, masked: bool) -> Hdr {
+        // RFC 6455 §5.2: FIN, RSV1-3, opcode in the first byte
+        Hdr { fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 0x07, opcode: b0 & 0x0F, masked }
     }
 }
 

@@ -71,8 +71,11 @@ pub struct Tally {
     pub iv_received: u64,
     /// Since the last collection: errors.
     pub iv_errors: u64,
-    /// Since the last collection: corrected latency of echoes received.
-    pub iv_latency: Histogram<u64>,
+    /// Since the last collection: corrected latency of echoes of warmup messages.
+    pub iv_warm: Histogram<u64>,
+    /// Since the last collection: corrected latency of echoes of measured messages (folded into
+    /// `latency` at each collection, so that each echo is recorded once).
+    pub iv_measured: Histogram<u64>,
     /// Measured messages sent.
     pub sent: u64,
     /// Payload bytes of measured messages sent.
@@ -83,7 +86,7 @@ pub struct Tally {
     pub received_in_window: u64,
     /// Time of the last echo of a measured message.
     pub last_rx_ns: u64,
-    /// Corrected latency of measured messages.
+    /// Corrected latency of measured messages, up to the last collection (see [`Tally::measured_latency`]).
     pub latency: Histogram<u64>,
     /// Uncorrected latency of measured messages (open loop only; equal to the corrected one otherwise).
     pub latency_uncorrected: Histogram<u64>,
@@ -101,7 +104,8 @@ impl Default for Tally {
             iv_sent: 0,
             iv_received: 0,
             iv_errors: 0,
-            iv_latency: new_histogram(),
+            iv_warm: new_histogram(),
+            iv_measured: new_histogram(),
             sent: 0,
             payload_bytes: 0,
             received: 0,
@@ -127,24 +131,43 @@ impl Tally {
         }
     }
 
+    /// `n` messages of `bytes` payload bytes in all, all scheduled at `sched_ns`.
+    #[inline]
+    pub fn sent_batch(&mut self, window: &Window, sched_ns: u64, n: u64, bytes: u64) {
+        self.iv_sent += n;
+        if sched_ns >= window.start_ns {
+            self.sent += n;
+            self.payload_bytes += bytes;
+        }
+    }
+
     /// A verified echo received at `now_ns` of a message scheduled at `sched_ns` and sent at `sent_ns`.
     #[inline]
     pub fn echo(&mut self, window: &Window, open_loop: bool, now_ns: u64, sched_ns: u64, sent_ns: u64) {
         // corrected: from when the message should have left (a message sent early counts from its send)
         let corrected = ns_to_us_ceil(now_ns.saturating_sub(sched_ns.min(sent_ns)));
         self.iv_received += 1;
-        self.iv_latency.saturating_record(corrected);
         if sched_ns >= window.start_ns {
             self.received += 1;
             self.last_rx_ns = self.last_rx_ns.max(now_ns);
-            self.latency.saturating_record(corrected);
+            self.iv_measured.saturating_record(corrected);
             if open_loop {
                 self.latency_uncorrected.saturating_record(ns_to_us_ceil(now_ns.saturating_sub(sent_ns)));
             }
+        } else {
+            self.iv_warm.saturating_record(corrected);
         }
         if now_ns >= window.start_ns && now_ns < window.end_ns {
             self.received_in_window += 1;
         }
+    }
+
+    /// Corrected latency of every measured message so far.
+    pub fn measured_latency(&self) -> Histogram<u64> {
+        let mut h = self.latency.clone();
+        // same bounds on both sides: the addition cannot fail
+        let _ = h.add(&self.iv_measured);
+        h
     }
 
     /// An error.
@@ -260,11 +283,20 @@ impl Collector {
             iv.sent += std::mem::take(&mut t.iv_sent);
             iv.received += std::mem::take(&mut t.iv_received);
             iv.errors += std::mem::take(&mut t.iv_errors);
-            // same bounds on both sides: the addition cannot fail
-            let _ = iv.latency.add(&t.iv_latency);
-            t.iv_latency.reset();
+            // same bounds on all sides: the additions cannot fail
+            let _ = iv.latency.add(&t.iv_warm);
+            let _ = iv.latency.add(&t.iv_measured);
+            let t = &mut *t;
+            let _ = t.latency.add(&t.iv_measured);
+            t.iv_warm.reset();
+            t.iv_measured.reset();
         }
         iv
+    }
+
+    /// Measured messages sent so far, all threads.
+    pub fn sent(&self) -> u64 {
+        self.all().iter().map(|t| lock(t).sent).sum()
     }
 
     /// Every thread's totals added up (interval numbers left alone).
@@ -277,7 +309,7 @@ impl Collector {
             sum.received += t.received;
             sum.received_in_window += t.received_in_window;
             sum.last_rx_ns = sum.last_rx_ns.max(t.last_rx_ns);
-            let _ = sum.latency.add(&t.latency);
+            let _ = sum.latency.add(t.measured_latency());
             let _ = sum.latency_uncorrected.add(&t.latency_uncorrected);
             let _ = sum.handshake.add(&t.handshake);
             let _ = sum.ping.add(&t.ping);
@@ -311,7 +343,7 @@ mod tests {
         assert_eq!((t.iv_sent, t.sent, t.payload_bytes), (2, 1, 64));
         assert_eq!((t.iv_received, t.received, t.received_in_window), (2, 1, 1));
         // corrected from the schedule (10.5 µs), uncorrected from the late send (6.5 µs)
-        assert_eq!(t.latency.max(), 11);
+        assert_eq!(t.measured_latency().max(), 11);
         assert_eq!(t.latency_uncorrected.max(), 7);
     }
 

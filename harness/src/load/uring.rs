@@ -1,21 +1,577 @@
-//! Placeholder (replaced below).
-use super::driver::{Ctx, Park, Parked};
-use std::sync::Arc;
+//! Connections beyond the file-descriptor limit: after its handshake (done by the tokio driver,
+//! a bounded number at a time), a connection's socket moves into an io_uring fixed-file table and
+//! its file descriptor is closed. A fixed-file table holds up to `RLIMIT_NOFILE` sockets and a
+//! process may have several rings, so one process holds many more connections than its descriptor
+//! limit (which an unprivileged process cannot raise past the hard limit). Each ring runs on its own
+//! thread and drives its connections' [`Session`]s: receives into a shared pool of provided buffers
+//! (no per-connection read buffer), sends from per-connection buffers, one `io_uring_enter` for all
+//! the work of a loop turn, timers from a heap.
+//!
+//! Kernel features used: sparse fixed-file tables and `IORING_REGISTER_FILES_UPDATE` (5.19),
+//! provided buffers (5.7), close of a fixed file (5.15).
 
-/// io_uring connection pool.
-pub struct Pool;
-impl Pool {
-    /// Starts.
-    pub fn start(_connections: u64, _fd_soft: u64) -> std::io::Result<Pool> {
-        Err(std::io::Error::other("io_uring pool not built yet"))
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::TcpStream as StdStream;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+
+use super::driver::{Ctx, Park, Parked};
+use super::errors::LoadError;
+use super::session::{Next, Session};
+
+/// Submission queue entries per ring.
+const ENTRIES: u32 = 4096;
+/// Receive buffers a ring provides to the kernel, for `per_ring` connections: few connections
+/// (throughput) get few large buffers, many (mostly idle) connections many small ones; a buffer is
+/// in use only from a receive's completion to the end of its processing, in the same loop turn.
+fn buffers_for(per_ring: u64) -> (u16, usize) {
+    match per_ring {
+        0..=64 => ((2 * per_ring).max(32) as u16, 256 * 1024),
+        65..=256 => ((2 * per_ring) as u16, 64 * 1024),
+        257..=4096 => (1024, 16 * 1024),
+        _ => (4096, 4 * 1024),
     }
-    /// Attaches.
-    pub fn attach(&self, _ctx: Arc<Ctx>) {}
-    /// Stops.
-    pub fn stop(&self) {}
 }
+/// Buffer group id.
+const BGID: u16 = 7;
+/// Longest sleep of a ring thread (it also watches for new connections and the run's tokens).
+const MAX_WAIT_NS: u64 = 10_000_000;
+
+const RECV: u64 = 1;
+const SEND: u64 = 2;
+const CLOSE: u64 = 3;
+const PROVIDE: u64 = 0;
+
+fn user_data(kind: u64, gen: u32, slot: u32) -> u64 {
+    kind << 62 | u64::from(gen & 0x3FFF_FFFF) << 32 | u64::from(slot)
+}
+
+fn split(ud: u64) -> (u64, u32, u32) {
+    (ud >> 62, ((ud >> 32) & 0x3FFF_FFFF) as u32, ud as u32)
+}
+
+/// A ring whose completions are processed only when its thread enters the kernel to wait for them
+/// (no inter-processor interrupt per completion: `DEFER_TASKRUN`, 6.1), with a sparse fixed-file
+/// table of `capacity` slots; a plain ring where the kernel is older.
+fn new_ring(capacity: u32) -> std::io::Result<IoUring> {
+    let ring = match IoUring::builder().setup_single_issuer().setup_defer_taskrun().setup_coop_taskrun().build(ENTRIES)
+    {
+        Ok(r) => r,
+        Err(_) => IoUring::new(ENTRIES)?,
+    };
+    ring.submitter().register_files_sparse(capacity)?;
+    Ok(ring)
+}
+
+/// A connection on its way to a ring: its socket (out of tokio), unread bytes, its session.
+struct Handoff {
+    stream: StdStream,
+    leftover: Vec<u8>,
+    session: Session,
+}
+
+/// The rings and their threads.
+pub struct Pool {
+    senders: Vec<Mutex<Sender<Handoff>>>,
+    next: AtomicUsize,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    ctx: Arc<OnceLock<Arc<Ctx>>>,
+    stop: Arc<AtomicBool>,
+    /// Sockets each ring can hold.
+    pub capacity: u32,
+}
+
+impl Pool {
+    /// Rings enough for `connections` with a descriptor limit of `fd_soft`; fails when io_uring or a
+    /// feature it needs is missing.
+    pub fn start(connections: u64, fd_soft: u64) -> std::io::Result<Pool> {
+        let capacity = fd_soft.saturating_sub(16).clamp(1, 1 << 20) as u32;
+        let rings = connections.div_ceil(u64::from(capacity)).max(1) as usize;
+        let bufs = buffers_for(connections.div_ceil(rings as u64));
+        let ctx: Arc<OnceLock<Arc<Ctx>>> = Arc::new(OnceLock::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        let (ready_tx, ready_rx) = channel::<std::io::Result<()>>();
+        for i in 0..rings {
+            let (tx, rx) = channel();
+            let (ctx, stop, ready) = (Arc::clone(&ctx), Arc::clone(&stop), ready_tx.clone());
+            let handle = std::thread::Builder::new().name(format!("wsharness-uring-{i}")).spawn(move || {
+                // the ring is made on its own thread: a single-issuer ring belongs to the thread that made it
+                match new_ring(capacity) {
+                    Ok(ring) => {
+                        let _ = ready.send(Ok(()));
+                        Ring::new(ring, capacity, bufs, rx).run(&ctx, &stop);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })?;
+            senders.push(Mutex::new(tx));
+            threads.push(handle);
+        }
+        for _ in 0..rings {
+            let failed = match ready_rx.recv() {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(std::io::Error::other("an io_uring thread ended before its ring was ready")),
+            };
+            if let Some(e) = failed {
+                stop.store(true, Ordering::Relaxed);
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(e);
+            }
+        }
+        Ok(Pool { senders, next: AtomicUsize::new(0), threads: Mutex::new(threads), ctx, stop, capacity })
+    }
+
+    /// Gives the rings the run's context; they start driving connections.
+    pub fn attach(&self, ctx: Arc<Ctx>) {
+        let _ = self.ctx.set(ctx);
+    }
+
+    /// Ends every ring thread (their remaining connections are dropped) and waits for them.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Park for Arc<Pool> {
     fn park(&self, conn: Parked) -> Result<(), Parked> {
-        Err(conn)
+        let (opened, session) = *conn;
+        let super::connect::Opened { stream, leftover, .. } = opened;
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(ctx) = self.ctx.get() {
+                    ctx.collector.with(|t| t.error(LoadError::from_io(&e)));
+                    ctx.collector.gauges.close();
+                }
+                return Ok(());
+            }
+        };
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
+        let tx = self.senders[i].lock().unwrap_or_else(|p| p.into_inner());
+        if tx.send(Handoff { stream, leftover, session }).is_err() {
+            // the ring is gone (the run is ending): the connection just closes
+            if let Some(ctx) = self.ctx.get() {
+                ctx.collector.gauges.close();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One connection in a ring.
+struct Conn {
+    session: Session,
+    gen: u32,
+    wbuf: Vec<u8>,
+    woff: usize,
+    sending: bool,
+    next_out: Vec<u8>,
+    recv_armed: bool,
+    ended: bool,
+    end_after_send: bool,
+    ops: u32,
+    wake_at: u64,
+}
+
+/// One ring and its connections.
+struct Ring {
+    ring: IoUring,
+    rx: Receiver<Handoff>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<u32>,
+    gens: Vec<u32>,
+    bufs: Vec<u8>,
+    nbufs: u16,
+    buf_size: usize,
+    heap: BinaryHeap<Reverse<(u64, u32, u32)>>,
+    retry_recv: Vec<u32>,
+    draining: bool,
+    live: usize,
+}
+
+impl Ring {
+    fn new(ring: IoUring, capacity: u32, (nbufs, buf_size): (u16, usize), rx: Receiver<Handoff>) -> Ring {
+        Ring {
+            ring,
+            rx,
+            conns: (0..capacity).map(|_| None).collect(),
+            free: (0..capacity).rev().collect(),
+            gens: vec![0; capacity as usize],
+            bufs: vec![0; usize::from(nbufs) * buf_size],
+            nbufs,
+            buf_size,
+            heap: BinaryHeap::new(),
+            retry_recv: Vec::new(),
+            draining: false,
+            live: 0,
+        }
+    }
+
+    fn push(&mut self, e: squeue::Entry) {
+        loop {
+            // SAFETY: every buffer an entry points into (the provided-buffer pool, a connection's
+            // write buffer) lives until its completion: the pool for the ring's life, a write buffer
+            // untouched while `sending`
+            if unsafe { self.ring.submission().push(&e) }.is_ok() {
+                return;
+            }
+            if self.ring.submit().is_err() {
+                return;
+            }
+        }
+    }
+
+    fn provide(&mut self, bid: u16) {
+        let size = self.buf_size;
+        let ptr = self.bufs[usize::from(bid) * size..].as_mut_ptr();
+        let e = opcode::ProvideBuffers::new(ptr, size as i32, 1, BGID, bid).build().user_data(user_data(PROVIDE, 0, 0));
+        self.push(e);
+    }
+
+    fn run(mut self, ctx: &OnceLock<Arc<Ctx>>, stop: &AtomicBool) {
+        let ctx = loop {
+            if let Some(c) = ctx.get() {
+                break Arc::clone(c);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let all = opcode::ProvideBuffers::new(self.bufs.as_mut_ptr(), self.buf_size as i32, self.nbufs, BGID, 0)
+            .build()
+            .user_data(user_data(PROVIDE, 0, 0));
+        self.push(all);
+        let mut aborted = false;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let now = ctx.clock.now_ns();
+            while let Ok(h) = self.rx.try_recv() {
+                self.adopt(&ctx, h, now);
+            }
+            if !self.draining && ctx.stop_send.is_cancelled() {
+                self.draining = true;
+                for slot in 0..self.conns.len() as u32 {
+                    if let Some(c) = self.conns[slot as usize].as_mut() {
+                        c.session.stop_sending();
+                        self.service(&ctx, slot, now);
+                    }
+                }
+            }
+            if !aborted && ctx.abort.is_cancelled() {
+                aborted = true;
+                let interrupted = ctx.interrupted.load(Ordering::Relaxed);
+                for slot in 0..self.conns.len() as u32 {
+                    if let Some(c) = self.conns[slot as usize].as_mut() {
+                        if !c.ended {
+                            if !interrupted {
+                                ctx.collector.with(|t| c.session.abandon(t));
+                            }
+                            self.end(&ctx, slot);
+                        }
+                    }
+                }
+            }
+            if aborted && self.live == 0 {
+                break;
+            }
+            self.completions(&ctx);
+            // timers
+            let now = ctx.clock.now_ns();
+            while let Some(Reverse((t, slot, gen))) = self.heap.peek().copied() {
+                if t > now {
+                    break;
+                }
+                self.heap.pop();
+                let due = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen && c.wake_at == t && !c.ended);
+                if let Some(c) = due {
+                    c.wake_at = u64::MAX;
+                    self.service(&ctx, slot, now);
+                }
+            }
+            for slot in std::mem::take(&mut self.retry_recv) {
+                self.arm_recv(slot);
+            }
+            let next = self.heap.peek().map_or(u64::MAX, |Reverse((t, _, _))| *t);
+            let wait = next.saturating_sub(ctx.clock.now_ns()).min(MAX_WAIT_NS);
+            let ts = types::Timespec::new().nsec(wait as u32);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            match self.ring.submitter().submit_with_args(1, &args) {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ETIME) || e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+                Err(_) => break,
+            }
+        }
+        // what is left is dropped with the ring: the kernel closes the sockets
+        for c in self.conns.iter().flatten() {
+            if !c.ended {
+                ctx.collector.gauges.close();
+            }
+        }
+    }
+
+    fn adopt(&mut self, ctx: &Ctx, h: Handoff, now: u64) {
+        let Handoff { stream, leftover, mut session } = h;
+        let Some(slot) = self.free.pop() else {
+            // more connections than this ring can hold: cannot happen with the pool's sizing
+            ctx.collector.with(|t| t.error(LoadError::Connect(std::io::ErrorKind::OutOfMemory)));
+            ctx.collector.gauges.close();
+            return;
+        };
+        if self.ring.submitter().register_files_update(slot, &[stream.as_raw_fd()]).is_err() {
+            self.free.push(slot);
+            ctx.collector.with(|t| t.error(LoadError::Connect(std::io::ErrorKind::Other)));
+            ctx.collector.gauges.close();
+            return;
+        }
+        // the ring holds the socket now; its descriptor goes back to the process
+        drop(stream);
+        let gen = self.gens[slot as usize].wrapping_add(1);
+        self.gens[slot as usize] = gen;
+        let alive = leftover.is_empty() || ctx.collector.with(|t| session.on_bytes(&ctx.plan, &leftover, now, t));
+        if self.draining {
+            session.stop_sending();
+        }
+        self.conns[slot as usize] = Some(Conn {
+            session,
+            gen,
+            wbuf: Vec::new(),
+            woff: 0,
+            sending: false,
+            next_out: Vec::new(),
+            recv_armed: false,
+            ended: false,
+            end_after_send: !alive,
+            ops: 0,
+            wake_at: u64::MAX,
+        });
+        self.live += 1;
+        if alive {
+            self.arm_recv(slot);
+        }
+        self.service(ctx, slot, now);
+    }
+
+    fn arm_recv(&mut self, slot: u32) {
+        let Some(c) = self.conns[slot as usize].as_mut() else { return };
+        if c.recv_armed || c.ended {
+            return;
+        }
+        c.recv_armed = true;
+        c.ops += 1;
+        let e = opcode::Recv::new(types::Fixed(slot), std::ptr::null_mut(), self.buf_size as u32)
+            .buf_group(BGID)
+            .build()
+            .flags(squeue::Flags::BUFFER_SELECT)
+            .user_data(user_data(RECV, c.gen, slot));
+        self.push(e);
+    }
+
+    fn submit_send(&mut self, slot: u32) {
+        let Some(c) = self.conns[slot as usize].as_mut() else { return };
+        if c.sending || c.woff >= c.wbuf.len() {
+            return;
+        }
+        c.sending = true;
+        c.ops += 1;
+        let rest = &c.wbuf[c.woff..];
+        let e = opcode::Send::new(types::Fixed(slot), rest.as_ptr(), rest.len() as u32)
+            .flags(libc::MSG_NOSIGNAL)
+            .build()
+            .user_data(user_data(SEND, c.gen, slot));
+        self.push(e);
+    }
+
+    /// Lets the session write what is due, sends it, and schedules its next wake-up.
+    fn service(&mut self, ctx: &Ctx, slot: u32, now: u64) {
+        let draining = self.draining;
+        let Some(c) = self.conns[slot as usize].as_mut() else { return };
+        if c.ended {
+            return;
+        }
+        let out = if c.sending { &mut c.next_out } else { &mut c.wbuf };
+        if draining && c.session.drained() && !c.session.closing() {
+            c.session.begin_close(&ctx.plan, now, out);
+        }
+        let next = ctx.collector.with(|t| c.session.fill(&ctx.plan, now, out, t));
+        match next {
+            Next::End => c.end_after_send = true,
+            Next::WakeAt(t) if t < c.wake_at => {
+                c.wake_at = t;
+                self.heap.push(Reverse((t, slot, c.gen)));
+            }
+            _ => {}
+        }
+        let (sending, end) = (c.sending, c.end_after_send);
+        self.submit_send(slot);
+        let still_sending = self.conns[slot as usize].as_ref().is_some_and(|c| c.sending);
+        if end && !sending && !still_sending {
+            self.end(ctx, slot);
+        }
+    }
+
+    /// Ends a connection: cancels its receive, closes its fixed file; the slot is reused once
+    /// every operation on it has completed.
+    fn end(&mut self, ctx: &Ctx, slot: u32) {
+        let Some(c) = self.conns[slot as usize].as_mut() else { return };
+        if c.ended {
+            return;
+        }
+        c.ended = true;
+        c.ops += 1;
+        let (gen, recv_armed) = (c.gen, c.recv_armed);
+        ctx.collector.gauges.close();
+        self.live -= 1;
+        if recv_armed {
+            let cancel =
+                opcode::AsyncCancel::new(user_data(RECV, gen, slot)).build().user_data(user_data(PROVIDE, 0, 0));
+            self.push(cancel);
+        }
+        let close = opcode::Close::new(types::Fixed(slot)).build().user_data(user_data(CLOSE, gen, slot));
+        self.push(close);
+    }
+
+    fn op_done(&mut self, slot: u32) {
+        let free = match self.conns[slot as usize].as_mut() {
+            Some(c) => {
+                c.ops = c.ops.saturating_sub(1);
+                c.ended && c.ops == 0
+            }
+            None => false,
+        };
+        if free {
+            self.conns[slot as usize] = None;
+            self.free.push(slot);
+        }
+    }
+
+    fn completions(&mut self, ctx: &Ctx) {
+        let cqes: Vec<cqueue::Entry> = self.ring.completion().collect();
+        for cqe in cqes {
+            let (kind, gen, slot) = split(cqe.user_data());
+            let res = cqe.result();
+            if let Some(bid) = cqueue::buffer_select(cqe.flags()) {
+                if kind == RECV && res > 0 {
+                    self.on_recv(ctx, slot, gen, bid, res as usize);
+                }
+                self.provide(bid);
+                if kind == RECV && res > 0 {
+                    continue;
+                }
+            }
+            match kind {
+                RECV => self.on_recv_end(ctx, slot, gen, res),
+                SEND => self.on_send(ctx, slot, gen, res),
+                CLOSE => self.op_done(slot),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_recv(&mut self, ctx: &Ctx, slot: u32, gen: u32, bid: u16, n: usize) {
+        let now = ctx.clock.now_ns();
+        let start = usize::from(bid) * self.buf_size;
+        let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
+        c.recv_armed = false;
+        let ended = c.ended;
+        let data = &self.bufs[start..start + n];
+        let alive = ended || ctx.collector.with(|t| c.session.on_bytes(&ctx.plan, data, now, t));
+        self.op_done(slot);
+        if ended {
+            return;
+        }
+        if alive {
+            self.arm_recv(slot);
+        } else if let Some(c) = self.conns[slot as usize].as_mut() {
+            c.end_after_send = true;
+        }
+        self.service(ctx, slot, now);
+    }
+
+    fn on_recv_end(&mut self, ctx: &Ctx, slot: u32, gen: u32, res: i32) {
+        let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
+        c.recv_armed = false;
+        let ended = c.ended;
+        let closing = c.session.closing();
+        self.op_done(slot);
+        if ended {
+            return;
+        }
+        if res == -libc::ENOBUFS {
+            self.retry_recv.push(slot);
+            return;
+        }
+        if res == 0 {
+            if !closing {
+                // TCP closed without a close frame: RFC 6455 §7.1.5 calls this 1006
+                ctx.collector.with(|t| t.error(LoadError::UnexpectedClose(Some(1006))));
+            }
+        } else if res < 0 {
+            let e = std::io::Error::from_raw_os_error(-res);
+            ctx.collector.with(|t| t.error(LoadError::from_io(&e)));
+        }
+        self.end(ctx, slot);
+    }
+
+    fn on_send(&mut self, ctx: &Ctx, slot: u32, gen: u32, res: i32) {
+        let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
+        c.sending = false;
+        if c.ended {
+            self.op_done(slot);
+            return;
+        }
+        if res < 0 {
+            let e = std::io::Error::from_raw_os_error(-res);
+            ctx.collector.with(|t| t.error(LoadError::from_io(&e)));
+            self.op_done(slot);
+            self.end(ctx, slot);
+            return;
+        }
+        c.woff += res as usize;
+        if c.woff >= c.wbuf.len() {
+            c.wbuf.clear();
+            c.woff = 0;
+            std::mem::swap(&mut c.wbuf, &mut c.next_out);
+        }
+        let end = c.end_after_send && c.wbuf.is_empty();
+        self.op_done(slot);
+        if end {
+            self.end(ctx, slot);
+        } else {
+            self.submit_send(slot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_data_round_trips() {
+        for (k, g, s) in [(RECV, 1, 0), (SEND, 0x3FFF_FFFF, u32::MAX), (CLOSE, 77, 12345)] {
+            assert_eq!(split(user_data(k, g, s)), (k, g, s));
+        }
     }
 }

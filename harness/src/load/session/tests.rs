@@ -50,7 +50,7 @@ fn closed_loop_keeps_in_flight_outstanding_and_records_every_echo_in_any_segment
             assert_eq!(s.outstanding(), 0, "chop {chop}");
         }
         assert_eq!((t.sent, t.received, t.errors.len()), (20, 20, 0), "chop {chop}");
-        assert_eq!(t.latency.max(), 20);
+        assert_eq!(t.measured_latency().max(), 20);
     }
 }
 
@@ -181,8 +181,9 @@ fn open_loop_sends_on_schedule_and_counts_waits_for_the_cap_as_latency() {
     assert!(s.on_bytes(&p, &echo_of(&out), 5_010_000, &mut t));
     // message 1 was scheduled at 1 ms, sent at 5 ms, echoed at 5.01 ms
     let same = |h: &hdrhistogram::Histogram<u64>, q: f64, v: u64| h.equivalent(h.value_at_quantile(q), v);
-    assert!(same(&t.latency, 1.0, 5_000) && same(&t.latency_uncorrected, 1.0, 5_000));
-    assert!(same(&t.latency, 0.0, 4_010), "{}", t.latency.value_at_quantile(0.0));
+    let corrected = t.measured_latency();
+    assert!(same(&corrected, 1.0, 5_000) && same(&t.latency_uncorrected, 1.0, 5_000));
+    assert!(same(&corrected, 0.0, 4_010), "{}", corrected.value_at_quantile(0.0));
     assert!(same(&t.latency_uncorrected, 0.0, 10));
 }
 
@@ -216,4 +217,27 @@ fn closing_handshake_completes_on_the_servers_reply() {
     assert!(!s.on_bytes(&p, &reply, 10, &mut t));
     assert!(s.done());
     assert!(t.errors.is_empty());
+}
+
+#[test]
+fn open_loop_connections_share_one_grid_and_send_the_total_rate_once_open() {
+    // 4 connections, 1000 messages/s in total: each sends every 4 ms, offset by 1 ms from the next
+    let mut p = plan(Pace::Open { period_ns: 4_000_000.0 }, 8, "8");
+    p.window = Window { start_ns: 10_000_000, end_ns: 30_000_000 };
+    let opened_at = [0u64, 1_000_000, 5_500_000, 9_000_000];
+    let mut sessions: Vec<Session> =
+        opened_at.iter().enumerate().map(|(i, t)| Session::new(&p, i as u64, 4, *t)).collect();
+    let mut t = Tally::default();
+    let mut now = 9_000_000;
+    while now < 40_000_000 {
+        for s in &mut sessions {
+            let mut out = Vec::new();
+            s.fill(&p, now, &mut out, &mut t);
+            let echo = echo_of(&out);
+            assert!(s.on_bytes(&p, &echo, now + 1_000, &mut t));
+        }
+        now += 100_000;
+    }
+    // 20 ms of measured window at 1 message per ms
+    assert_eq!((t.sent, t.received), (20, 20));
 }
