@@ -310,9 +310,9 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
     let (report, hists) = report::build(&outcome, target, settings, generator, &spec.thresholds)
         .context("cannot encode the latency histograms")?;
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(outcome.started_at));
-    let path = out_dir.join("report.json");
-    reports::write_json(&path, &report).with_context(|| format!("cannot write the report to {}", path.display()))?;
-    report::print(&report, &hists, &path.display().to_string());
+    let written = super::render::write_run_outputs(&out_dir, &reports::Report::Load(Box::new(report.clone())))?;
+    report::print(&report, &hists, &written.json.display().to_string());
+    println!("html: {}\njunit: {}", written.html.display(), written.junit.display());
     if let Some(server) = embedded {
         let _ = tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await;
     }
