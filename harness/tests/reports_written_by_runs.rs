@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::flawed_server::{Flaw, FlawedServer};
 
+/// Everything but the limits/performance section, whose megabytes are slow in a debug build.
+const QUICK: &str = "!limits/**";
+
 fn wsharness(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wsharness")).args(args).current_dir(dir).output().expect("wsharness runs")
 }
@@ -53,7 +56,8 @@ fn assert_outputs_agree(dir: &Path) -> Value {
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
     let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
     let cases = report["cases"].as_array().expect("cases");
-    assert_eq!(junit.matches("<testcase name=\"rfc").count(), cases.len(), "one testcase per case");
+    let testcases = junit.matches("<testcase name=\"").count() - junit.matches("<testcase name=\"wsharness/").count();
+    assert_eq!(testcases, cases.len(), "one testcase per case");
     for c in cases {
         let id = c["id"].as_str().expect("id");
         assert!(html.contains(&format!("id=\"case-{id}\"")), "report.html lacks {id}");
@@ -81,7 +85,7 @@ async fn run_blocking(args: Vec<String>, dir: PathBuf) -> Output {
 #[test]
 fn the_embedded_run_writes_three_outputs_that_validate_and_agree() {
     let dir = temp_dir("embedded");
-    let out = wsharness(&["conformance", "--quiet", "--out", "run"], &dir);
+    let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "run"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("html: run/report.html") && stdout.contains("junit: run/junit.xml"), "{stdout}");
@@ -94,7 +98,7 @@ fn the_embedded_run_writes_three_outputs_that_validate_and_agree() {
 async fn a_run_against_a_flawed_server_fails_cases_in_all_three_outputs() {
     let dir = temp_dir("flawed");
     let server = FlawedServer::start(&[Flaw::IgnoresRsv, Flaw::DropsTcpWithoutClose, Flaw::PongWrongPayload]).await;
-    let args = ["conformance", &server.url(), "--quiet", "--case-timeout", "2s", "--out", "run"];
+    let args = ["conformance", &server.url(), "--quiet", "--filter", QUICK, "--case-timeout", "2s", "--out", "run"];
     let out = run_blocking(args.iter().map(|s| s.to_string()).collect(), dir.clone()).await;
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report = assert_outputs_agree(&dir.join("run"));
@@ -120,10 +124,12 @@ fn an_interrupted_run_writes_all_three_marked_incomplete() {
     // accepts TCP and never answers: every case waits out its timeout
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         let mut held = Vec::new();
         for s in listener.incoming().take(400).flatten() {
             held.push(s);
+            let _ = first_tx.send(());
         }
     });
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsharness"))
@@ -133,7 +139,9 @@ fn an_interrupted_run_writes_all_three_marked_incomplete() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(800));
+    // interrupt once cases are running (the first connection), not while the binary is still starting
+    first_rx.recv_timeout(Duration::from_secs(20)).expect("wsharness connects to the server");
+    std::thread::sleep(Duration::from_millis(200));
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
     let started = Instant::now();
     let status = loop {
@@ -157,7 +165,7 @@ fn an_interrupted_run_writes_all_three_marked_incomplete() {
 #[test]
 fn render_rewrites_the_same_html_and_junit_from_the_json() {
     let dir = temp_dir("render");
-    let out = wsharness(&["conformance", "--quiet", "--out", "run"], &dir);
+    let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "run"], &dir);
     assert_eq!(out.status.code(), Some(0));
     let out = wsharness(&["render", "run/report.json", "--html", "again.html", "--junit", "again.xml"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -176,7 +184,7 @@ fn render_rewrites_the_same_html_and_junit_from_the_json() {
 #[test]
 fn compare_names_the_case_that_went_from_ok_to_failed_and_exits_1_and_0_on_identical_reports() {
     let dir = temp_dir("compare");
-    let out = wsharness(&["conformance", "--quiet", "--out", "base"], &dir);
+    let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "base"], &dir);
     assert_eq!(out.status.code(), Some(0));
     let mut report = read_json(&dir.join("base/report.json"));
     let case =
@@ -209,7 +217,7 @@ fn compare_names_the_case_that_went_from_ok_to_failed_and_exits_1_and_0_on_ident
 #[test]
 fn compare_and_render_refuse_unreadable_input_with_exit_2_saying_why() {
     let dir = temp_dir("unreadable");
-    let out = wsharness(&["conformance", "--quiet", "--out", "base"], &dir);
+    let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "base"], &dir);
     assert_eq!(out.status.code(), Some(0));
     let mut report = read_json(&dir.join("base/report.json"));
     report["schema_version"] = 2.into();
