@@ -75,6 +75,8 @@ const FLAWS_BY_CASE: &[(&str, &[Flaw])] = &[
     ("rfc6455/5.2/binary-payload-*", &[Flaw::Mangles16BitLength, Flaw::Mangles64BitLength, Flaw::FragmentsEchoWrongly]),
     ("rfc6455/5.2/opcode-*", &[Flaw::IgnoresReservedOpcodes]),
     ("rfc6455/5.2/rsv*", &[Flaw::IgnoresRsv]),
+    // §5.1 masking: a server must close on an unmasked frame
+    ("rfc6455/5.1/*", &[Flaw::AcceptsUnmasked]),
     // §5.5 control frames
     ("rfc6455/5.5/*-payload-126", &[Flaw::AcceptsLongControl]),
     ("rfc6455/5.5.2/ping-*", &[Flaw::NoPong, Flaw::PongWrongPayload]),

@@ -296,11 +296,12 @@ fn handshake(h: &RawHandshake, ctx: &Ctx<'_>) -> R<Handshake> {
             Request::Default { headers }
         }
     };
-    let delivery = delivery(&h.chunk, &h.chunks, h.pause_ms, ctx).map_err(|p| format!("handshake: {}", p.message))?;
+    let delivery = delivery(&h.chunk, &h.chunks, &h.pause_ms, ctx).map_err(|p| format!("handshake: {}", p.message))?;
     Ok(Handshake { request, delivery, expect_101: h.expect_101.unwrap_or(true) })
 }
 
-fn delivery(chunk: &Option<Param>, chunks: &Option<Vec<u64>>, pause_ms: Option<u64>, ctx: &Ctx<'_>) -> R<Delivery> {
+fn delivery(chunk: &Option<Param>, chunks: &Option<Vec<u64>>, pause_ms: &Option<Param>, ctx: &Ctx<'_>) -> R<Delivery> {
+    let pause_ms = pause_ms.as_ref().map(|p| ctx.ranged("pause_ms", p, 60_000)).transpose()?;
     let chunks = match (chunk, chunks) {
         (Some(_), Some(_)) => return Err("set 'chunk' or 'chunks', not both".into()),
         (Some(c), None) => vec![ctx.ranged("chunk", c, 1 << 30)? as usize],
@@ -310,7 +311,7 @@ fn delivery(chunk: &Option<Param>, chunks: &Option<Vec<u64>>, pause_ms: Option<u
     if chunks.contains(&0) {
         return Err("chunk sizes must be at least 1".into());
     }
-    if pause_ms.is_some() && chunks.is_empty() {
+    if pause_ms.is_some_and(|p| p > 0) && chunks.is_empty() {
         return Err("'pause_ms' needs 'chunk' or 'chunks' to pause between".into());
     }
     Ok(Delivery { chunks, pause: Duration::from_millis(pause_ms.unwrap_or(0)) })
@@ -422,7 +423,7 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             fragment,
             fresh_mask: matches!(s.mask, None | Some(MaskField::Flag(true))),
             repeat: repeat(s, ctx)?,
-            delivery: delivery(&s.chunk, &s.chunks, s.pause_ms, ctx)?,
+            delivery: delivery(&s.chunk, &s.chunks, &s.pause_ms, ctx)?,
         });
     }
     if let Some(hex) = &s.send_raw {
@@ -430,7 +431,7 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
         return Ok(Step::Raw {
             bytes: parse_hex(&ctx.fill(hex)?)?,
             repeat: repeat(s, ctx)?,
-            delivery: delivery(&s.chunk, &s.chunks, s.pause_ms, ctx)?,
+            delivery: delivery(&s.chunk, &s.chunks, &s.pause_ms, ctx)?,
         });
     }
     if let Some(how) = &s.shutdown {

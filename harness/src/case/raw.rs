@@ -95,7 +95,7 @@ pub struct RawHandshake {
     /// Delivery of the request.
     pub chunk: Option<Param>,
     pub chunks: Option<Vec<u64>>,
-    pub pause_ms: Option<u64>,
+    pub pause_ms: Option<Param>,
     /// `false`: the case's steps judge the response themselves (a status expectation).
     pub expect_101: Option<bool>,
 }
@@ -131,7 +131,7 @@ pub struct RawStep {
     // delivery
     pub chunk: Option<Param>,
     pub chunks: Option<Vec<u64>>,
-    pub pause_ms: Option<u64>,
+    pub pause_ms: Option<Param>,
     // expectation fields
     pub status: Option<Vec<Param>>,
     pub headers: Option<BTreeMap<String, String>>,

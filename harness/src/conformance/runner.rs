@@ -885,7 +885,8 @@ async fn expect_message(
                         None => describe_message(&got),
                     }
                 };
-                return Err(Miss { expected, observed, hard: false });
+                // a wrong message is never a milder fault: the server corrupted data (RFC 6455 §5.6)
+                return Err(Miss { expected, observed, hard: true });
             }
             _ => {
                 let observed = event.describe();
