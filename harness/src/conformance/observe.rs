@@ -322,15 +322,9 @@ impl Conn {
                 other => Err(io::Error::other(other.to_string())),
             };
         }
-        let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
-        let next_read = self.next_read;
-        let read = async {
-            sleep_until(next_read).await;
-            self.rd.read(&mut self.buf[..limit]).await
-        };
-        match timeout_at(deadline, read).await {
-            Err(_) => Ok(None),
-            Ok(r) => {
+        match self.read_paced(deadline).await {
+            None => Ok(None),
+            Some(r) => {
                 let failed = r.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
                 match self.took(r) {
                     Some(_) => Ok(Some(std::mem::take(&mut self.early))),
@@ -347,6 +341,17 @@ impl Conn {
     pub fn ignore_rest(&mut self) {
         self.phase = Phase::Ignore;
         self.early.clear();
+    }
+
+    /// One read into the buffer, at the slow client's pace if one is set; `None` at `deadline`.
+    async fn read_paced(&mut self, deadline: Instant) -> Option<io::Result<usize>> {
+        let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
+        let next_read = self.next_read;
+        let read = async {
+            sleep_until(next_read).await;
+            self.rd.read(&mut self.buf[..limit]).await
+        };
+        timeout_at(deadline, read).await.ok()
     }
 
     /// Switches to frames: `bytes` followed the handshake response and go to the frame reader.
@@ -393,15 +398,9 @@ impl Conn {
                 // a flooding server always has bytes ready: the deadline must win over them
                 return None;
             }
-            let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
-            let next_read = self.next_read;
-            let read = async {
-                sleep_until(next_read).await;
-                self.rd.read(&mut self.buf[..limit]).await
-            };
-            match timeout_at(deadline, read).await {
-                Err(_) => return None,
-                Ok(r) => {
+            match self.read_paced(deadline).await {
+                None => return None,
+                Some(r) => {
                     self.took(r);
                 }
             }
