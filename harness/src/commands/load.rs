@@ -27,6 +27,7 @@ use crate::load::stats::{Clock, Collector, Window};
 use crate::load::system::{auto_source_addrs, raise_fd_limit, FD_RESERVE};
 use crate::load::threshold::Threshold;
 use crate::load::{report, run};
+use reports::load::ThresholdResult;
 
 /// The flags, checked and split for this shard.
 #[derive(Debug, Clone)]
@@ -320,22 +321,24 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         eprintln!("wsharness: interrupted; the report is marked incomplete");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    let breached: Vec<_> = report.thresholds.iter().filter(|t| !t.passed).collect();
-    if !breached.is_empty() {
-        for t in &breached {
-            eprintln!(
-                "wsharness: threshold {} breached: observed {}, {}",
-                t.expr,
-                t.observed,
-                t.detail.as_deref().unwrap_or("")
-            );
-        }
-        return Ok(ExitCode::from(EXIT_FAILED));
-    }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(threshold_exit(&report.thresholds))
 }
 
 fn default_out_dir(started: SystemTime) -> PathBuf {
     let stamp = humantime::format_rfc3339_seconds(started).to_string().replace(':', "");
     PathBuf::from("reports").join(stamp)
+}
+
+/// Says which thresholds broke and by how much, on stderr; exit 1 if any did, else 0.
+pub fn threshold_exit(thresholds: &[ThresholdResult]) -> ExitCode {
+    let breached: Vec<_> = thresholds.iter().filter(|t| !t.passed).collect();
+    for t in &breached {
+        eprintln!(
+            "wsharness: threshold {} breached: observed {}, {}",
+            t.expr,
+            t.observed,
+            t.detail.as_deref().unwrap_or("")
+        );
+    }
+    ExitCode::from(if breached.is_empty() { EXIT_OK } else { EXIT_FAILED })
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use reports::load::LoadReport;
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::EXIT_USAGE;
 use crate::cli::MergeArgs;
 use crate::load::report::judge;
 use crate::load::threshold::Threshold;
@@ -48,14 +48,5 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     merged.thresholds = judge(&merged, &hists, &thresholds);
     reports::write_json(&args.out, &merged).with_context(|| format!("cannot write {}", args.out.display()))?;
     crate::load::report::print(&merged, &hists, &args.out.display().to_string());
-    let breached: Vec<_> = merged.thresholds.iter().filter(|t| !t.passed).collect();
-    for t in &breached {
-        eprintln!(
-            "wsharness: threshold {} breached: observed {}, {}",
-            t.expr,
-            t.observed,
-            t.detail.as_deref().unwrap_or("")
-        );
-    }
-    Ok(ExitCode::from(if breached.is_empty() { EXIT_OK } else { EXIT_FAILED }))
+    Ok(super::load::threshold_exit(&merged.thresholds))
 }
