@@ -3,10 +3,11 @@
 //! One module per job: [`size`] (payload sizes), [`payload`] (pre-masked frames and echo checks),
 //! [`session`] (one connection's protocol, sans-IO), [`stats`] (per-thread histograms and counters),
 //! [`errors`] (error kinds), [`connect`] (TCP connect and handshake), [`driver`] (tokio tasks),
-//! [`uring`] (connections beyond the file-descriptor limit), [`run`] (phases and the time series),
+//! [`uring`] (connections beyond the file-descriptor limit) and [`bufring`] (its receive buffers), [`run`] (phases and the time series),
 //! [`threshold`], [`shard`], [`system`] (fd limit, source addresses, CPU and memory), [`progress`],
 //! [`report`] (the report model and the terminal table).
 
+pub mod bufring;
 pub mod connect;
 pub mod driver;
 pub mod errors;

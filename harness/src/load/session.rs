@@ -104,10 +104,20 @@ struct Rx {
     ok: bool,
 }
 
+/// Echoes verified in one read that answer messages of one batch (same schedule, same send
+/// time): recorded together once the read is handled.
+#[derive(Debug, Clone, Copy, Default)]
+struct EchoRun {
+    sched_ns: u64,
+    sent_ns: u64,
+    n: u64,
+}
+
 /// One connection's protocol state.
 #[derive(Debug)]
 pub struct Session {
     fifo: VecDeque<Pending>,
+    run: EchoRun,
     next_seq: u64,
     open_origin_ns: u64,
     scheduled: u64,
@@ -138,6 +148,7 @@ impl Session {
         };
         Session {
             fifo: VecDeque::with_capacity(plan.in_flight.min(4096)),
+            run: EchoRun::default(),
             next_seq: 0,
             open_origin_ns: origin,
             scheduled,
@@ -392,6 +403,15 @@ impl Session {
 
     /// Handles the whole frames at the start of `buf`: (bytes used, still alive).
     fn frames(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
+        let handled = self.each_frame(plan, buf, now_ns, tally);
+        let run = std::mem::take(&mut self.run);
+        if run.n > 0 {
+            tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
+        }
+        handled
+    }
+
+    fn each_frame(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
         let mut pos = 0;
         loop {
             let rest = &buf[pos..];
@@ -471,7 +491,15 @@ impl Session {
         if h.fin {
             self.fifo.pop_front();
             if self.rx.ok && end == front.size as usize {
-                tally.echo(&plan.window, plan.open_loop(), now_ns, front.sched_ns, front.sent_ns);
+                let run = &mut self.run;
+                if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
+                    run.n += 1;
+                } else {
+                    if run.n > 0 {
+                        tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
+                    }
+                    *run = EchoRun { sched_ns: front.sched_ns, sent_ns: front.sent_ns, n: 1 };
+                }
             } else {
                 tally.error(LoadError::PayloadMismatch);
             }

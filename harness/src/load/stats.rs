@@ -96,6 +96,9 @@ pub struct Tally {
     pub ping: Histogram<u64>,
     /// Errors (all of them).
     pub errors: HashMap<LoadError, u64>,
+    /// A moving average of the corrected latency of recent echoes, in nanoseconds (how long the
+    /// io_uring driver may wait to gather arrivals).
+    pub recent_latency_ns: u64,
 }
 
 impl Default for Tally {
@@ -116,6 +119,7 @@ impl Default for Tally {
             handshake: new_histogram(),
             ping: new_histogram(),
             errors: HashMap::new(),
+            recent_latency_ns: 0,
         }
     }
 }
@@ -144,21 +148,30 @@ impl Tally {
     /// A verified echo received at `now_ns` of a message scheduled at `sched_ns` and sent at `sent_ns`.
     #[inline]
     pub fn echo(&mut self, window: &Window, open_loop: bool, now_ns: u64, sched_ns: u64, sent_ns: u64) {
+        self.echoes(window, open_loop, now_ns, sched_ns, sent_ns, 1);
+    }
+
+    /// `n` verified echoes received at `now_ns`, of messages all scheduled at `sched_ns` and sent at
+    /// `sent_ns` (one batch's echoes read at once: one histogram update for all of them).
+    #[inline]
+    pub fn echoes(&mut self, window: &Window, open_loop: bool, now_ns: u64, sched_ns: u64, sent_ns: u64, n: u64) {
         // corrected: from when the message should have left (a message sent early counts from its send)
-        let corrected = ns_to_us_ceil(now_ns.saturating_sub(sched_ns.min(sent_ns)));
-        self.iv_received += 1;
+        let corrected_ns = now_ns.saturating_sub(sched_ns.min(sent_ns));
+        let corrected = ns_to_us_ceil(corrected_ns);
+        self.recent_latency_ns = self.recent_latency_ns - self.recent_latency_ns / 8 + corrected_ns / 8;
+        self.iv_received += n;
         if sched_ns >= window.start_ns {
-            self.received += 1;
+            self.received += n;
             self.last_rx_ns = self.last_rx_ns.max(now_ns);
-            self.iv_measured.saturating_record(corrected);
+            self.iv_measured.saturating_record_n(corrected, n);
             if open_loop {
-                self.latency_uncorrected.saturating_record(ns_to_us_ceil(now_ns.saturating_sub(sent_ns)));
+                self.latency_uncorrected.saturating_record_n(ns_to_us_ceil(now_ns.saturating_sub(sent_ns)), n);
             }
         } else {
-            self.iv_warm.saturating_record(corrected);
+            self.iv_warm.saturating_record_n(corrected, n);
         }
         if now_ns >= window.start_ns && now_ns < window.end_ns {
-            self.received_in_window += 1;
+            self.received_in_window += n;
         }
     }
 

@@ -15,7 +15,17 @@ use wsharness::wire::{accept_for, FrameReader, FrameSpec};
 
 /// Runs the binary to its end.
 pub fn wsharness(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wsharness")).args(args).current_dir(dir).output().expect("wsharness runs")
+    wsharness_env(args, dir, &[])
+}
+
+/// Runs the wsharness binary in `dir` with these environment variables set.
+pub fn wsharness_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsharness"));
+    cmd.args(args).current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("wsharness runs")
 }
 
 /// A fresh temporary folder.
