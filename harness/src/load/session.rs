@@ -96,12 +96,22 @@ pub enum Next {
     End,
 }
 
-/// The receiving side of a message that may come in fragments.
+/// The receiving side of a message that may come in fragments, whose data frames' payloads may
+/// come over several reads (verified as they come: a large echo is never copied).
 #[derive(Debug, Clone, Copy, Default)]
 struct Rx {
+    /// Inside a message (its first frame has come, not its last).
     in_message: bool,
+    /// Payload bytes of the message so far.
     offset: usize,
+    /// Whether they match the message they answer.
     ok: bool,
+    /// Payload bytes of the current data frame still to come.
+    left: usize,
+    /// Whether the current data frame ends its message.
+    fin: bool,
+    /// The current data frame answers no message we sent.
+    orphan: bool,
 }
 
 /// Echoes verified in one read that answer messages of one batch (same schedule, same send
@@ -348,51 +358,120 @@ impl Session {
 
     /// Takes bytes read from the socket at `now_ns`. Returns `false` when the connection is over.
     pub fn on_bytes(&mut self, plan: &Plan, data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
-        let mut data = data;
-        if !self.carry.is_empty() {
-            // finish the frame the last read cut, copying only its missing bytes
-            let mut carry = std::mem::take(&mut self.carry);
-            loop {
-                match frame_len(&carry) {
-                    Some(Err(e)) => return self.fail(e, tally),
-                    Some(Ok(total)) if total <= carry.len() => break,
-                    Some(Ok(total)) => {
-                        let take = (total - carry.len()).min(data.len());
-                        carry.extend_from_slice(&data[..take]);
-                        data = &data[take..];
-                        if carry.len() < total {
-                            self.carry = carry;
-                            return true;
-                        }
-                    }
-                    None => {
-                        // the header itself is cut: add a few bytes and look again
-                        if data.is_empty() {
-                            self.carry = carry;
-                            return true;
-                        }
-                        // one byte at a time: never past the end of this frame
-                        carry.push(data[0]);
-                        data = &data[1..];
-                    }
+        let alive = self.take(plan, data, now_ns, tally);
+        let run = std::mem::take(&mut self.run);
+        if run.n > 0 {
+            tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
+        }
+        alive
+    }
+
+    fn take(&mut self, plan: &Plan, mut data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+        loop {
+            if self.rx.left > 0 {
+                // the rest of a data frame cut by an earlier read
+                let n = self.rx.left.min(data.len());
+                self.data_payload(plan, &data[..n]);
+                self.rx.left -= n;
+                data = &data[n..];
+                if self.rx.left > 0 {
+                    return true;
+                }
+                self.data_end(plan, now_ns, tally);
+            }
+            if data.is_empty() {
+                return true;
+            }
+            if !self.carry.is_empty() {
+                // a header, or a control frame, cut by an earlier read
+                match self.take_carried(plan, &mut data, now_ns, tally) {
+                    Carried::Wanting => return true,
+                    Carried::Over => return false,
+                    Carried::Done => continue,
                 }
             }
-            let (used, alive) = self.frames(plan, &carry, now_ns, tally);
-            debug_assert_eq!(used, carry.len());
+            let (used, alive) = self.frames(plan, data, now_ns, tally);
             if !alive {
                 return false;
             }
-            carry.clear();
-            self.carry = carry;
-            if self.carry.capacity() > 64 * 1024 {
-                self.carry = Vec::new();
+            data = &data[used..];
+            if data.is_empty() {
+                return true;
+            }
+            // a frame this read cut: a data frame's payload is taken as it comes, the rest is kept
+            match frame_start(data) {
+                Some(Err(e)) => return self.fail(e, tally),
+                Some(Ok((h, hl, len))) if is_data(h.opcode) => {
+                    if !self.data_begin(plan, h, tally) {
+                        return false;
+                    }
+                    self.rx.left = len;
+                    data = &data[hl..];
+                }
+                Some(Ok((h, _, len))) => {
+                    if let Err(rule) = judge(h, len) {
+                        return self.fail(LoadError::Protocol(rule), tally);
+                    }
+                    self.carry.extend_from_slice(data);
+                    return true;
+                }
+                None => {
+                    self.carry.extend_from_slice(data);
+                    return true;
+                }
             }
         }
-        let (used, alive) = self.frames(plan, data, now_ns, tally);
-        if alive && used < data.len() {
-            self.carry.extend_from_slice(&data[used..]);
+    }
+
+    /// Completes the header (or control frame) in `carry` from `data`.
+    fn take_carried(&mut self, plan: &Plan, data: &mut &[u8], now_ns: u64, tally: &mut Tally) -> Carried {
+        let (h, hl, len) = loop {
+            match frame_start(&self.carry) {
+                Some(Err(e)) => {
+                    self.fail(e, tally);
+                    return Carried::Over;
+                }
+                Some(Ok(header)) => break header,
+                None => {
+                    // one byte at a time: never past the end of the header
+                    let Some((b, rest)) = data.split_first() else { return Carried::Wanting };
+                    self.carry.push(*b);
+                    *data = rest;
+                }
+            }
+        };
+        if is_data(h.opcode) {
+            self.carry.clear();
+            if !self.data_begin(plan, h, tally) {
+                return Carried::Over;
+            }
+            self.rx.left = len;
+            if len == 0 {
+                self.data_end(plan, now_ns, tally);
+            }
+            return Carried::Done;
         }
-        alive
+        if let Err(rule) = judge(h, len) {
+            // before gathering its payload: a control frame is at most 125 bytes
+            self.fail(LoadError::Protocol(rule), tally);
+            return Carried::Over;
+        }
+        let total = hl + len;
+        let take = total.saturating_sub(self.carry.len()).min(data.len());
+        self.carry.extend_from_slice(&data[..take]);
+        *data = &data[take..];
+        if self.carry.len() < total {
+            return Carried::Wanting;
+        }
+        let carry = std::mem::take(&mut self.carry);
+        let alive = self.frame(plan, h, &carry[hl..total], now_ns, tally);
+        self.carry = carry;
+        self.carry.clear();
+        if alive {
+            Carried::Done
+        } else {
+            Carried::Over
+        }
     }
 
     fn fail(&mut self, e: LoadError, tally: &mut Tally) -> bool {
@@ -403,27 +482,16 @@ impl Session {
 
     /// Handles the whole frames at the start of `buf`: (bytes used, still alive).
     fn frames(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
-        let handled = self.each_frame(plan, buf, now_ns, tally);
-        let run = std::mem::take(&mut self.run);
-        if run.n > 0 {
-            tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
-        }
-        handled
-    }
-
-    fn each_frame(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
         let mut pos = 0;
         loop {
             let rest = &buf[pos..];
             let (hdr, hl, len) = match rest {
                 // the common case: an unmasked frame with a 7-bit length
                 [b0, b1, ..] if *b1 < 126 => (Hdr::new(*b0, false), 2, usize::from(*b1)),
-                _ => match FrameHeader::parse(rest) {
+                _ => match frame_start(rest) {
                     None => break,
-                    Some((h, _)) if h.declared_len > MAX_READ => {
-                        return (pos, self.fail(LoadError::Protocol("frame over the load reader's limit"), tally));
-                    }
-                    Some((h, hl)) => (Hdr::new(rest[0], h.masking_key.is_some()), hl, h.declared_len as usize),
+                    Some(Err(e)) => return (pos, self.fail(e, tally)),
+                    Some(Ok(header)) => header,
                 },
             };
             if rest.len() < hl + len {
@@ -440,30 +508,27 @@ impl Session {
     /// One whole server frame. Returns `false` when the connection is over.
     #[inline]
     fn frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
-        if h.masked {
-            // RFC 6455 §5.1: a server MUST NOT mask any frames that it sends to the client
-            return self.fail(LoadError::Protocol("masked server frame"), tally);
-        }
-        if h.rsv != 0 {
-            // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defines them (none negotiated)
-            return self.fail(LoadError::Protocol("rsv bits set"), tally);
-        }
-        match h.opcode {
-            op::TEXT | op::BINARY | op::CONTINUATION => self.data_frame(plan, h, payload, now_ns, tally),
-            op::PING | op::PONG | op::CLOSE => {
-                if !h.fin || payload.len() > 125 {
-                    // RFC 6455 §5.5: control frames are at most 125 bytes and MUST NOT be fragmented
-                    return self.fail(LoadError::Protocol("fragmented or oversized control frame"), tally);
-                }
-                self.control_frame(plan, h.opcode, payload, now_ns, tally)
+        if is_data(h.opcode) {
+            if !self.data_begin(plan, h, tally) {
+                return false;
             }
-            // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
-            _ => self.fail(LoadError::Protocol("reserved opcode"), tally),
+            self.data_payload(plan, payload);
+            self.data_end(plan, now_ns, tally);
+            return true;
         }
+        if let Err(rule) = judge(h, payload.len()) {
+            return self.fail(LoadError::Protocol(rule), tally);
+        }
+        self.control_frame(plan, h.opcode, payload, now_ns, tally)
     }
 
+    /// The header of a data frame (its payload follows, whole or in pieces). Returns `false` when
+    /// the connection is over.
     #[inline]
-    fn data_frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+    fn data_begin(&mut self, plan: &Plan, h: Hdr, tally: &mut Tally) -> bool {
+        if let Err(rule) = judge(h, 0) {
+            return self.fail(LoadError::Protocol(rule), tally);
+        }
         if h.opcode == op::CONTINUATION {
             if !self.rx.in_message {
                 // RFC 6455 §5.4: a continuation frame continues a started message
@@ -475,37 +540,55 @@ impl Session {
                 return self.fail(LoadError::Protocol("new message inside a fragmented message"), tally);
             }
             let expected = if plan.book.binary() { op::BINARY } else { op::TEXT };
-            self.rx = Rx { in_message: true, offset: 0, ok: h.opcode == expected };
+            self.rx = Rx { in_message: true, ok: h.opcode == expected, ..Rx::default() };
         }
-        let Some(front) = self.fifo.front().copied() else {
+        self.rx.fin = h.fin;
+        self.rx.orphan = self.fifo.is_empty();
+        if self.rx.orphan {
             // an echo of nothing we sent
             tally.error(LoadError::PayloadMismatch);
-            if h.fin {
-                self.rx = Rx::default();
-            }
-            return true;
-        };
+        }
+        true
+    }
+
+    /// Payload bytes of the current data frame, checked against the message they echo.
+    #[inline]
+    fn data_payload(&mut self, plan: &Plan, payload: &[u8]) {
+        let Some(front) = self.fifo.front() else { return };
+        if self.rx.orphan {
+            return;
+        }
         let end = self.rx.offset + payload.len();
         self.rx.ok = self.rx.ok && end <= front.size as usize && plan.book.verify(front.tag, self.rx.offset, payload);
         self.rx.offset = end;
-        if h.fin {
-            self.fifo.pop_front();
-            if self.rx.ok && end == front.size as usize {
-                let run = &mut self.run;
-                if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
-                    run.n += 1;
-                } else {
-                    if run.n > 0 {
-                        tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
-                    }
-                    *run = EchoRun { sched_ns: front.sched_ns, sent_ns: front.sent_ns, n: 1 };
-                }
-            } else {
-                tally.error(LoadError::PayloadMismatch);
-            }
-            self.rx = Rx::default();
+    }
+
+    /// The current data frame is complete; so is its message if it is final.
+    #[inline]
+    fn data_end(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
+        if !self.rx.fin {
+            self.rx.orphan = false;
+            return;
         }
-        true
+        if self.rx.orphan {
+            self.rx = Rx::default();
+            return;
+        }
+        let Some(front) = self.fifo.pop_front() else { return };
+        if self.rx.ok && self.rx.offset == front.size as usize {
+            let run = &mut self.run;
+            if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
+                run.n += 1;
+            } else {
+                if run.n > 0 {
+                    tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
+                }
+                *run = EchoRun { sched_ns: front.sched_ns, sent_ns: front.sent_ns, n: 1 };
+            }
+        } else {
+            tally.error(LoadError::PayloadMismatch);
+        }
+        self.rx = Rx::default();
     }
 
     fn control_frame(&mut self, plan: &Plan, opcode: u8, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
@@ -565,13 +648,51 @@ impl Hdr {
 /// Largest frame payload the load reader accepts (an echo is never larger than 64 MiB).
 pub const MAX_READ: u64 = super::size::MAX_SIZE + 1024;
 
-/// The total length of the frame at the start of `buf`, once its header is complete.
-fn frame_len(buf: &[u8]) -> Option<Result<usize, LoadError>> {
+/// The header of the frame at the start of `buf` once it is complete: (header bits, header
+/// length, payload length).
+fn frame_start(buf: &[u8]) -> Option<Result<(Hdr, usize, usize), LoadError>> {
     let (h, hl) = FrameHeader::parse(buf)?;
     if h.declared_len > MAX_READ {
         return Some(Err(LoadError::Protocol("frame over the load reader's limit")));
     }
-    Some(Ok(hl + h.declared_len as usize))
+    Some(Ok((Hdr::new(buf[0], h.masking_key.is_some()), hl, h.declared_len as usize)))
+}
+
+/// Whether a frame of this opcode carries message data.
+#[inline]
+fn is_data(opcode: u8) -> bool {
+    matches!(opcode, op::TEXT | op::BINARY | op::CONTINUATION)
+}
+
+/// The RFC 6455 rules a server frame's header must keep, for a payload of `len` bytes.
+#[inline]
+fn judge(h: Hdr, len: usize) -> Result<(), &'static str> {
+    if h.masked {
+        // RFC 6455 §5.1: a server MUST NOT mask any frames that it sends to the client
+        return Err("masked server frame");
+    }
+    if h.rsv != 0 {
+        // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defines them (none negotiated)
+        return Err("rsv bits set");
+    }
+    match h.opcode {
+        op::TEXT | op::BINARY | op::CONTINUATION => Ok(()),
+        // RFC 6455 §5.5: control frames are at most 125 bytes and MUST NOT be fragmented
+        op::PING | op::PONG | op::CLOSE if !h.fin || len > 125 => Err("fragmented or oversized control frame"),
+        op::PING | op::PONG | op::CLOSE => Ok(()),
+        // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
+        _ => Err("reserved opcode"),
+    }
+}
+
+/// What became of the bytes an earlier read left cut.
+enum Carried {
+    /// Still incomplete: more bytes are needed.
+    Wanting,
+    /// Handled; go on with the rest of the read.
+    Done,
+    /// The connection is over.
+    Over,
 }
 
 #[cfg(test)]

@@ -241,3 +241,92 @@ fn open_loop_connections_share_one_grid_and_send_the_total_rate_once_open() {
     // 20 ms of measured window at 1 message per ms
     assert_eq!((t.sent, t.received), (20, 20));
 }
+
+/// The echo of `client_bytes` as a server may send it: every message in `pieces` fragments, a
+/// ping before each message.
+fn fragmented_echo_with_pings(client_bytes: &[u8], pieces: usize) -> Vec<u8> {
+    let mut r = FrameReader::new();
+    r.push(client_bytes);
+    let mut out = Vec::new();
+    while let Some(f) = r.next_frame().unwrap() {
+        if f.opcode() != op::TEXT && f.opcode() != op::BINARY {
+            continue;
+        }
+        out.extend(FrameSpec::ping("p").unmasked().encode().unwrap());
+        let step = f.payload.len().div_ceil(pieces).max(1);
+        let parts: Vec<&[u8]> = if f.payload.is_empty() { vec![&[]] } else { f.payload.chunks(step).collect() };
+        for (i, part) in parts.iter().enumerate() {
+            let opcode = if i == 0 { f.opcode() } else { op::CONTINUATION };
+            out.extend(FrameSpec::new(opcode, part.to_vec()).fin(i + 1 == parts.len()).unmasked().encode().unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn echoes_of_every_length_encoding_verify_in_any_segmentation_and_fragmentation() {
+    // 7-bit, 16-bit and 64-bit lengths; the payload of a cut data frame is verified as it comes
+    for size in ["0..130", "125..127", "65535..65537", "70000"] {
+        let p = plan(Pace::Closed, 3, size);
+        for pieces in [1usize, 3] {
+            for chop in [1usize, 2, 5, 13, 127, 4096, 65_536, 1 << 20] {
+                if size == "70000" && chop < 13 {
+                    continue; // a byte at a time through 210 KB adds nothing the other chops miss
+                }
+                let mut s = Session::new(&p, 7, 1, 0);
+                let (mut t, mut out) = (Tally::default(), Vec::new());
+                for round in 0..3u64 {
+                    out.clear();
+                    s.fill(&p, round * 100, &mut out, &mut t);
+                    let echo = fragmented_echo_with_pings(&out, pieces);
+                    for part in echo.chunks(chop) {
+                        assert!(s.on_bytes(&p, part, round * 100 + 50, &mut t), "size {size} chop {chop}");
+                    }
+                    assert_eq!(s.outstanding(), 0, "size {size} pieces {pieces} chop {chop}");
+                }
+                assert_eq!(
+                    (t.received, t.errors.len()),
+                    (9, 0),
+                    "size {size} pieces {pieces} chop {chop}: {:?}",
+                    t.errors
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_changed_byte_in_a_cut_payload_is_a_mismatch() {
+    let p = plan(Pace::Closed, 2, "70000");
+    for chop in [1000usize, 69_999, 70_010] {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let (mut t, mut out) = (Tally::default(), Vec::new());
+        s.fill(&p, 0, &mut out, &mut t);
+        let mut echo = echo_of(&out);
+        echo[10 + 69_000] ^= 0x01; // in the first message, past any first read
+        for part in echo.chunks(chop) {
+            assert!(s.on_bytes(&p, part, 5_000, &mut t));
+        }
+        assert_eq!(t.received, 1, "chop {chop}");
+        assert_eq!(t.errors.get(&LoadError::PayloadMismatch), Some(&1), "chop {chop}");
+        assert_eq!(s.outstanding(), 0);
+    }
+}
+
+#[test]
+fn a_cut_oversized_control_frame_fails_at_its_header() {
+    // a ping declaring 70000 bytes: refused once the header is in, not buffered
+    let p = plan(Pace::Closed, 1, "8");
+    let frame = [0x89u8, 0x7F, 0, 0, 0, 0, 0, 1, 0x11, 0x70, b'x', b'x'];
+    for cut in 1..frame.len() {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let (mut t, mut out) = (Tally::default(), Vec::new());
+        s.fill(&p, 0, &mut out, &mut t);
+        let first = s.on_bytes(&p, &frame[..cut], 10, &mut t);
+        let alive = first && s.on_bytes(&p, &frame[cut..], 20, &mut t);
+        assert!(!alive, "cut {cut}");
+        let rule = "fragmented or oversized control frame";
+        assert_eq!(t.errors.get(&LoadError::Protocol(rule)), Some(&1), "cut {cut}: {:?}", t.errors);
+        assert!(s.carry.len() <= frame.len());
+    }
+}
