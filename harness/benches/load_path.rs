@@ -10,7 +10,7 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::{Frame, FrameHeader};
-use wsharness::load::payload::PayloadBook;
+use wsharness::load::payload::{Outbox, PayloadBook};
 use wsharness::load::session::{Pace, Plan, Session};
 use wsharness::load::size::SizeDist;
 use wsharness::load::stats::{Tally, Window};
@@ -55,9 +55,9 @@ fn bench(c: &mut Criterion) {
         let mut t = Tally::default();
         (0..BATCHES)
             .map(|i| {
-                let mut out = Vec::new();
+                let mut out = Outbox::default();
                 s.fill(&p, i, &mut out, &mut t);
-                let echo = echo_of(&out);
+                let echo = echo_of(&out.to_vec(&p.book));
                 assert!(s.on_bytes(&p, &echo, i + 1, &mut t));
                 echo
             })
@@ -70,11 +70,11 @@ fn bench(c: &mut Criterion) {
             while done < iters {
                 let mut session = Session::new(&p, 0, 1, 0);
                 let mut tally = Tally::default();
-                let mut out = Vec::with_capacity(BATCH * (SIZE + 14));
+                let mut out = Outbox::default();
                 let n = (iters - done).min(BATCHES);
                 let started = std::time::Instant::now();
                 for (i, echo) in echoes.iter().take(n as usize).enumerate() {
-                    out.clear();
+                    out.clear(usize::MAX);
                     session.fill(&p, i as u64 * 50_000, &mut out, &mut tally);
                     criterion::black_box(&out);
                     session.on_bytes(&p, echo, i as u64 * 50_000 + 30_000, &mut tally);

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::{open, Endpoint, Opened};
 use super::errors::LoadError;
+use super::payload::{Outbox, IOV_MAX};
 use super::session::{Next, Plan, Session};
 use super::shard::Shard;
 use super::stats::{ns_to_us_ceil, Clock, Collector};
@@ -122,7 +123,7 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
     let (plan, clock, collector) = (&ctx.plan, ctx.clock, &ctx.collector);
     let mut alive = leftover.is_empty() || collector.with(|t| s.on_bytes(plan, &leftover, clock.now_ns(), t));
     drop(leftover);
-    let mut wbuf: Vec<u8> = Vec::with_capacity(256);
+    let mut wbuf = Outbox::default();
     let mut wpos = 0usize;
     let far = clock.now_ns() + 3_600_000_000_000;
     let timer = tokio::time::sleep_until(clock.instant(far).into());
@@ -144,7 +145,14 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
         }
         let next = collector.with(|t| s.fill(plan, now, &mut wbuf, t));
         while wpos < wbuf.len() {
-            match stream.try_write(&wbuf[wpos..]) {
+            let written = if wbuf.contiguous() {
+                stream.try_write(&wbuf.own()[wpos..])
+            } else {
+                let mut slices = Vec::with_capacity(16);
+                wbuf.slices(&plan.book, wpos, IOV_MAX, &mut slices);
+                stream.try_write_vectored(&slices)
+            };
+            match written {
                 Ok(n) => wpos += n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => {
@@ -156,11 +164,8 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
             }
         }
         if wpos == wbuf.len() {
-            wbuf.clear();
+            wbuf.clear(1 << 20);
             wpos = 0;
-            if wbuf.capacity() > 1 << 20 {
-                wbuf = Vec::with_capacity(256);
-            }
         }
         if !alive || next == Next::End || s.done() {
             return;

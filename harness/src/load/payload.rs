@@ -8,19 +8,140 @@
 //! a payload mismatch.
 //!
 //! The pattern is masked once per key at start-up ([`KEYS`] keys drawn from
-//! the wire layer's unpredictable source, RFC 6455 §5.3): building a frame is
-//! then a header, one copy of the pre-masked pattern, and eight XORs for the
-//! sequence number. Frames rotate through the keys by sequence number.
+//! the wire layer's unpredictable source, RFC 6455 §5.3; fewer for large
+//! messages, see [`keys_for`]): building a frame is then a header, one copy of
+//! the pre-masked pattern, and eight XORs for the sequence number. Frames
+//! rotate through the keys by sequence number. Reusing keys departs from
+//! §5.3's fresh key per frame, which protects intermediaries from payloads an
+//! untrusted script chose (§10.3); the generator's payloads are its own, and a
+//! server cannot tell reuse from chance. A message of
+//! [`BORROW_MIN`] bytes or more is not even copied: its [`Outbox`] holds the header and the
+//! masked sequence number, and the body goes to the socket straight from the pre-masked pattern
+//! (a vectored send).
+
+use std::io::IoSlice;
 
 use crate::wire::MaskingKey;
 
-/// Pre-masked copies of the pattern, one per key.
+/// Pre-masked copies of the pattern, one per key, for small messages.
 pub const KEYS: usize = 16;
+/// Fewer keys for large messages, so that the pre-masked copies, which large messages are sent
+/// from, stay within this many bytes (in the CPU's cache: from memory, sending a 64 KiB message
+/// costs the generator more than echoing it costs a server); at least [`MIN_KEYS`].
+pub const KEYS_BYTES: usize = 256 * 1024;
+/// Fewest keys, whatever the size.
+pub const MIN_KEYS: usize = 2;
+
+/// How many masking keys a book for payloads up to `max_size` bytes rotates through (a power of
+/// two: picking one is a mask, not a division).
+pub fn keys_for(max_size: usize) -> usize {
+    let n = (KEYS_BYTES / max_size.max(1)).clamp(MIN_KEYS, KEYS);
+    1 << n.ilog2()
+}
 /// Bytes of a payload that carry the sequence number.
 pub const SEQ_LEN: usize = 8;
 
 /// Largest client frame header: 2 bytes, 8 of length, 4 of key.
 pub const MAX_HEADER: usize = 14;
+/// Messages of this many bytes or more are sent from the pre-masked pattern, not copied.
+pub const BORROW_MIN: usize = 1024;
+/// Most slices one vectored send takes (Linux `UIO_MAXIOV`).
+pub const IOV_MAX: usize = 1024;
+
+/// What a connection has written and not yet sent, in wire order: its own bytes (headers, control
+/// frames, small messages, the masked sequence numbers of large messages) and, between them, the
+/// bodies of large messages, which stay in the [`PayloadBook`] that wrote them.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    own: Vec<u8>,
+    bodies: Vec<Body>,
+    borrowed: usize,
+}
+
+/// The body of a large message: after `own[..at]`, bytes `start..end` of pre-masked pattern `key`.
+#[derive(Debug, Clone, Copy)]
+struct Body {
+    at: usize,
+    key: usize,
+    start: usize,
+    end: usize,
+}
+
+impl Outbox {
+    /// Bytes to send.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.own.len() + self.borrowed
+    }
+
+    /// Whether nothing is to be sent.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the bytes are all in one buffer (no body is borrowed): [`Outbox::own`] is the wire.
+    #[inline]
+    pub fn contiguous(&self) -> bool {
+        self.bodies.is_empty()
+    }
+
+    /// The connection's own bytes; appending to them appends to the wire.
+    #[inline]
+    pub fn own(&mut self) -> &mut Vec<u8> {
+        &mut self.own
+    }
+
+    /// The connection's own bytes (the whole wire when [`Outbox::contiguous`]).
+    #[inline]
+    pub fn own_bytes(&self) -> &[u8] {
+        &self.own
+    }
+
+    /// Empties it, keeping at most `keep` bytes of capacity.
+    pub fn clear(&mut self, keep: usize) {
+        self.own.clear();
+        self.bodies.clear();
+        self.borrowed = 0;
+        if self.own.capacity() > keep {
+            self.own = Vec::with_capacity(256);
+        }
+    }
+
+    /// The wire bytes from byte `from` on, as at most `max` non-empty slices, each given to `f`.
+    pub fn each_slice<'a>(&'a self, book: &'a PayloadBook, from: usize, max: usize, mut f: impl FnMut(&'a [u8])) {
+        let (mut skip, mut n, mut own_at) = (from, 0, 0);
+        let mut give = |piece: &'a [u8]| {
+            if skip >= piece.len() {
+                skip -= piece.len();
+                return n < max;
+            }
+            f(&piece[skip..]);
+            skip = 0;
+            n += 1;
+            n < max
+        };
+        for b in &self.bodies {
+            if !give(&self.own[own_at..b.at]) || !give(&book.masked[b.key][b.start..b.end]) {
+                return;
+            }
+            own_at = b.at;
+        }
+        give(&self.own[own_at..]);
+    }
+
+    /// The wire bytes from byte `from` on, as at most `max` slices for a vectored write.
+    pub fn slices<'a>(&'a self, book: &'a PayloadBook, from: usize, max: usize, out: &mut Vec<IoSlice<'a>>) {
+        self.each_slice(book, from, max, |s| out.push(IoSlice::new(s)));
+    }
+
+    /// The wire bytes in one buffer (tests and benchmarks).
+    pub fn to_vec(&self, book: &PayloadBook) -> Vec<u8> {
+        let mut slices = Vec::new();
+        self.slices(book, 0, usize::MAX, &mut slices);
+        slices.iter().flat_map(|s| s.iter().copied()).collect()
+    }
+}
 
 /// Opcodes used here (RFC 6455 §5.2).
 pub mod op {
@@ -67,7 +188,8 @@ impl PayloadBook {
             (0..max_size).map(|i| TEXT[i % TEXT.len()]).collect()
         };
         let keys: [[u8; 4]; KEYS] = std::array::from_fn(|_| MaskingKey::random().bytes());
-        let masked = keys
+        let nkeys = keys_for(max_size);
+        let masked = keys[..nkeys]
             .iter()
             .map(|k| {
                 let mut m = pattern.clone();
@@ -96,13 +218,21 @@ impl PayloadBook {
     /// Appends the masked data frame of message `seq` with a `size`-byte payload; returns the
     /// message's tag (its sequence-number bytes), which [`PayloadBook::verify`] checks the echo against.
     #[inline]
-    pub fn write_message(&self, out: &mut Vec<u8>, seq: u64, size: usize) -> Tag {
-        let k = (seq as usize) % KEYS;
+    pub fn write_message(&self, outbox: &mut Outbox, seq: u64, size: usize) -> Tag {
+        let k = (seq as usize) & (self.masked.len() - 1);
         let key = self.keys[k];
         let opcode = if self.binary { op::BINARY } else { op::TEXT };
-        write_header(out, opcode, size, key);
-        let start = out.len();
-        out.extend_from_slice(&self.masked[k][..size]);
+        write_header(&mut outbox.own, opcode, size, key);
+        let start = outbox.own.len();
+        if size >= BORROW_MIN {
+            // the sequence number here, the rest sent from the pattern
+            outbox.own.extend_from_slice(&self.masked[k][..SEQ_LEN]);
+            outbox.bodies.push(Body { at: start + SEQ_LEN, key: k, start: SEQ_LEN, end: size });
+            outbox.borrowed += size - SEQ_LEN;
+        } else {
+            outbox.own.extend_from_slice(&self.masked[k][..size]);
+        }
+        let out = &mut outbox.own;
         let seq = self.seq_bytes(seq);
         let tag = Tag(seq);
         // RFC 6455 §5.3: octet i is masked with key octet i mod 4
@@ -120,7 +250,7 @@ impl PayloadBook {
 
     /// Appends a masked control frame (ping, pong, close) with this payload (at most 125 bytes).
     pub fn write_control(&self, out: &mut Vec<u8>, opcode: u8, payload: &[u8], key_index: usize) {
-        let key = self.keys[key_index % KEYS];
+        let key = self.keys[key_index & (self.masked.len() - 1)];
         write_header(out, opcode, payload.len(), key);
         let start = out.len();
         out.extend_from_slice(payload);
@@ -133,7 +263,7 @@ impl PayloadBook {
     }
 
     /// Whether `data`, found at byte `offset` of the echo of the message tagged `tag`, is what was sent there.
-    #[inline]
+    #[inline(always)]
     pub fn verify(&self, tag: Tag, offset: usize, data: &[u8]) -> bool {
         let end = offset + data.len();
         if end > self.pattern.len() {
@@ -271,10 +401,12 @@ mod tests {
     fn built_frames_are_valid_masked_frames_that_verify() {
         for binary in [false, true] {
             let book = PayloadBook::new(70_000, binary);
-            for (seq, size) in [(0u64, 0usize), (1, 3), (0xdead_beef, 8), (42, 64), (7, 125), (9, 126), (3, 70_000)] {
-                let mut out = Vec::new();
+            let sizes = [(0u64, 0usize), (1, 3), (0xdead_beef, 8), (42, 64), (7, 125), (9, 126), (5, 1023), (6, 1024)];
+            for (seq, size) in sizes.into_iter().chain([(3, 70_000)]) {
+                let mut out = Outbox::default();
                 book.write_message(&mut out, seq, size);
-                let (opcode, payload) = decoded(&out);
+                assert_eq!(out.contiguous(), size < BORROW_MIN, "size {size}");
+                let (opcode, payload) = decoded(&out.to_vec(&book));
                 assert_eq!(opcode, if binary { op::BINARY } else { op::TEXT });
                 assert_eq!(payload.len(), size);
                 assert!(book.verify(book.tag(seq), 0, &payload), "seq {seq} size {size}");
@@ -292,12 +424,68 @@ mod tests {
     #[test]
     fn another_sequence_number_or_a_flipped_byte_does_not_verify() {
         let book = PayloadBook::new(64, false);
-        let mut out = Vec::new();
+        let mut out = Outbox::default();
         book.write_message(&mut out, 5, 64);
-        let (_, mut payload) = decoded(&out);
+        let (_, mut payload) = decoded(&out.to_vec(&book));
         assert!(!book.verify(book.tag(6), 0, &payload));
         payload[40] ^= 1;
         assert!(!book.verify(book.tag(5), 0, &payload));
+    }
+
+    #[test]
+    fn an_outbox_gives_its_wire_bytes_in_order_from_any_offset_in_at_most_max_slices() {
+        let book = PayloadBook::new(5000, true);
+        let mut out = Outbox::default();
+        book.write_control(out.own(), op::PING, b"p", 0);
+        book.write_message(&mut out, 1, 5000);
+        book.write_message(&mut out, 2, 10);
+        book.write_message(&mut out, 3, 2000);
+        book.write_control(out.own(), op::PING, b"q", 1);
+        let wire = out.to_vec(&book);
+        assert_eq!(wire.len(), out.len());
+        let mut r = FrameReader::new();
+        r.push(&wire);
+        let sizes: Vec<usize> = std::iter::from_fn(|| r.next_frame().unwrap()).map(|f| f.payload.len()).collect();
+        assert_eq!(sizes, [1, 5000, 10, 2000, 1]);
+        for from in [0, 1, 7, 20, 5000, wire.len() - 1, wire.len()] {
+            for max in [1, 2, 3, 100] {
+                let mut got = Vec::new();
+                out.each_slice(&book, from, max, |s| {
+                    assert!(!s.is_empty());
+                    got.push(s.to_vec());
+                });
+                assert!(got.len() <= max);
+                let joined: Vec<u8> = got.concat();
+                assert!(wire[from..].starts_with(&joined), "from {from} max {max}");
+                if max == 100 {
+                    assert_eq!(joined.len(), wire.len() - from);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_messages_rotate_through_fewer_keys_a_power_of_two() {
+        assert_eq!([64, 16_384, 20_000, 65_536, 1 << 20].map(keys_for), [16, 16, 8, 4, 2]);
+        for size in [64usize, 20_000, 65_536] {
+            let book = PayloadBook::new(size, true);
+            let keys: std::collections::HashSet<[u8; 4]> = (0..64u64)
+                .map(|seq| {
+                    let mut out = Outbox::default();
+                    book.write_message(&mut out, seq, size);
+                    let wire = out.to_vec(&book);
+                    let at = if size < 126 {
+                        2
+                    } else if size < 65_536 {
+                        4
+                    } else {
+                        10
+                    };
+                    [wire[at], wire[at + 1], wire[at + 2], wire[at + 3]]
+                })
+                .collect();
+            assert_eq!(keys.len(), keys_for(size), "size {size}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::errors::{LoadError, Waiting};
-use super::payload::{op, PayloadBook, Tag};
+use super::payload::{op, Outbox, PayloadBook, Tag, BORROW_MIN};
 use super::size::{Rng, SizeDist};
 use super::stats::{ns_to_us_ceil, Tally, Window};
 use crate::wire::FrameHeader;
@@ -201,9 +201,9 @@ impl Session {
     }
 
     /// Writes our close frame (1000, RFC 6455 §7.1.2); the server's reply is awaited up to the timeout.
-    pub fn begin_close(&mut self, plan: &Plan, now_ns: u64, out: &mut Vec<u8>) {
+    pub fn begin_close(&mut self, plan: &Plan, now_ns: u64, out: &mut Outbox) {
         if self.state == State::Open {
-            plan.book.write_control(out, op::CLOSE, &1000u16.to_be_bytes(), self.key_index);
+            plan.book.write_control(out.own(), op::CLOSE, &1000u16.to_be_bytes(), self.key_index);
             self.state = State::CloseSent { deadline_ns: now_ns + plan.timeout_ns };
         }
     }
@@ -237,14 +237,14 @@ impl Session {
     }
 
     #[inline]
-    fn send_message(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
+    fn send_message(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
         let size = self.write_one(plan, out, sched_ns, now_ns);
         tally.sent(&plan.window, sched_ns, size);
     }
 
     /// Writes one message and remembers it; returns its payload size.
     #[inline]
-    fn write_one(&mut self, plan: &Plan, out: &mut Vec<u8>, sched_ns: u64, now_ns: u64) -> usize {
+    fn write_one(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64) -> usize {
         let size = match plan.sizes {
             SizeDist::Fixed(n) => n,
             ref d => d.sample(self.rng.next_u64()),
@@ -257,9 +257,9 @@ impl Session {
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
-    pub fn fill(&mut self, plan: &Plan, now_ns: u64, out: &mut Vec<u8>, tally: &mut Tally) -> Next {
+    pub fn fill(&mut self, plan: &Plan, now_ns: u64, out: &mut Outbox, tally: &mut Tally) -> Next {
         if !self.owed.is_empty() {
-            out.extend_from_slice(&self.owed);
+            out.own().extend_from_slice(&self.owed);
             self.owed.clear();
         }
         if self.state == State::Done {
@@ -300,7 +300,7 @@ impl Session {
         if let Some(interval) = plan.ping_interval_ns {
             if self.ping_sent_ns.is_none() {
                 if now_ns >= self.next_ping_ns {
-                    plan.book.write_control(out, op::PING, &now_ns.to_be_bytes(), self.key_index);
+                    plan.book.write_control(out.own(), op::PING, &now_ns.to_be_bytes(), self.key_index);
                     self.ping_sent_ns = Some(now_ns);
                     self.next_ping_ns = now_ns + interval;
                 } else {
@@ -315,7 +315,8 @@ impl Session {
                     // one batch: every message shares the send time, so they are counted at once
                     let room = plan.in_flight.saturating_sub(self.fifo.len());
                     if room > 0 {
-                        out.reserve(room * (plan.sizes.max() as usize + super::payload::MAX_HEADER));
+                        let body = (plan.sizes.max() as usize).min(BORROW_MIN);
+                        out.own().reserve(room * (body + super::payload::MAX_HEADER));
                     }
                     let (mut n, mut bytes) = (0u64, 0u64);
                     while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
@@ -506,7 +507,7 @@ impl Session {
     }
 
     /// One whole server frame. Returns `false` when the connection is over.
-    #[inline]
+    #[inline(always)]
     fn frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         if is_data(h.opcode) {
             if !self.data_begin(plan, h, tally) {
@@ -524,7 +525,7 @@ impl Session {
 
     /// The header of a data frame (its payload follows, whole or in pieces). Returns `false` when
     /// the connection is over.
-    #[inline]
+    #[inline(always)]
     fn data_begin(&mut self, plan: &Plan, h: Hdr, tally: &mut Tally) -> bool {
         if let Err(rule) = judge(h, 0) {
             return self.fail(LoadError::Protocol(rule), tally);
@@ -552,7 +553,7 @@ impl Session {
     }
 
     /// Payload bytes of the current data frame, checked against the message they echo.
-    #[inline]
+    #[inline(always)]
     fn data_payload(&mut self, plan: &Plan, payload: &[u8]) {
         let Some(front) = self.fifo.front() else { return };
         if self.rx.orphan {
@@ -564,7 +565,7 @@ impl Session {
     }
 
     /// The current data frame is complete; so is its message if it is final.
-    #[inline]
+    #[inline(always)]
     fn data_end(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
         if !self.rx.fin {
             self.rx.orphan = false;
@@ -659,13 +660,13 @@ fn frame_start(buf: &[u8]) -> Option<Result<(Hdr, usize, usize), LoadError>> {
 }
 
 /// Whether a frame of this opcode carries message data.
-#[inline]
+#[inline(always)]
 fn is_data(opcode: u8) -> bool {
     matches!(opcode, op::TEXT | op::BINARY | op::CONTINUATION)
 }
 
 /// The RFC 6455 rules a server frame's header must keep, for a payload of `len` bytes.
-#[inline]
+#[inline(always)]
 fn judge(h: Hdr, len: usize) -> Result<(), &'static str> {
     if h.masked {
         // RFC 6455 §5.1: a server MUST NOT mask any frames that it sends to the client

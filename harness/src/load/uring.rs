@@ -26,6 +26,7 @@ use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use super::bufring::BufRing;
 use super::driver::{Ctx, Park, Parked};
 use super::errors::LoadError;
+use super::payload::{Outbox, PayloadBook, IOV_MAX};
 use super::session::{Next, Session};
 
 /// Submission queue entries per ring.
@@ -208,10 +209,12 @@ impl Park for Arc<Pool> {
 struct Conn {
     session: Session,
     gen: u32,
-    wbuf: Vec<u8>,
+    wbuf: Outbox,
     woff: usize,
     sending: bool,
-    next_out: Vec<u8>,
+    next_out: Outbox,
+    /// The slices of a vectored send in progress (into `wbuf` and the run's payload book).
+    iov: Vec<libc::iovec>,
     recv_armed: bool,
     ended: bool,
     end_after_send: bool,
@@ -258,8 +261,9 @@ impl Ring {
     fn push(&mut self, e: squeue::Entry) {
         loop {
             // SAFETY: every buffer an entry points into (the provided-buffer pool, a connection's
-            // write buffer) lives until its completion: the pool for the ring's life, a write buffer
-            // untouched while `sending`
+            // write buffer and slice list, the run's payload book) lives until its completion: the
+            // pool for the ring's life, a write buffer and slice list untouched while `sending`,
+            // the book for the run (its context outlives the ring's loop)
             if unsafe { self.ring.submission().push(&e) }.is_ok() {
                 return;
             }
@@ -386,10 +390,11 @@ impl Ring {
         self.conns[slot as usize] = Some(Conn {
             session,
             gen,
-            wbuf: Vec::new(),
+            wbuf: Outbox::default(),
             woff: 0,
             sending: false,
-            next_out: Vec::new(),
+            next_out: Outbox::default(),
+            iov: Vec::new(),
             recv_armed: false,
             ended: false,
             end_after_send: !alive,
@@ -415,7 +420,7 @@ impl Ring {
         self.push(e);
     }
 
-    fn submit_send(&mut self, slot: u32) {
+    fn submit_send(&mut self, slot: u32, book: &PayloadBook) {
         let Some(c) = self.conns[slot as usize].as_mut() else { return };
         if c.sending || c.woff >= c.wbuf.len() {
             return;
@@ -423,11 +428,20 @@ impl Ring {
         c.sending = true;
         c.ops += 1;
         self.sends += 1;
-        let rest = &c.wbuf[c.woff..];
-        let e = opcode::Send::new(types::Fixed(slot), rest.as_ptr(), rest.len() as u32)
-            .flags(libc::MSG_NOSIGNAL)
-            .build()
-            .user_data(user_data(SEND, c.gen, slot));
+        let e = if c.wbuf.contiguous() {
+            let rest = &c.wbuf.own_bytes()[c.woff..];
+            opcode::Send::new(types::Fixed(slot), rest.as_ptr(), rest.len() as u32).flags(libc::MSG_NOSIGNAL).build()
+        } else {
+            // large messages' bodies go from the payload book, not copied (a write to a closed
+            // socket is EPIPE: Rust programs ignore SIGPIPE)
+            let Conn { wbuf, iov, woff, .. } = c;
+            iov.clear();
+            wbuf.each_slice(book, *woff, IOV_MAX, |s| {
+                iov.push(libc::iovec { iov_base: s.as_ptr() as *mut libc::c_void, iov_len: s.len() })
+            });
+            opcode::Writev::new(types::Fixed(slot), iov.as_ptr(), iov.len() as u32).build()
+        };
+        let e = e.user_data(user_data(SEND, c.gen, slot));
         self.push(e);
     }
 
@@ -452,7 +466,7 @@ impl Ring {
             _ => {}
         }
         let (sending, end) = (c.sending, c.end_after_send);
-        self.submit_send(slot);
+        self.submit_send(slot, &ctx.plan.book);
         let still_sending = self.conns[slot as usize].as_ref().is_some_and(|c| c.sending);
         if end && !sending && !still_sending {
             self.end(ctx, slot);
@@ -576,7 +590,7 @@ impl Ring {
         }
         c.woff += res as usize;
         if c.woff >= c.wbuf.len() {
-            c.wbuf.clear();
+            c.wbuf.clear(1 << 20);
             c.woff = 0;
             std::mem::swap(&mut c.wbuf, &mut c.next_out);
         }
@@ -585,7 +599,7 @@ impl Ring {
         if end {
             self.end(ctx, slot);
         } else {
-            self.submit_send(slot);
+            self.submit_send(slot, &ctx.plan.book);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Session tests: a fake echo server in memory, any segmentation, hostile frames.
 
 use super::*;
+use crate::load::payload::Outbox;
 use crate::wire::{FrameReader, FrameSpec};
 
 fn plan(pace: Pace, in_flight: usize, size: &str) -> Plan {
@@ -36,13 +37,13 @@ fn closed_loop_keeps_in_flight_outstanding_and_records_every_echo_in_any_segment
     for chop in [1usize, 2, 3, 7, 70, 10_000] {
         let mut s = Session::new(&p, 0, 1, 0);
         let mut t = Tally::default();
-        let mut out = Vec::new();
+        let mut out = Outbox::default();
         let mut now = 1_000;
         for _ in 0..5 {
-            out.clear();
+            out.clear(usize::MAX);
             assert!(matches!(s.fill(&p, now, &mut out, &mut t), Next::WakeAt(_)));
             assert_eq!(s.outstanding(), 4);
-            let echo = echo_of(&out);
+            let echo = echo_of(&out.to_vec(&p.book));
             now += 20_000;
             for part in echo.chunks(chop) {
                 assert!(s.on_bytes(&p, part, now, &mut t));
@@ -58,10 +59,10 @@ fn closed_loop_keeps_in_flight_outstanding_and_records_every_echo_in_any_segment
 fn fragmented_echoes_verify() {
     let p = plan(Pace::Closed, 1, "100");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     s.fill(&p, 0, &mut out, &mut t);
     let mut r = FrameReader::new();
-    r.push(&out);
+    r.push(&out.to_vec(&p.book));
     let payload = r.next_frame().unwrap().unwrap().payload;
     let mut echo = FrameSpec::text(payload[..30].to_vec()).fin(false).unmasked().encode().unwrap();
     echo.extend(FrameSpec::continuation(payload[30..].to_vec()).unmasked().encode().unwrap());
@@ -73,9 +74,9 @@ fn fragmented_echoes_verify() {
 fn a_changed_byte_is_a_payload_mismatch_and_the_connection_goes_on() {
     let p = plan(Pace::Closed, 2, "64");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     s.fill(&p, 0, &mut out, &mut t);
-    let mut echo = echo_of(&out);
+    let mut echo = echo_of(&out.to_vec(&p.book));
     echo[20] ^= 0x01;
     assert!(s.on_bytes(&p, &echo, 5_000, &mut t));
     assert_eq!(t.received, 1);
@@ -87,9 +88,9 @@ fn a_changed_byte_is_a_payload_mismatch_and_the_connection_goes_on() {
 fn reordered_echoes_are_mismatches() {
     let p = plan(Pace::Closed, 2, "16");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     s.fill(&p, 0, &mut out, &mut t);
-    let echo = echo_of(&out);
+    let echo = echo_of(&out.to_vec(&p.book));
     let (a, b) = echo.split_at(echo.len() / 2);
     let swapped = [b, a].concat();
     assert!(s.on_bytes(&p, &swapped, 5_000, &mut t));
@@ -109,7 +110,7 @@ fn hostile_frames_are_protocol_errors_that_end_the_connection() {
     ];
     for (bytes, rule) in cases {
         let mut s = Session::new(&p, 0, 1, 0);
-        let (mut t, mut out) = (Tally::default(), Vec::new());
+        let (mut t, mut out) = (Tally::default(), Outbox::default());
         s.fill(&p, 0, &mut out, &mut t);
         assert!(!s.on_bytes(&p, &bytes, 10, &mut t), "{rule}");
         assert_eq!(t.errors.get(&LoadError::Protocol(rule)), Some(&1), "{rule}: {:?}", t.errors);
@@ -121,15 +122,15 @@ fn hostile_frames_are_protocol_errors_that_end_the_connection() {
 fn a_server_close_is_an_unexpected_close_with_its_code_and_is_answered() {
     let p = plan(Pace::Closed, 1, "8");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     s.fill(&p, 0, &mut out, &mut t);
     let close = FrameSpec::close(crate::wire::CloseCode(1001), "bye").unmasked().encode().unwrap();
     assert!(!s.on_bytes(&p, &close, 10, &mut t));
     assert_eq!(t.errors.get(&LoadError::UnexpectedClose(Some(1001))), Some(&1));
-    out.clear();
+    out.clear(usize::MAX);
     assert_eq!(s.fill(&p, 20, &mut out, &mut t), Next::End);
     let mut r = FrameReader::new();
-    r.push(&out);
+    r.push(&out.to_vec(&p.book));
     let reply = r.next_frame().unwrap().unwrap();
     assert_eq!((reply.opcode(), reply.payload.as_slice()), (op::CLOSE, &[0x03, 0xE9][..]));
 }
@@ -139,11 +140,11 @@ fn server_pings_get_pongs_and_our_pings_are_timed() {
     let mut p = plan(Pace::Closed, 0, "8");
     p.ping_interval_ns = Some(1_000_000);
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     assert!(s.on_bytes(&p, &FrameSpec::ping("hi").unmasked().encode().unwrap(), 5, &mut t));
     s.fill(&p, 1_000_000, &mut out, &mut t);
     let mut r = FrameReader::new();
-    r.push(&out);
+    r.push(&out.to_vec(&p.book));
     let pong = r.next_frame().unwrap().unwrap();
     assert_eq!((pong.opcode(), pong.payload.as_slice()), (op::PONG, &b"hi"[..]));
     let ping = r.next_frame().unwrap().unwrap();
@@ -157,7 +158,7 @@ fn server_pings_get_pongs_and_our_pings_are_timed() {
 fn a_missing_echo_times_out() {
     let p = plan(Pace::Closed, 1, "8");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     assert_eq!(s.fill(&p, 0, &mut out, &mut t), Next::WakeAt(p.timeout_ns));
     assert_eq!(s.fill(&p, p.timeout_ns, &mut out, &mut t), Next::End);
     assert_eq!(t.errors.get(&LoadError::Timeout(Waiting::Echo)), Some(&1));
@@ -168,17 +169,17 @@ fn open_loop_sends_on_schedule_and_counts_waits_for_the_cap_as_latency() {
     // one connection at 1000 messages/s, at most one outstanding
     let p = plan(Pace::Open { period_ns: 1_000_000.0 }, 1, "8");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     // message 0 at t=0; the next is due at 1 ms, so wake 1 ms early at 0
     assert_eq!(s.fill(&p, 0, &mut out, &mut t), Next::WakeAt(p.timeout_ns));
     assert_eq!(t.iv_sent, 1);
     // the echo takes 5 ms: messages 1..5 were due meanwhile and wait for the cap
-    let echo = echo_of(&out);
+    let echo = echo_of(&out.to_vec(&p.book));
     assert!(s.on_bytes(&p, &echo, 5_000_000, &mut t));
-    out.clear();
+    out.clear(usize::MAX);
     s.fill(&p, 5_000_000, &mut out, &mut t);
     assert_eq!(t.iv_sent, 2);
-    assert!(s.on_bytes(&p, &echo_of(&out), 5_010_000, &mut t));
+    assert!(s.on_bytes(&p, &echo_of(&out.to_vec(&p.book)), 5_010_000, &mut t));
     // message 1 was scheduled at 1 ms, sent at 5 ms, echoed at 5.01 ms
     let same = |h: &hdrhistogram::Histogram<u64>, q: f64, v: u64| h.equivalent(h.value_at_quantile(q), v);
     let corrected = t.measured_latency();
@@ -196,9 +197,9 @@ fn message_tickets_bound_the_measured_messages() {
     let mut t = Tally::default();
     for round in 0..10u64 {
         for s in [&mut a, &mut b] {
-            let mut out = Vec::new();
+            let mut out = Outbox::default();
             s.fill(&p, round, &mut out, &mut t);
-            let echo = echo_of(&out);
+            let echo = echo_of(&out.to_vec(&p.book));
             s.on_bytes(&p, &echo, round + 1, &mut t);
         }
     }
@@ -209,7 +210,7 @@ fn message_tickets_bound_the_measured_messages() {
 fn closing_handshake_completes_on_the_servers_reply() {
     let p = plan(Pace::Closed, 1, "8");
     let mut s = Session::new(&p, 0, 1, 0);
-    let (mut t, mut out) = (Tally::default(), Vec::new());
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
     s.stop_sending();
     s.begin_close(&p, 0, &mut out);
     assert!(s.closing());
@@ -231,9 +232,9 @@ fn open_loop_connections_share_one_grid_and_send_the_total_rate_once_open() {
     let mut now = 9_000_000;
     while now < 40_000_000 {
         for s in &mut sessions {
-            let mut out = Vec::new();
+            let mut out = Outbox::default();
             s.fill(&p, now, &mut out, &mut t);
-            let echo = echo_of(&out);
+            let echo = echo_of(&out.to_vec(&p.book));
             assert!(s.on_bytes(&p, &echo, now + 1_000, &mut t));
         }
         now += 100_000;
@@ -274,11 +275,11 @@ fn echoes_of_every_length_encoding_verify_in_any_segmentation_and_fragmentation(
                     continue; // a byte at a time through 210 KB adds nothing the other chops miss
                 }
                 let mut s = Session::new(&p, 7, 1, 0);
-                let (mut t, mut out) = (Tally::default(), Vec::new());
+                let (mut t, mut out) = (Tally::default(), Outbox::default());
                 for round in 0..3u64 {
-                    out.clear();
+                    out.clear(usize::MAX);
                     s.fill(&p, round * 100, &mut out, &mut t);
-                    let echo = fragmented_echo_with_pings(&out, pieces);
+                    let echo = fragmented_echo_with_pings(&out.to_vec(&p.book), pieces);
                     for part in echo.chunks(chop) {
                         assert!(s.on_bytes(&p, part, round * 100 + 50, &mut t), "size {size} chop {chop}");
                     }
@@ -300,9 +301,9 @@ fn a_changed_byte_in_a_cut_payload_is_a_mismatch() {
     let p = plan(Pace::Closed, 2, "70000");
     for chop in [1000usize, 69_999, 70_010] {
         let mut s = Session::new(&p, 0, 1, 0);
-        let (mut t, mut out) = (Tally::default(), Vec::new());
+        let (mut t, mut out) = (Tally::default(), Outbox::default());
         s.fill(&p, 0, &mut out, &mut t);
-        let mut echo = echo_of(&out);
+        let mut echo = echo_of(&out.to_vec(&p.book));
         echo[10 + 69_000] ^= 0x01; // in the first message, past any first read
         for part in echo.chunks(chop) {
             assert!(s.on_bytes(&p, part, 5_000, &mut t));
@@ -320,7 +321,7 @@ fn a_cut_oversized_control_frame_fails_at_its_header() {
     let frame = [0x89u8, 0x7F, 0, 0, 0, 0, 0, 1, 0x11, 0x70, b'x', b'x'];
     for cut in 1..frame.len() {
         let mut s = Session::new(&p, 0, 1, 0);
-        let (mut t, mut out) = (Tally::default(), Vec::new());
+        let (mut t, mut out) = (Tally::default(), Outbox::default());
         s.fill(&p, 0, &mut out, &mut t);
         let first = s.on_bytes(&p, &frame[..cut], 10, &mut t);
         let alive = first && s.on_bytes(&p, &frame[cut..], 20, &mut t);
