@@ -123,6 +123,16 @@ struct EchoRun {
     n: u64,
 }
 
+impl EchoRun {
+    /// Records the run's echoes, received at `now_ns`, if any.
+    #[inline]
+    fn record(self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
+        if self.n > 0 {
+            tally.echoes(&plan.window, plan.open_loop(), now_ns, self.sched_ns, self.sent_ns, self.n);
+        }
+    }
+}
+
 /// One connection's protocol state.
 #[derive(Debug)]
 pub struct Session {
@@ -360,10 +370,7 @@ impl Session {
     /// Takes bytes read from the socket at `now_ns`. Returns `false` when the connection is over.
     pub fn on_bytes(&mut self, plan: &Plan, data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         let alive = self.take(plan, data, now_ns, tally);
-        let run = std::mem::take(&mut self.run);
-        if run.n > 0 {
-            tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
-        }
+        std::mem::take(&mut self.run).record(plan, now_ns, tally);
         alive
     }
 
@@ -581,10 +588,8 @@ impl Session {
             if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
                 run.n += 1;
             } else {
-                if run.n > 0 {
-                    tally.echoes(&plan.window, plan.open_loop(), now_ns, run.sched_ns, run.sent_ns, run.n);
-                }
-                *run = EchoRun { sched_ns: front.sched_ns, sent_ns: front.sent_ns, n: 1 };
+                std::mem::replace(run, EchoRun { sched_ns: front.sched_ns, sent_ns: front.sent_ns, n: 1 })
+                    .record(plan, now_ns, tally);
             }
         } else {
             tally.error(LoadError::PayloadMismatch);
