@@ -24,7 +24,7 @@ pub fn case_report(case: &Case, outcome: &CaseOutcome) -> CaseReport {
         expected: outcome.expected.clone(),
         observed: outcome.observed.clone(),
         close: outcome.close.as_ref().map(|c| CloseReport {
-            initiated_by: c.initiated_by.to_string(),
+            initiated_by: c.initiated_by.as_str().to_string(),
             server_code: c.server_code,
             server_closed_tcp: c.server_closed_tcp,
             reason: c.reason.clone(),

@@ -18,17 +18,20 @@ pub enum Verdict {
     Failed,
     /// The harness itself could not run the case (not the server's fault).
     Errored,
+    /// The case could not run: the target stopped accepting connections earlier in the run.
+    NotRun,
 }
 
 impl Verdict {
     /// Every verdict, from best to worst.
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::Ok,
         Verdict::NonStrict,
         Verdict::Informational,
         Verdict::Unimplemented,
         Verdict::Failed,
         Verdict::Errored,
+        Verdict::NotRun,
     ];
 
     /// The name used in reports, as Autobahn spells it.
@@ -40,6 +43,7 @@ impl Verdict {
             Verdict::Unimplemented => "UNIMPLEMENTED",
             Verdict::Failed => "FAILED",
             Verdict::Errored => "ERRORED",
+            Verdict::NotRun => "NOT RUN",
         }
     }
 

@@ -246,16 +246,7 @@ async fn run_each(runs: &[(Option<Flaw>, Case)]) -> Vec<CaseOutcome> {
 
 /// The outcome of a case that ran past its budget (as `wsharness conformance` rates it: FAILED).
 fn overran(case: &Case, budget: Duration) -> CaseOutcome {
-    CaseOutcome {
-        id: case.id.clone(),
-        verdict: Verdict::Failed,
-        close: None,
-        reason: Some(format!("the case ran past its time budget of {budget:?}")),
-        expected: None,
-        observed: None,
-        duration: budget,
-        trace: Vec::new(),
-    }
+    CaseOutcome::not_judged(case, Verdict::Failed, format!("the case ran past its time budget of {budget:?}"), budget)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,4 +339,41 @@ async fn every_case_fails_against_a_server_that_breaks_its_rule() {
         .map(|c| format!("  {}: {}", c.id, tried.get(&c.id).map(|t| t.join(", ")).unwrap_or_default()))
         .collect();
     assert!(unproven.is_empty(), "cases that no flaw of theirs makes fail:\n{}", unproven.join("\n"));
+}
+
+/// Not a check: writes the verdict of every case against the flawless fixture and against each flaw of its
+/// entry, one `flaw<TAB>case<TAB>verdict<TAB>close verdict` line each, to the file named by
+/// `WSHARNESS_VERDICT_SNAPSHOT` (with its reason in a fifth column; `WSHARNESS_VERDICT_SNAPSHOT_FILTER` takes a
+/// glob of case ids to run only those), so that a change of the runner can be shown to keep every verdict
+/// (`cargo test -p wsharness --test every_case_can_fail -- --ignored verdict_snapshot`, before and after, then diff).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a tool for refactorings, run by hand"]
+async fn verdict_snapshot() {
+    let Ok(path) = std::env::var("WSHARNESS_VERDICT_SNAPSHOT") else {
+        panic!("set WSHARNESS_VERDICT_SNAPSHOT to the file to write");
+    };
+    let only = std::env::var("WSHARNESS_VERDICT_SNAPSHOT_FILTER").ok();
+    let only =
+        only.map(|g| Glob::new(&g).expect("a valid glob in WSHARNESS_VERDICT_SNAPSHOT_FILTER").compile_matcher());
+    let cases: Vec<Case> = embedded_cases()
+        .expect("the shipped case files are valid")
+        .into_iter()
+        .filter(|c| only.as_ref().is_none_or(|m| m.is_match(&c.id)))
+        .collect();
+    let table: Vec<(globset::GlobMatcher, &[Flaw])> =
+        FLAWS_BY_CASE.iter().map(|(g, f)| (Glob::new(g).expect("valid glob").compile_matcher(), *f)).collect();
+    let mut runs: Vec<(Option<Flaw>, Case)> = Vec::new();
+    for c in &cases {
+        runs.push((None, c.clone()));
+        if let Some((_, flaws)) = table.iter().find(|(m, _)| m.is_match(&c.id)) {
+            runs.extend(flaws.iter().map(|f| (Some(*f), c.clone())));
+        }
+    }
+    let mut lines = Vec::new();
+    for ((flaw, case), o) in runs.iter().zip(run_each(&runs).await) {
+        let close = o.close.as_ref().map(|c| c.verdict.to_string()).unwrap_or_else(|| "-".into());
+        let why = o.reason.unwrap_or_default().replace(['\t', '\n'], " ");
+        lines.push(format!("{flaw:?}\t{}\t{}\t{close}\t{why}", case.id, o.verdict));
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write the snapshot");
 }

@@ -39,7 +39,8 @@ async fn run_against(flaw: Flaw) {
     let options = RunOptions { case_timeout: CASE_TIMEOUT, close_timeout: Duration::from_millis(200), tls: None };
     let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let (outcomes, complete) = run_all(&cases, &target, options, JOBS, stop_rx, |_| {}).await;
+    let run = run_all(&cases, &target, options, JOBS, stop_rx, |_| {}).await;
+    let (outcomes, complete) = (run.outcomes, run.complete);
     let elapsed = started.elapsed();
     server.stop().await;
 

@@ -98,7 +98,10 @@ async fn a_correct_server_gets_ok_in_behaviour_and_close() {
         }
     }
     let unmasked = &outcomes[1];
-    assert_eq!(unmasked.close.as_ref().map(|c| (c.initiated_by, c.server_code)), Some(("server", Some(1002))));
+    assert_eq!(
+        unmasked.close.as_ref().map(|c| (c.initiated_by, c.server_code)),
+        Some((wsharness::conformance::Initiator::Server, Some(1002)))
+    );
     // a case whose expectation the server cannot meet is FAILED, with the reason
     let wrong = &outcomes[4];
     assert_eq!(wrong.verdict, Verdict::Failed);

@@ -49,8 +49,7 @@ async fn run(insecure: Option<bool>) -> Vec<wsharness::conformance::CaseOutcome>
     let tls = insecure.map(|i| tls::connector(i).expect("tls"));
     let options = RunOptions { case_timeout: Duration::from_secs(5), close_timeout: Duration::from_secs(1), tls };
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let (outcomes, _) = run_all(&cases, &target, options, 4, rx, |_| {}).await;
-    outcomes.into_iter().map(|(_, o)| o).collect()
+    run_all(&cases, &target, options, 4, rx, |_| {}).await.outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,10 +42,10 @@ pub fn run(cmd: CasesCommand) -> anyhow::Result<ExitCode> {
                         autobahn: c.autobahn.as_deref(),
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&listed)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&listed)?);
             } else {
                 for c in &selected {
-                    println!("{:<48} {:<12} {:<8} {}", c.id, c.rfc, c.autobahn.as_deref().unwrap_or("-"), c.title);
+                    crate::outln!("{:<48} {:<12} {:<8} {}", c.id, c.rfc, c.autobahn.as_deref().unwrap_or("-"), c.title);
                 }
                 eprintln!("{} case(s)", selected.len());
             }
@@ -58,7 +58,7 @@ pub fn run(cmd: CasesCommand) -> anyhow::Result<ExitCode> {
             };
             match loaded {
                 Ok(c) => {
-                    println!("{} case(s), no mistakes", c.len());
+                    crate::outln!("{} case(s), no mistakes", c.len());
                     Ok(ExitCode::from(EXIT_OK))
                 }
                 Err(errors) => {

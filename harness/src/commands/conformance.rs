@@ -10,11 +10,10 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::conformance::{CaseReport, TargetInfo};
 
-use super::render::write_run_outputs;
+use super::render::{ensure_writable_dir, write_run_outputs};
 use super::{print_case_errors, Filter, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::cli::{ConformanceArgs, FailOn};
-use crate::conformance::trace::{Direction, TraceKind};
-use crate::conformance::{run_all, CaseOutcome, RunOptions, Target};
+use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, TargetLost};
 use crate::embedded::cases_with;
 use crate::report::{case_report, conformance_report};
 
@@ -61,17 +60,16 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let tls = if target.secure { Some(crate::conformance::tls::connector(args.insecure)?) } else { None };
-    // an unreachable target is a usage error, found fast, not N failed cases
-    match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(target.authority())).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
-            eprintln!("wsharness: cannot reach {} ({}): {e}", target.authority(), target.url);
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
-        Err(_) => {
-            eprintln!("wsharness: cannot reach {} ({}): no answer within 3 s", target.authority(), target.url);
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(SystemTime::now()));
+    // a run must not be lost at its end to an unwritable --out
+    if let Err(e) = ensure_writable_dir(&out_dir) {
+        eprintln!("wsharness: {e:#} (choose another folder with --out)");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    // one valid handshake first: a target that does not speak WebSocket is one line, not 553 failed cases
+    if let Err(e) = preflight(&target, tls.as_ref()).await {
+        eprintln!("wsharness: {e}");
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
 
     let jobs = args.jobs.unwrap_or_else(|| 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -89,7 +87,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     });
     let started = SystemTime::now();
     let t0 = std::time::Instant::now();
-    let (outcomes, complete) = run_all(&cases, &target, options, jobs, stop_rx, |o: &CaseOutcome| {
+    let run = run_all(&cases, &target, options, jobs, stop_rx, |o: &CaseOutcome| {
         bar.set_message(o.id.clone());
         bar.inc(1);
     })
@@ -97,9 +95,10 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     ctrl_c.abort();
     bar.finish_and_clear();
     let elapsed = t0.elapsed();
+    let complete = run.complete;
 
-    let server_header = outcomes.iter().find_map(|(_, o)| server_header(o));
-    let reports: Vec<CaseReport> = outcomes.iter().map(|(i, o)| case_report(&cases[*i], o)).collect();
+    let server_header = run.outcomes.iter().find_map(|(_, o)| o.server_header.clone());
+    let reports: Vec<CaseReport> = run.outcomes.iter().map(|(i, o)| case_report(&cases[*i], o)).collect();
     let report = conformance_report(
         TargetInfo { url: target.url.clone(), embedded: embedded.is_some(), server_header },
         humantime::format_rfc3339_seconds(started).to_string(),
@@ -107,15 +106,25 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         complete,
         reports,
     );
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(started));
-    let written = write_run_outputs(&out_dir, &reports::Report::Conformance(Box::new(report.clone())))?;
+    let written = write_run_outputs(&out_dir, &reports::Report::Conformance(Box::new(report.clone())));
 
     print_summary(&report.cases, elapsed, &target.url, embedded.is_some());
-    println!("report: {}", written.json.display());
-    println!("html: {}", written.html.display());
-    println!("junit: {}", written.junit.display());
+    if let Some(lost) = &run.target_lost {
+        print_target_lost(lost);
+    }
     if let Some(server) = embedded {
         let _ = server.shutdown().await;
+    }
+    match written {
+        Ok(written) => {
+            println!("report: {}", written.json.display());
+            println!("html: {}", written.html.display());
+            println!("junit: {}", written.junit.display());
+        }
+        Err(e) => {
+            eprintln!("wsharness: {e:#}; the summary above is all that is left of this run");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
     }
     if !complete {
         eprintln!(
@@ -155,14 +164,18 @@ fn default_out_dir(started: SystemTime) -> PathBuf {
     PathBuf::from("reports").join(stamp)
 }
 
-fn server_header(o: &CaseOutcome) -> Option<String> {
-    o.trace.iter().find_map(|e| match &e.kind {
-        TraceKind::Http { dir: Direction::Received, head } if head.starts_with("HTTP/1.1 101") => head
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("server")))
-            .map(|(_, v)| v.trim().to_string()),
-        _ => None,
-    })
+/// Says once that the target went away, when, and after which cases.
+fn print_target_lost(lost: &TargetLost) {
+    let after = if lost.after.is_empty() {
+        "before any case finished".to_string()
+    } else {
+        format!("after {}", lost.after.join(", "))
+    };
+    println!(
+        "\nthe target stopped accepting connections {:.1} s into the run ({after}); {} cases were not run",
+        lost.at.as_secs_f64(),
+        lost.not_run
+    );
 }
 
 const COLUMNS: [&str; 6] = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "ERRORED"];

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod conformance;
 pub mod load;
 pub mod merge;
+pub mod output;
 pub mod render;
 
 use anyhow::Context;

@@ -69,6 +69,16 @@ pub struct Written {
     pub junit: PathBuf,
 }
 
+/// Checks, before a run, that its outputs can be written into `dir`: creates it, writes and
+/// removes a probe file. A run must not be lost at its end to an unwritable `--out`.
+pub fn ensure_writable_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    let probe = dir.join(format!(".wsharness-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write into the output folder {}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Writes a run's outputs into `dir`, each atomically, report.json first so
 /// that a failure to render still leaves the data.
 pub fn write_run_outputs(dir: &Path, report: &Report) -> anyhow::Result<Written> {

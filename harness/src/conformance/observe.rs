@@ -1,97 +1,68 @@
-//! One case's connection: writes with the case's delivery, and reads turned
-//! into [`Event`]s, every one of them recorded in the trace. A timeout is data
-//! (`None`), not an error, so a stalling server costs a verdict, never the run.
+//! One case's connection, the I/O layer: writes with the case's delivery, and
+//! reads turned into [`Event`]s, every one of them recorded in the trace. It
+//! judges nothing; the judge ([`super::judge`]) takes the events.
+//!
+//! Every frame is seen as its bytes arrive ([`FrameScanner`]: its trace line
+//! and the judge's facts), but kept as raw bytes until a step asks for the next
+//! event, so a flood of tiny frames costs its bytes, not an allocation each.
+//! Everything held for the server has a cap: the bytes read and not yet asked
+//! for ([`BacklogCap`]: what a correct server could echo of what the case sent,
+//! plus a margin), the frame being read (the case's read limit), and the trace
+//! ([`super::trace`]). A server that floods while the case writes is read no
+//! further once the backlog is full: its own writes then block, as TCP intends.
 
 use std::collections::VecDeque;
 use std::io;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::time::{sleep, sleep_until, timeout_at, Instant};
+use tokio::time::{sleep_until, timeout_at, Instant};
 
-use super::trace::{
-    preview, Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES, MAX_TRACE_EVENTS, MAX_TRACE_TOTAL_BYTES,
-};
+use super::event::{describe_frame_start, Closed, Event};
+use super::judge::WireFacts;
+use super::scan::{FrameScanner, Scanned};
+use super::trace::{Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES, MAX_TRACE_EVENTS, MAX_TRACE_TOTAL_BYTES};
 use crate::case::{Delivery, ReadPace};
-use crate::wire::{ClosePayload, FrameHeader, FrameReader, ObservedFrame, Opcode, Violation};
-
-/// Something the server did.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// A frame, exactly as sent.
-    Frame(ObservedFrame),
-    /// The server closed TCP (`EOF`) or the connection broke (the error).
-    Closed(String),
-    /// Bytes that cannot be read as frames (e.g. a frame over the reader's limit).
-    Unreadable(String),
-}
-
-impl Event {
-    /// One line for reasons and traces.
-    pub fn describe(&self) -> String {
-        match self {
-            Event::Frame(f) => describe_frame(&f.header, &f.payload),
-            Event::Closed(how) if how == "EOF" => "TCP closed by the server".to_string(),
-            Event::Closed(how) => format!("connection broken ({how})"),
-            Event::Unreadable(why) => format!("unreadable bytes ({why})"),
-        }
-    }
-}
-
-/// One line describing a frame: opcode, unusual flags, length, payload preview.
-pub fn describe_frame(h: &FrameHeader, payload: &[u8]) -> String {
-    let name = Opcode::name_of(h.opcode);
-    let mut s = String::from(name);
-    if !h.fin {
-        s.push_str(" FIN=0");
-    }
-    if h.rsv != 0 {
-        s.push_str(&format!(" RSV={}", h.rsv));
-    }
-    if let Some(k) = h.masking_key {
-        s.push_str(&format!(" masked({k})"));
-    }
-    if h.opcode == 0x8 {
-        match ClosePayload::parse(payload) {
-            ClosePayload::Code { code, reason } => {
-                s.push_str(&format!(" {}", code.0));
-                if !reason.is_empty() {
-                    s.push_str(&format!(" {}", preview(reason)));
-                }
-                return s;
-            }
-            ClosePayload::Empty => return s + " (no code)",
-            ClosePayload::Truncated(_) => return s + " (1-byte body)",
-        }
-    }
-    if h.declared_len != payload.len() as u64 {
-        s.push_str(&format!(" declared {} bytes, {} sent", h.declared_len, payload.len()));
-    } else {
-        s.push_str(&format!(" {} bytes", payload.len()));
-    }
-    if !payload.is_empty() {
-        s.push(' ');
-        s.push_str(&preview(payload));
-    }
-    s
-}
+use crate::wire::FrameReader;
 
 /// A byte stream to the server: TCP, or TLS over TCP.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// The status code of a close frame's payload (`None`: no code, or a 1-byte body).
-pub fn close_code(payload: &[u8]) -> Option<u16> {
-    match ClosePayload::parse(payload) {
-        ClosePayload::Code { code, .. } => Some(code.0),
-        _ => None,
-    }
-}
-
 /// How long a write may make no progress before the harness gives up on it.
-pub const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(2);
+pub const WRITE_STALL: Duration = Duration::from_secs(2);
 
 /// Read buffer size.
 const READ_SIZE: usize = 64 * 1024;
+
+/// Bytes the backlog holds beyond what the case sent (a correct server echoes about that much).
+pub const BACKLOG_MARGIN: usize = 1024 * 1024;
+
+/// Frames read before a deadline that are still handed out after it (a close reply that crossed the
+/// case's end is judged); beyond these, a flooding server's backlog cannot hold a case past its time.
+pub const OVERTIME_FRAMES: usize = 1000;
+
+/// The most the backlog of bytes read and not yet asked for may hold; reads stop while it is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BacklogCap(pub usize);
+
+impl BacklogCap {
+    /// The cap once the case has sent `bytes` bytes: a correct server's echo fits.
+    pub fn after_sending(bytes: u64) -> BacklogCap {
+        BacklogCap(usize::try_from(bytes).unwrap_or(usize::MAX).saturating_add(BACKLOG_MARGIN))
+    }
+}
+
+/// What one read before the handshake response gave.
+#[derive(Debug)]
+pub enum HeadRead {
+    /// Bytes, for the HTTP parser.
+    Bytes(Vec<u8>),
+    /// Nothing before the deadline.
+    Timeout,
+    /// The server closed the connection, or it broke.
+    Closed(Closed),
+}
 
 /// What the bytes read are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +75,69 @@ enum Phase {
     Ignore,
 }
 
+/// The wire trace of one connection, within its caps.
+#[derive(Debug)]
+pub struct Trace {
+    start: Instant,
+    /// Trace events left out once the trace is full.
+    omitted: usize,
+    /// Raw bytes kept in the trace so far.
+    bytes: usize,
+    /// Every write and read, in order, up to the caps.
+    pub events: Vec<TraceEvent>,
+}
+
+impl Trace {
+    /// An empty trace; times count from `start`.
+    pub fn new(start: Instant) -> Trace {
+        Trace { start, omitted: 0, bytes: 0, events: Vec::new() }
+    }
+
+    /// Whether an event of this kind would be kept (so that callers need not format one that is not).
+    pub fn has_room(&self) -> bool {
+        self.events.len() < MAX_TRACE_EVENTS
+    }
+
+    /// Records a trace event now (up to [`MAX_TRACE_EVENTS`]; then only notes, closes and HTTP heads).
+    pub fn note(&mut self, mut kind: TraceKind) {
+        let essential = matches!(kind, TraceKind::Note(_) | TraceKind::Closed { .. } | TraceKind::Http { .. });
+        if !self.has_room() && !essential {
+            if self.omitted == 0 {
+                let full =
+                    format!("trace full: further frames and bytes are left out (limit {MAX_TRACE_EVENTS} events)");
+                self.events.push(TraceEvent { at: self.start.elapsed(), kind: TraceKind::Note(full) });
+            }
+            self.omitted += 1;
+            return;
+        }
+        if let TraceKind::Bytes { bytes, .. } = &mut kind {
+            bytes.truncate(MAX_TRACE_TOTAL_BYTES.saturating_sub(self.bytes));
+            self.bytes += bytes.len();
+        }
+        self.events.push(TraceEvent { at: self.start.elapsed(), kind });
+    }
+
+    /// Records raw bytes: at most [`MAX_TRACE_BYTES`] of them, and the full length.
+    pub fn bytes(&mut self, dir: Direction, bytes: &[u8]) {
+        if self.has_room() {
+            let keep = bytes.len().min(MAX_TRACE_BYTES);
+            self.note(TraceKind::Bytes { dir, bytes: bytes[..keep].to_vec(), len: bytes.len() });
+        } else {
+            self.note(TraceKind::Bytes { dir, bytes: Vec::new(), len: bytes.len() });
+        }
+    }
+}
+
+/// Where a delivery stands across the pieces of one byte stream: chunk sizes are used in turn
+/// and the pause comes between chunks.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryState {
+    /// Index of the next chunk size.
+    next: usize,
+    /// A chunk has been written (the next one pauses first).
+    started: bool,
+}
+
 /// A case's TCP connection and everything seen on it.
 ///
 /// Writes read at the same time: a server that echoes while it reads (as it
@@ -112,36 +146,38 @@ enum Phase {
 pub struct Conn {
     rd: ReadHalf<Box<dyn Io>>,
     wr: WriteHalf<Box<dyn Io>>,
-    /// What reads are for: the handshake response, frames, or nothing (after a refusal).
     phase: Phase,
     early: Vec<u8>,
     /// A slow client: read size and pause.
     pace: Option<ReadPace>,
     next_read: Instant,
-    /// Writes stop here: the case's deadline.
+    /// Writes and pauses stop here: the case's deadline.
     deadline: Instant,
-    /// Trace events left out once the trace is full.
-    omitted: usize,
-    /// Raw bytes kept in the trace so far.
-    traced_bytes: usize,
+    /// Frames are read from here when a step asks for the next event.
     reader: FrameReader,
-    pending: VecDeque<Event>,
-    closed: Option<String>,
+    /// Sees each frame as its bytes arrive: the trace and the facts.
+    scanner: FrameScanner,
+    /// The reader's failure was handed out as an event (once).
+    unreadable_told: bool,
+    /// Events a step handed back unconsumed, seen first by the next step.
+    put_back: VecDeque<Event>,
+    /// Frames handed out after a deadline had passed (at most [`OVERTIME_FRAMES`]).
+    overtime: usize,
+    cap: BacklogCap,
+    /// The backlog was full at least once (noted in the trace once).
+    held_back: bool,
+    closed: Option<Closed>,
     buf: Vec<u8>,
-    start: Instant,
     /// Every write and read, in order.
-    pub trace: Vec<TraceEvent>,
-    /// Rules the server's frames broke.
-    pub violations: Vec<Violation>,
-    /// The server's first close frame, when read: its code (`None`: no code).
-    pub server_close: Option<Option<u16>>,
-    /// The close frame an expectation took (its code and summary): later close expectations judge it again.
-    pub close_taken: Option<(Option<u16>, String)>,
+    pub trace: Trace,
+    /// What the server's frames showed as they were read.
+    pub facts: WireFacts,
 }
 
 impl Conn {
-    /// Wraps a connected stream; `start` is the case's start time.
-    pub fn new(stream: Box<dyn Io>, start: Instant) -> Conn {
+    /// Wraps a connected stream; `start` is the case's start time, `deadline` its end, `max_frame` the
+    /// largest frame payload it reads.
+    pub fn new(stream: Box<dyn Io>, start: Instant, deadline: Instant, max_frame: u64) -> Conn {
         let (rd, wr) = tokio::io::split(stream);
         Conn {
             rd,
@@ -150,24 +186,19 @@ impl Conn {
             early: Vec::new(),
             pace: None,
             next_read: start,
-            omitted: 0,
-            deadline: start + std::time::Duration::from_secs(24 * 3600),
-            traced_bytes: 0,
-            reader: FrameReader::new(),
-            pending: VecDeque::new(),
+            deadline,
+            reader: FrameReader::with_max_payload(max_frame),
+            scanner: FrameScanner::new(max_frame),
+            unreadable_told: false,
+            put_back: VecDeque::new(),
+            overtime: 0,
+            cap: BacklogCap::after_sending(0),
+            held_back: false,
             closed: None,
             buf: vec![0; READ_SIZE],
-            start,
-            trace: Vec::new(),
-            violations: Vec::new(),
-            server_close: None,
-            close_taken: None,
+            trace: Trace::new(start),
+            facts: WireFacts::default(),
         }
-    }
-
-    /// Writes give up at `deadline` (the case's own).
-    pub fn set_deadline(&mut self, deadline: Instant) {
-        self.deadline = deadline;
     }
 
     /// Reads at most `pace.chunk` bytes at a time, pausing between reads: a slow client.
@@ -175,27 +206,19 @@ impl Conn {
         self.pace = pace;
     }
 
-    /// Records a trace event now (up to [`MAX_TRACE_EVENTS`]; then only notes and closes are kept).
-    pub fn note(&mut self, mut kind: TraceKind) {
-        if let TraceKind::Bytes { bytes, .. } = &mut kind {
-            let room = MAX_TRACE_TOTAL_BYTES.saturating_sub(self.traced_bytes);
-            bytes.truncate(room);
-            self.traced_bytes += bytes.len();
-        }
-        let essential = matches!(kind, TraceKind::Note(_) | TraceKind::Closed { .. } | TraceKind::Http { .. });
-        if self.trace.len() >= MAX_TRACE_EVENTS && !essential {
-            if self.omitted == 0 {
-                self.trace.push(TraceEvent {
-                    at: self.start.elapsed(),
-                    kind: TraceKind::Note(format!(
-                        "trace full: further frames and bytes are left out (limit {MAX_TRACE_EVENTS} events)"
-                    )),
-                });
-            }
-            self.omitted += 1;
-            return;
-        }
-        self.trace.push(TraceEvent { at: self.start.elapsed(), kind });
+    /// How many bytes read and not yet asked for may be held (it grows with what the case sends).
+    pub fn set_backlog_cap(&mut self, cap: BacklogCap) {
+        self.cap = cap;
+    }
+
+    /// Records a trace event now.
+    pub fn note(&mut self, kind: TraceKind) {
+        self.trace.note(kind);
+    }
+
+    /// The server's side is closed (EOF) or the connection broke: how.
+    pub fn closed(&self) -> Option<&Closed> {
+        self.closed.as_ref()
     }
 
     /// Whether the server closed TCP (or the connection broke).
@@ -203,17 +226,31 @@ impl Conn {
         self.closed.is_some()
     }
 
-    /// Writes `bytes` cut and paced as `delivery` says, reading whatever
-    /// arrives meanwhile. A failed write (the server already closed) is
-    /// recorded, not returned: the reads tell the story.
-    pub async fn send(&mut self, bytes: &[u8], delivery: &Delivery) {
+    /// Whether reads may go on: the backlog has room.
+    fn backlog_has_room(&self) -> bool {
+        self.reader.buffered().len() < self.cap.0
+    }
+
+    /// Writes `bytes`, cut and paced as `delivery` says (continuing `state` from the stream's earlier
+    /// pieces), reading whatever arrives meanwhile. A failed write (the server already closed) is
+    /// recorded, not returned: the reads tell the story. Returns whether all of it was written.
+    pub async fn send(&mut self, bytes: &[u8], delivery: &Delivery, state: &mut DeliveryState) -> bool {
         let mut rest = bytes;
-        let mut sizes = delivery.chunks.iter().cycle();
         while !rest.is_empty() {
-            let n = sizes.next().copied().unwrap_or(rest.len()).min(rest.len());
-            let (chunk, tail) = rest.split_at(n);
-            let keep = chunk.len().min(MAX_TRACE_BYTES);
-            self.note(TraceKind::Bytes { dir: Direction::Sent, bytes: chunk[..keep].to_vec(), len: chunk.len() });
+            let size = match delivery.chunks.get(state.next % delivery.chunks.len().max(1)) {
+                Some(&n) if !delivery.chunks.is_empty() => n.max(1),
+                _ => rest.len(),
+            };
+            if state.started && !delivery.pause.is_zero() {
+                if Instant::now() + delivery.pause > self.deadline {
+                    let why = format!("write abandoned: the case's time ran out; {} bytes left unwritten", rest.len());
+                    self.note(TraceKind::Note(why));
+                    return false;
+                }
+                self.pause_reading(Instant::now() + delivery.pause).await;
+            }
+            let (chunk, tail) = rest.split_at(size.min(rest.len()));
+            self.trace.bytes(Direction::Sent, chunk);
             if let Err(e) = self.write_reading(chunk).await {
                 let why = if e.kind() == io::ErrorKind::TimedOut {
                     format!("write abandoned: {e}")
@@ -221,31 +258,24 @@ impl Conn {
                     format!("write failed after the server closed: {e}")
                 };
                 self.note(TraceKind::Note(why));
-                return;
+                return false;
             }
+            state.next += 1;
+            state.started = true;
             rest = tail;
-            if !rest.is_empty() && !delivery.pause.is_zero() {
-                if Instant::now() + delivery.pause > self.deadline {
-                    self.note(TraceKind::Note(format!(
-                        "write abandoned: the case's time ran out; {} bytes left unwritten",
-                        rest.len()
-                    )));
-                    return;
-                }
-                sleep(delivery.pause).await;
-            }
         }
+        true
     }
 
-    /// Writes all of `chunk`, taking in what the server sends meanwhile. A
-    /// server that stops reading for [`WRITE_STALL`] ends the write (it is
-    /// reported; the case goes on, so later steps still have time).
+    /// Writes all of `chunk`, taking in what the server sends meanwhile (while the queue has room). A
+    /// server that stops reading for [`WRITE_STALL`] ends the write (it is reported; the case goes on,
+    /// so later steps still have time).
     async fn write_reading(&mut self, chunk: &[u8]) -> io::Result<()> {
         let mut written = 0;
         let mut stall = Instant::now() + WRITE_STALL;
         while written < chunk.len() {
-            let reading = self.closed.is_none();
-            let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
+            let reading = self.closed.is_none() && self.backlog_has_room();
+            let limit = self.read_limit();
             let next_read = self.next_read;
             tokio::select! {
                 biased;
@@ -270,70 +300,85 @@ impl Conn {
                     self.took(r);
                 }
             }
+            self.note_if_held_back();
         }
         self.wr.flush().await
     }
 
-    /// Records the result of one read: bytes to the trace and on to the frame
-    /// reader (or, before the handshake response is parsed, kept for it).
-    fn took(&mut self, r: io::Result<usize>) -> Option<Vec<u8>> {
-        match r {
-            Ok(0) => {
-                self.closed = Some("EOF".into());
-                self.note(TraceKind::Closed { how: "EOF".into() });
-                None
+    /// Sleeps until `until`, reading what arrives while the queue has room.
+    pub async fn pause_reading(&mut self, until: Instant) {
+        let until = until.min(self.deadline.max(Instant::now()));
+        while Instant::now() < until {
+            if self.closed.is_some() || !self.backlog_has_room() {
+                self.note_if_held_back();
+                sleep_until(until).await;
+                return;
             }
-            Ok(n) => {
-                if let Some(p) = self.pace {
-                    self.next_read = Instant::now() + p.pause;
-                }
-                let keep = n.min(MAX_TRACE_BYTES);
-                let bytes = self.buf[..n].to_vec();
-                self.note(TraceKind::Bytes { dir: Direction::Received, bytes: bytes[..keep].to_vec(), len: n });
-                match self.phase {
-                    Phase::Head => self.early.extend_from_slice(&bytes),
-                    // once the reader has failed, bytes are only traced while we wait for the server to close
-                    Phase::Frames if !self.reader.is_failed() => {
-                        self.reader.push(&bytes);
-                        self.drain_frames();
-                    }
-                    Phase::Frames | Phase::Ignore => {}
-                }
-                Some(bytes)
-            }
-            Err(e) => {
-                self.closed = Some(e.to_string());
-                self.note(TraceKind::Closed { how: e.to_string() });
-                None
+            match self.read_paced(until).await {
+                None => return,
+                Some(r) => self.took(r),
             }
         }
     }
 
-    /// Reads once, before the handshake response is parsed: bytes read while
-    /// the request was being written come first. `Ok(None)` on timeout, an
-    /// empty vector on EOF.
-    pub async fn read_raw(&mut self, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
-        if !self.early.is_empty() {
-            return Ok(Some(std::mem::take(&mut self.early)));
+    fn note_if_held_back(&mut self) {
+        if !self.held_back && self.closed.is_none() && !self.backlog_has_room() {
+            self.held_back = true;
+            let why = format!(
+                "reading paused: {} bytes read and not yet expected by any step, the most this case holds",
+                self.reader.buffered().len()
+            );
+            self.note(TraceKind::Note(why));
         }
-        if let Some(how) = &self.closed {
-            return match how.as_str() {
-                "EOF" => Ok(Some(Vec::new())),
-                other => Err(io::Error::other(other.to_string())),
-            };
-        }
-        match self.read_paced(deadline).await {
-            None => Ok(None),
-            Some(r) => {
-                let failed = r.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
-                match self.took(r) {
-                    Some(_) => Ok(Some(std::mem::take(&mut self.early))),
-                    None => match failed {
-                        Some(e) => Err(e),
-                        None => Ok(Some(Vec::new())),
-                    },
+    }
+
+    fn read_limit(&self) -> usize {
+        self.pace.map_or(self.buf.len(), |p| p.chunk.clamp(1, self.buf.len()))
+    }
+
+    /// Records the result of one read: bytes to the trace and on to the frame reader (or, before
+    /// the handshake response is parsed, kept for it).
+    fn took(&mut self, r: io::Result<usize>) {
+        match r {
+            Ok(0) => self.close_with(Closed::Eof),
+            Ok(n) => {
+                if let Some(p) = self.pace {
+                    self.next_read = Instant::now() + p.pause;
                 }
+                let bytes = std::mem::take(&mut self.buf);
+                self.trace.bytes(Direction::Received, &bytes[..n]);
+                match self.phase {
+                    Phase::Head => self.early.extend_from_slice(&bytes[..n]),
+                    Phase::Frames => self.take_frames(&bytes[..n]),
+                    Phase::Ignore => {}
+                }
+                self.buf = bytes;
             }
+            Err(e) => self.close_with(Closed::from_error(&e)),
+        }
+    }
+
+    fn close_with(&mut self, how: Closed) {
+        self.note(TraceKind::Closed { how: how.to_string() });
+        self.closed = Some(how);
+    }
+
+    /// Reads once, before the handshake response is parsed: bytes read while the request was being
+    /// written come first.
+    pub async fn read_head(&mut self, deadline: Instant) -> HeadRead {
+        if !self.early.is_empty() {
+            return HeadRead::Bytes(std::mem::take(&mut self.early));
+        }
+        if self.closed.is_none() {
+            match self.read_paced(deadline).await {
+                None => return HeadRead::Timeout,
+                Some(r) => self.took(r),
+            }
+        }
+        match &self.closed {
+            _ if !self.early.is_empty() => HeadRead::Bytes(std::mem::take(&mut self.early)),
+            Some(how) => HeadRead::Closed(how.clone()),
+            None => HeadRead::Bytes(Vec::new()),
         }
     }
 
@@ -345,7 +390,7 @@ impl Conn {
 
     /// One read into the buffer, at the slow client's pace if one is set; `None` at `deadline`.
     async fn read_paced(&mut self, deadline: Instant) -> Option<io::Result<usize>> {
-        let limit = self.pace.map_or(self.buf.len(), |p| p.chunk.min(self.buf.len()));
+        let limit = self.read_limit();
         let next_read = self.next_read;
         let read = async {
             sleep_until(next_read).await;
@@ -358,59 +403,70 @@ impl Conn {
     pub fn push_frames(&mut self, bytes: &[u8]) {
         self.phase = Phase::Frames;
         self.early.clear();
-        self.reader.push(bytes);
-        self.drain_frames();
+        self.take_frames(bytes);
     }
 
-    fn drain_frames(&mut self) {
-        loop {
-            match self.reader.next_frame() {
-                Ok(Some(frame)) => {
-                    let summary = describe_frame(&frame.header, &frame.payload);
-                    self.note(TraceKind::Frame { dir: Direction::Received, summary });
-                    self.violations.extend(frame.violations());
-                    if frame.header.opcode == 0x8 && self.server_close.is_none() {
-                        self.server_close = Some(close_code(&frame.payload));
-                    }
-                    self.pending.push_back(Event::Frame(frame));
+    /// Frame bytes: seen by the scanner now (trace, facts), kept for the reader until asked for.
+    fn take_frames(&mut self, bytes: &[u8]) {
+        let (trace, facts) = (&mut self.trace, &mut self.facts);
+        self.scanner.push(bytes, |seen| match seen {
+            Scanned::Frame { header, first } => {
+                if trace.has_room() {
+                    let summary = describe_frame_start(&header, header.declared_len, &first);
+                    trace.note(TraceKind::Frame { dir: Direction::Received, summary });
                 }
-                Ok(None) => return,
-                Err(e) => {
-                    let why = e.to_string();
-                    self.note(TraceKind::Note(format!("cannot read the server's frames: {why}")));
-                    self.pending.push_back(Event::Unreadable(why));
-                    return;
-                }
+                facts.on_frame(&header, &first);
             }
+            Scanned::TooLarge(e) => trace.note(TraceKind::Note(format!("cannot read the server's frames: {e}"))),
+        });
+        if !self.reader.is_failed() {
+            self.reader.push(bytes);
         }
     }
 
-    /// The next event, or `None` if nothing arrives before `deadline`.
-    pub async fn next_event(&mut self, deadline: Instant) -> Option<Event> {
+    /// The next event; [`Event::Timeout`] if nothing arrives before `deadline`.
+    pub async fn next_event(&mut self, deadline: Instant) -> Event {
         loop {
-            if let Some(e) = self.pending.pop_front() {
-                return Some(e);
+            // what was read already comes first (it is capped, so this is bounded work)
+            if let Some(e) = self.put_back.pop_front() {
+                return e;
+            }
+            let late = Instant::now() >= deadline;
+            if late && self.overtime >= OVERTIME_FRAMES {
+                return Event::Timeout;
+            }
+            match self.reader.next_frame() {
+                Ok(Some(frame)) if late => {
+                    self.overtime += 1;
+                    return Event::Frame(frame);
+                }
+                Ok(Some(frame)) => return Event::Frame(frame),
+                Ok(None) => {}
+                Err(e) if !self.unreadable_told => {
+                    self.unreadable_told = true;
+                    return Event::Unreadable(e);
+                }
+                Err(_) => {}
             }
             if let Some(how) = &self.closed {
-                return Some(Event::Closed(how.clone()));
+                return Event::Closed(how.clone());
             }
-            if Instant::now() >= deadline {
-                // a flooding server always has bytes ready: the deadline must win over them
-                return None;
+            if late {
+                // a flooding server always has bytes ready: the deadline wins over them
+                return Event::Timeout;
             }
             match self.read_paced(deadline).await {
-                None => return None,
-                Some(r) => {
-                    self.took(r);
-                }
+                None => return Event::Timeout,
+                Some(r) => self.took(r),
             }
         }
     }
 
-    /// Puts an event back, to be seen first by the next expectation.
+    /// Puts an event back, to be seen first by the next step (a close or a timeout is not an event to
+    /// put back: the connection state and the clock say it again).
     pub fn unread(&mut self, event: Event) {
-        if !matches!(event, Event::Closed(_)) {
-            self.pending.push_front(event);
+        if matches!(event, Event::Frame(_) | Event::Unreadable(_)) {
+            self.put_back.push_front(event);
         }
     }
 

@@ -1,20 +1,59 @@
-//! Runs many cases concurrently, each within its own timeout, stoppable.
+//! Runs many cases concurrently, each within its own timeout, stoppable; notices
+//! a target that stopped accepting connections and runs no more cases against it.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+use super::connect::connect;
 use super::runner::{case_budget, run_case, CaseOutcome, RunOptions};
 use super::target::Target;
 use crate::case::Case;
 use crate::verdict::Verdict;
 
-/// Runs `cases` with at most `jobs` at once. `stop` turning `true` (Ctrl-C)
-/// ends the run early: finished cases are returned and `complete` is false.
-/// `on_done` is called as each case finishes (for a progress display).
+/// How long a refused connection is retried before the target counts as gone: a supervisor that
+/// restarts a crashed server has this long to bring it back.
+pub const LOST_GRACE: Duration = Duration::from_millis(1500);
+
+/// How many of the cases that finished last before the target went away are named.
+const LAST_CASES_NAMED: usize = 3;
+
+/// The target stopped accepting connections during the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetLost {
+    /// When the first connection was refused, from the start of the run.
+    pub at: Duration,
+    /// The cases that finished last before that, the most recent last.
+    pub after: Vec<String>,
+    /// How many cases could not run.
+    pub not_run: usize,
+}
+
+impl TargetLost {
+    /// The reason every case that could not run carries.
+    pub fn not_run_reason(at: Duration) -> String {
+        format!("not run: the target stopped accepting connections {:.1} s into the run", at.as_secs_f64())
+    }
+}
+
+/// What a run of many cases gives.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The outcome of every case that finished, with its index in the case list, in case order.
+    pub outcomes: Vec<(usize, CaseOutcome)>,
+    /// `false` when the run was interrupted (Ctrl-C): only the finished cases are in `outcomes`.
+    pub complete: bool,
+    /// Set when the target went away during the run.
+    pub target_lost: Option<TargetLost>,
+}
+
+/// Runs `cases` with at most `jobs` at once. `stop` turning `true` (Ctrl-C) ends the run early:
+/// finished cases are returned and `complete` is false. `on_done` is called as each case finishes
+/// (for a progress display).
 pub async fn run_all(
     cases: &[Case],
     target: &Target,
@@ -22,43 +61,40 @@ pub async fn run_all(
     jobs: usize,
     mut stop: watch::Receiver<bool>,
     on_done: impl Fn(&CaseOutcome),
-) -> (Vec<(usize, CaseOutcome)>, bool) {
+) -> RunSummary {
+    let began = Instant::now();
     let slots = Arc::new(Semaphore::new(jobs.max(1)));
+    let lost: Arc<OnceLock<Duration>> = Arc::new(OnceLock::new());
     let mut set = JoinSet::new();
     // task id -> case index, so that a panicking case is still reported
     let mut index_of = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
-        let case = case.clone();
-        let target = target.clone();
+        let job = Job {
+            case: case.clone(),
+            target: target.clone(),
+            options: options.clone(),
+            began,
+            lost: Arc::clone(&lost),
+        };
         let slots = Arc::clone(&slots);
-        let options = options.clone();
         let handle = set.spawn(async move {
             let _permit = slots.acquire_owned().await;
-            // a backstop beyond the runner's own deadlines: a case can never hold the run
-            let backstop = case_budget(&case, &options) + Duration::from_secs(1);
-            match tokio::time::timeout(backstop, run_case(&case, &target, &options)).await {
-                Ok(outcome) => (i, outcome),
-                Err(_) => (i, timed_out(&case, backstop)),
-            }
+            (i, job.run().await)
         });
         index_of.insert(handle.id(), i);
     }
-    let mut done = Vec::with_capacity(cases.len());
+    let mut finished = Finished::default();
     let mut complete = true;
     loop {
         tokio::select! {
             next = set.join_next() => match next {
                 None => break,
-                Some(Ok((i, outcome))) => {
-                    on_done(&outcome);
-                    done.push((i, outcome));
-                }
+                Some(Ok((i, outcome))) => finished.add(i, outcome, &on_done),
                 Some(Err(e)) => {
                     // a panic in the runner is a bug of ours: the case is ERRORED, the run goes on
                     if let Some(&i) = index_of.get(&e.id()) {
-                        let outcome = errored(&cases[i], format!("the harness failed running this case: {e}"));
-                        on_done(&outcome);
-                        done.push((i, outcome));
+                        let reason = format!("the harness failed running this case: {e}");
+                        finished.add(i, CaseOutcome::not_judged(&cases[i], Verdict::Errored, reason, Duration::ZERO), &on_done);
                     }
                 }
             },
@@ -68,7 +104,7 @@ pub async fn run_all(
                     complete = false;
                     while let Some(r) = set.join_next().await {
                         if let Ok((i, outcome)) = r {
-                            done.push((i, outcome));
+                            finished.add(i, outcome, &|_: &CaseOutcome| {});
                         }
                     }
                     break;
@@ -76,27 +112,100 @@ pub async fn run_all(
             }
         }
     }
-    done.sort_by_key(|(i, _)| *i);
-    (done, complete)
+    finished.done.sort_by_key(|(i, _)| *i);
+    let target_lost = finished.lost.map(|mut l| {
+        l.not_run = finished.done.iter().filter(|(_, o)| o.verdict == Verdict::NotRun).count();
+        l
+    });
+    RunSummary { outcomes: finished.done, complete, target_lost }
 }
 
-fn timed_out(case: &Case, after: Duration) -> CaseOutcome {
-    outcome(case, Verdict::Failed, format!("the case did not finish within {:.1} s", after.as_secs_f64()), after)
+/// The outcomes as they come, and what they tell of the target.
+#[derive(Default)]
+struct Finished {
+    done: Vec<(usize, CaseOutcome)>,
+    /// The cases that finished last (judged, not NOT RUN).
+    recent: VecDeque<String>,
+    lost: Option<TargetLost>,
 }
 
-fn errored(case: &Case, reason: String) -> CaseOutcome {
-    outcome(case, Verdict::Errored, reason, Duration::ZERO)
-}
-
-fn outcome(case: &Case, verdict: Verdict, reason: String, duration: Duration) -> CaseOutcome {
-    CaseOutcome {
-        id: case.id.clone(),
-        verdict,
-        close: None,
-        reason: Some(reason),
-        expected: None,
-        observed: None,
-        duration,
-        trace: Vec::new(),
+impl Finished {
+    fn add(&mut self, i: usize, outcome: CaseOutcome, on_done: &impl Fn(&CaseOutcome)) {
+        on_done(&outcome);
+        if outcome.verdict == Verdict::NotRun {
+            if self.lost.is_none() {
+                let at = outcome.lost_at.unwrap_or_default();
+                self.lost = Some(TargetLost { at, after: self.recent.iter().cloned().collect(), not_run: 0 });
+            }
+        } else {
+            if self.recent.len() == LAST_CASES_NAMED {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(outcome.id.clone());
+        }
+        self.done.push((i, outcome));
     }
+}
+
+/// One case to run, and what the run shares.
+struct Job {
+    case: Case,
+    target: Target,
+    options: RunOptions,
+    began: Instant,
+    /// When the target went away, from `began`; set once.
+    lost: Arc<OnceLock<Duration>>,
+}
+
+impl Job {
+    async fn run(self) -> CaseOutcome {
+        if let Some(&at) = self.lost.get() {
+            return self.not_run(at);
+        }
+        let outcome = self.run_bounded().await;
+        if !outcome.connect_error.as_ref().is_some_and(|e| e.is_refused()) {
+            return outcome;
+        }
+        // nobody listens any more: give a restarting server a moment before calling it gone
+        let refused_at = self.began.elapsed();
+        if self.lost.get().is_none() && target_comes_back(&self.target, &self.options).await {
+            return self.run_bounded().await;
+        }
+        let at = *self.lost.get_or_init(|| refused_at);
+        self.not_run(at)
+    }
+
+    /// Runs the case with a backstop beyond the runner's own deadlines: a case can never hold the run.
+    async fn run_bounded(&self) -> CaseOutcome {
+        let backstop = case_budget(&self.case, &self.options) + Duration::from_secs(1);
+        match tokio::time::timeout(backstop, run_case(&self.case, &self.target, &self.options)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let reason = format!("the case did not finish within {:.1} s", backstop.as_secs_f64());
+                CaseOutcome::not_judged(&self.case, Verdict::Failed, reason, backstop)
+            }
+        }
+    }
+
+    fn not_run(&self, at: Duration) -> CaseOutcome {
+        let mut outcome =
+            CaseOutcome::not_judged(&self.case, Verdict::NotRun, TargetLost::not_run_reason(at), Duration::ZERO);
+        outcome.lost_at = Some(at);
+        outcome
+    }
+}
+
+/// Whether the target accepts a connection again within [`LOST_GRACE`].
+async fn target_comes_back(target: &Target, options: &RunOptions) -> bool {
+    let until = Instant::now() + LOST_GRACE;
+    let mut pause = Duration::from_millis(50);
+    while Instant::now() < until {
+        tokio::time::sleep(pause.min(until.saturating_duration_since(Instant::now()))).await;
+        match connect(target, options.tls.as_ref(), until).await {
+            Ok(_) => return true,
+            Err(e) if e.is_refused() => pause *= 2,
+            Err(_) => return true,
+        }
+    }
+    false
 }

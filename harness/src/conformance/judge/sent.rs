@@ -1,0 +1,84 @@
+//! What a correct server echoes of what the case sent: the case's own bytes
+//! read back as frames, so that `expect = "echo"` knows which messages are due.
+
+use std::collections::VecDeque;
+
+use crate::wire::{ClosePayload, FrameReader, LengthField, Message, MessageAssembler, ObservedFrame};
+
+/// Data messages the case sent and whose echo is still due.
+#[derive(Debug, Default)]
+pub struct SentMessages {
+    /// Codes of the close frames the case sent.
+    pub close_codes: Vec<u16>,
+    /// The case sent a frame that breaks a rule: nothing from it on is echoed.
+    broken: bool,
+    reader: FrameReader,
+    assembler: MessageAssembler,
+    /// Echoes due, oldest first.
+    pending: VecDeque<Message>,
+    /// Bytes the case wrote in all.
+    bytes: u64,
+}
+
+impl SentMessages {
+    /// Whether the bytes sent so far end inside a frame (or could not be read back as frames at all).
+    pub fn mid_frame(&self) -> bool {
+        !self.reader.buffered().is_empty() || self.reader.is_failed()
+    }
+
+    /// The next message whose echo is due.
+    pub fn next_due(&mut self) -> Option<Message> {
+        self.pending.pop_front()
+    }
+
+    /// Bytes the case has written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Reads our own frame bytes back to know which messages a correct server
+    /// echoes: only messages made of valid client frames, and valid UTF-8 for
+    /// text. A frame that breaks a rule makes the server fail the connection
+    /// (RFC 6455 §7.1.7), so nothing from it onwards is echoed.
+    pub fn track(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        self.reader.push(bytes);
+        while let Ok(Some(frame)) = self.reader.next_frame() {
+            if let Some(ClosePayload::Code { code, .. }) = frame.close_payload() {
+                self.close_codes.push(code.0);
+            }
+            if self.broken || !valid_client_frame(&frame) {
+                self.broken = true;
+                continue;
+            }
+            match self.assembler.push(&frame) {
+                Ok(a) if a.violations.is_empty() => {
+                    if let Some(m) = a.message {
+                        if m.is_text() && m.as_text().is_none() {
+                            self.broken = true;
+                        } else {
+                            self.pending.push_back(m);
+                        }
+                    }
+                }
+                _ => self.broken = true,
+            }
+        }
+    }
+}
+
+/// Whether a frame we sent keeps the client's rules of RFC 6455 §5 (no extension is negotiated).
+fn valid_client_frame(f: &ObservedFrame) -> bool {
+    let h = &f.header;
+    let Some(opcode) = h.defined_opcode() else {
+        // RFC 6455 §5.2: a reserved opcode fails the connection
+        return false;
+    };
+    // RFC 6455 §5.3: a client masks every frame; §5.2: RSV bits are 0 without an extension
+    let masked_plain = h.masking_key.is_some() && h.rsv == 0;
+    // RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes
+    let control_ok = !opcode.is_control() || (h.fin && h.declared_len <= 125);
+    // RFC 6455 §5.2: the minimal number of bytes encodes the length
+    let minimal = h.length_field == LengthField::minimal_for(h.declared_len);
+    masked_plain && control_ok && minimal && h.declared_len == f.payload.len() as u64
+}
