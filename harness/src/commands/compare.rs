@@ -2,6 +2,10 @@
 //!
 //! Exit codes: 0 no regression, 1 a regression beyond the thresholds, 2
 //! unreadable input (not a report, another schema version, two kinds).
+//!
+//! Conformance runs: a case that got worse is a regression (see
+//! [`reports::compare::ConformanceDiff`]; a case that starts to fail is always
+//! worse), and the failing counts of both runs apply the new run's recorded gate.
 
 use std::process::ExitCode;
 

@@ -13,7 +13,9 @@ use super::{EXIT_OK, EXIT_USAGE};
 use crate::cli::RenderArgs;
 
 /// Runs `wsharness render`: no flag writes `report.html` and `junit.xml`
-/// beside the JSON.
+/// beside the JSON. A conformance report's pages apply the gate recorded in it
+/// (`fail_on`, `failed` for reports written before it was recorded), so they
+/// fail the same cases the run did.
 pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let report = match reports::read_report(&args.report) {
         Ok(r) => r,
