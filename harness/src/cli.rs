@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Tells the author of a WebSocket server, with evidence, whether it speaks
@@ -89,8 +90,8 @@ pub struct ConformanceArgs {
     /// Where report.json, report.html and junit.xml go (default: reports/<timestamp>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Exit 1 when a case is at least this bad.
-    #[arg(long, value_enum, default_value_t = FailOn::Failed)]
+    /// Exit 1 when a case fails this gate.
+    #[arg(long, value_name = "GATE", default_value_t = FailOn::default(), value_parser = fail_on_parser())]
     pub fail_on: FailOn,
     /// A folder of case files to add to the built-in ones (same id: replaces).
     #[arg(long, value_name = "DIR")]
@@ -103,13 +104,13 @@ pub struct ConformanceArgs {
     pub quiet: bool,
 }
 
-/// The gate of `--fail-on`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// FAILED or ERRORED cases, or a failed close behaviour.
-    Failed,
-    /// Also NON-STRICT cases.
-    NonStrict,
+/// The gate of `--fail-on` ([`reports::verdict::FailOn`], where the rule lives).
+pub use reports::verdict::FailOn;
+
+/// `--fail-on`: the values of [`FailOn`] with their help, parsed by its `FromStr`.
+fn fail_on_parser() -> impl TypedValueParser<Value = FailOn> {
+    let values = FailOn::ALL.map(|g| PossibleValue::new(g.as_str()).help(g.describe()));
+    PossibleValuesParser::new(values).try_map(|s| s.parse::<FailOn>())
 }
 
 /// `wsharness cases ...`.

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use reports::conformance::{CaseReport, CloseReport, ConformanceReport, HostInfo, TargetInfo, WireEvent};
+use reports::conformance::{CaseReport, CloseReport, ConformanceReport, HostInfo, Tally, TargetInfo, WireEvent};
 
 use crate::case::Case;
 use crate::conformance::trace::{Direction, TraceEvent, TraceKind};
 use crate::conformance::CaseOutcome;
-use crate::verdict::Verdict;
+use crate::verdict::FailOn;
 
 /// One case's report entry.
 pub fn case_report(case: &Case, outcome: &CaseOutcome) -> CaseReport {
@@ -18,8 +18,8 @@ pub fn case_report(case: &Case, outcome: &CaseOutcome) -> CaseReport {
         rfc: case.rfc.clone(),
         autobahn: case.autobahn.clone(),
         why: case.why.clone(),
-        verdict: outcome.verdict.as_str().to_string(),
-        close_verdict: outcome.close.as_ref().map(|c| c.verdict.as_str().to_string()),
+        verdict: outcome.verdict,
+        close_verdict: outcome.close.as_ref().map(|c| c.verdict),
         reason: outcome.reason.clone().or_else(|| outcome.close.as_ref().and_then(|c| c.reason.clone())),
         expected: outcome.expected.clone(),
         observed: outcome.observed.clone(),
@@ -68,14 +68,10 @@ fn wire_event(e: &TraceEvent) -> WireEvent {
     w
 }
 
-/// Counts per verdict, with `total`.
+/// Counts per verdict, with `total` ([`Tally::summary`]: the counts every output shows).
 pub fn summary(cases: &[CaseReport]) -> BTreeMap<String, u64> {
-    let mut s: BTreeMap<String, u64> = Verdict::ALL.iter().map(|v| (v.as_str().to_string(), 0)).collect();
-    for c in cases {
-        *s.entry(c.verdict.clone()).or_default() += 1;
-    }
-    s.insert("total".into(), cases.len() as u64);
-    s
+    // the summary counts verdicts only: the gate does not change them
+    Tally::of(cases, FailOn::default()).summary()
 }
 
 /// The facts about this machine a report carries.
@@ -87,12 +83,14 @@ pub fn host_info() -> HostInfo {
     }
 }
 
-/// Assembles the whole report.
+/// Assembles the whole report; `fail_on` is the run's gate, recorded so that
+/// every output of the report applies it.
 pub fn conformance_report(
     target: TargetInfo,
     started_at: String,
     duration_ms: u64,
     complete: bool,
+    fail_on: FailOn,
     cases: Vec<CaseReport>,
 ) -> ConformanceReport {
     ConformanceReport {
@@ -105,6 +103,7 @@ pub fn conformance_report(
         complete,
         host: host_info(),
         command_line: std::env::args().collect(),
+        fail_on,
         summary: summary(&cases),
         cases,
     }

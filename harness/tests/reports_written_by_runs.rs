@@ -127,7 +127,12 @@ fn an_interrupted_run_writes_all_three_marked_incomplete() {
     let (first_tx, first_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         let mut held = Vec::new();
-        for s in listener.incoming().take(400).flatten() {
+        let mut incoming = listener.incoming().flatten();
+        // the preflight's handshake gets its 101, so that the run starts
+        if let Some(s) = incoming.next() {
+            answer_101(s);
+        }
+        for s in incoming.take(400) {
             held.push(s);
             let _ = first_tx.send(());
         }
@@ -292,4 +297,25 @@ fn load_and_merge_reports_validate_render_and_compare_catches_a_p99_20_percent_w
     let out = wsharness(&["compare", "run/report.json", "run/report.json"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Reads a request head and answers it with a valid 101, then closes.
+fn answer_101(mut s: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let (mut head, mut buf) = (Vec::new(), [0u8; 1024]);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let key = text
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("sec-websocket-key")))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let accept = wsharness::wire::accept_for(&key);
+    let _ = write!(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
 }

@@ -5,7 +5,9 @@
 //!   "target": { "url": "ws://127.0.0.1:9001/", "embedded": false, "server_header": "..." },
 //!   "started_at": "2026-11-21T06:40:00Z", "duration_ms": 812, "complete": true,
 //!   "host": { "os": "linux", "arch": "x86_64", "cores": 2 }, "command_line": ["wsharness", "conformance"],
-//!   "summary": { "total": 120, "OK": 118, "NON-STRICT": 0, "INFORMATIONAL": 2, "UNIMPLEMENTED": 0, "FAILED": 0, "ERRORED": 0 },
+//!   "fail_on": "failed",
+//!   "summary": { "total": 120, "OK": 118, "NON-STRICT": 0, "INFORMATIONAL": 2, "UNIMPLEMENTED": 0, "FAILED": 0,
+//!                "ERRORED": 0, "NOT RUN": 0 },
 //!   "cases": [ { "id": "rfc6455/5.2/rsv1-on-text", "title": "...", "section": "...", "rfc": "6455 §5.2",
 //!                "autobahn": "3.1", "why": "...", "verdict": "OK", "close_verdict": "OK", "reason": null,
 //!                "expected": null, "observed": null, "close": { ... }, "duration_ms": 3,
@@ -15,6 +17,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::verdict::{self, CloseVerdict, FailOn, Severity, Verdict};
 
 /// A whole conformance run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +41,13 @@ pub struct ConformanceReport {
     pub host: HostInfo,
     /// The command line, as given.
     pub command_line: Vec<String>,
-    /// Counts per verdict (`total`, `OK`, `NON-STRICT`, `INFORMATIONAL`, `UNIMPLEMENTED`, `FAILED`, `ERRORED`).
+    /// The gate of the run (`--fail-on`): `"failed"` or `"non-strict"`; which
+    /// cases fail ([`CaseReport::fails`]). `render` and `compare` apply it too.
+    /// Absent in reports written before it was recorded: `"failed"`.
+    #[serde(default)]
+    pub fail_on: FailOn,
+    /// Counts per verdict (`total`, `OK`, `NON-STRICT`, `INFORMATIONAL`, `UNIMPLEMENTED`, `FAILED`, `ERRORED`,
+    /// `NOT RUN`; the last is absent in reports written before it existed), as [`Tally::summary`] writes them.
     pub summary: BTreeMap<String, u64>,
     /// One entry per case run, in case order.
     pub cases: Vec<CaseReport>,
@@ -80,10 +90,10 @@ pub struct CaseReport {
     pub autobahn: Option<String>,
     /// Why the rule matters.
     pub why: String,
-    /// `OK`, `NON-STRICT`, `INFORMATIONAL`, `UNIMPLEMENTED`, `FAILED` or `ERRORED`.
-    pub verdict: String,
+    /// `OK`, `NON-STRICT`, `INFORMATIONAL`, `UNIMPLEMENTED`, `FAILED`, `ERRORED` or `NOT RUN`.
+    pub verdict: Verdict,
     /// `OK`, `WRONG CODE`, `UNCLEAN`, `FAILED`, `INFORMATIONAL`, or null where not judged.
-    pub close_verdict: Option<String>,
+    pub close_verdict: Option<CloseVerdict>,
     /// One line, for anything not OK.
     pub reason: Option<String>,
     /// The requirement of the step that missed.
@@ -131,46 +141,135 @@ pub struct WireEvent {
     pub text: Option<String>,
 }
 
-/// The behaviour verdicts, best to worst, as spelled in [`CaseReport::verdict`] (Autobahn's names).
-pub const VERDICTS: [&str; 6] = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "ERRORED"];
-
-/// The close verdicts, as spelled in [`CaseReport::close_verdict`].
-pub const CLOSE_VERDICTS: [&str; 5] = ["OK", "WRONG CODE", "UNCLEAN", "INFORMATIONAL", "FAILED"];
-
-/// How bad a behaviour verdict is, for comparisons: 0 for `OK` and
-/// `INFORMATIONAL` (nothing wrong), 1 `NON-STRICT`, 2 `UNIMPLEMENTED`,
-/// 3 `FAILED`, `ERRORED` or anything unknown.
-pub fn verdict_severity(verdict: &str) -> u8 {
-    match verdict {
-        "OK" | "INFORMATIONAL" => 0,
-        "NON-STRICT" => 1,
-        "UNIMPLEMENTED" => 2,
-        _ => 3,
-    }
-}
-
-/// How bad a close verdict is: 0 for none, `OK` and `INFORMATIONAL`,
-/// 1 `WRONG CODE` and `UNCLEAN`, 2 `FAILED` or anything unknown.
-pub fn close_severity(close_verdict: Option<&str>) -> u8 {
-    match close_verdict {
-        None | Some("OK" | "INFORMATIONAL") => 0,
-        Some("WRONG CODE" | "UNCLEAN") => 1,
-        Some(_) => 2,
-    }
-}
-
 impl CaseReport {
-    /// Whether anything about the case is worth a look: a behaviour verdict
-    /// other than `OK`/`INFORMATIONAL`, or a close behaviour that is not OK.
-    pub fn is_not_ok(&self) -> bool {
-        verdict_severity(&self.verdict) > 0 || close_severity(self.close_verdict.as_deref()) > 0
+    /// Whether the case fails the run under `fail_on`: [`crate::verdict::fails`],
+    /// the one rule every output applies.
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        verdict::fails(self.verdict, self.close_verdict, fail_on)
     }
 
-    /// Whether the case fails the default gate: `FAILED`, `ERRORED`, or a
-    /// close behaviour that is not OK (as `wsharness conformance --fail-on failed`).
-    pub fn is_failure(&self) -> bool {
-        verdict_severity(&self.verdict) >= 3 || close_severity(self.close_verdict.as_deref()) > 0
+    /// Whether anything about the case is worth a look ([`crate::verdict::is_not_ok`]).
+    pub fn is_not_ok(&self) -> bool {
+        verdict::is_not_ok(self.verdict, self.close_verdict)
     }
+
+    /// The severity of the case: the worse of its behaviour and its close.
+    pub fn severity(&self) -> Severity {
+        Severity::of(self.verdict, self.close_verdict)
+    }
+
+    /// The order of worst-first lists: the case's severity, then its
+    /// behaviour's (a FAILED case before an OK case whose close failed).
+    /// Larger is worse.
+    pub fn rank(&self) -> (Severity, Severity) {
+        (self.severity(), self.verdict.severity())
+    }
+}
+
+/// The cases worth a look ([`CaseReport::is_not_ok`]), worst first
+/// ([`CaseReport::rank`]), in case order within a rank.
+pub fn not_ok_worst_first(cases: &[CaseReport]) -> Vec<&CaseReport> {
+    let mut out: Vec<&CaseReport> = cases.iter().filter(|c| c.is_not_ok()).collect();
+    // the sort is stable: case order within a rank
+    out.sort_by_key(|c| std::cmp::Reverse(c.rank()));
+    out
+}
+
+/// The counts every output shows, from one pass over the cases: per verdict
+/// (they add up to the total), failing under the gate, not OK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// The gate the failing counts apply.
+    pub fail_on: FailOn,
+    /// Cases.
+    pub total: u64,
+    /// Cases that fail under [`Tally::fail_on`] ([`CaseReport::fails`]).
+    pub failing: u64,
+    /// Cases worth a look ([`CaseReport::is_not_ok`]), the failing ones included.
+    pub not_ok: u64,
+    /// Per verdict, in [`Verdict::ALL`] order.
+    by_verdict: [u64; Verdict::ALL.len()],
+    /// Failing cases per verdict, in [`Verdict::ALL`] order.
+    failing_by_verdict: [u64; Verdict::ALL.len()],
+}
+
+impl Tally {
+    /// Counts `cases` under `fail_on`.
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseReport>, fail_on: FailOn) -> Tally {
+        let mut t = Tally {
+            fail_on,
+            total: 0,
+            failing: 0,
+            not_ok: 0,
+            by_verdict: [0; Verdict::ALL.len()],
+            failing_by_verdict: [0; Verdict::ALL.len()],
+        };
+        for c in cases {
+            t.total += 1;
+            let i = verdict_index(c.verdict);
+            t.by_verdict[i] += 1;
+            if c.fails(fail_on) {
+                t.failing += 1;
+                t.failing_by_verdict[i] += 1;
+            }
+            t.not_ok += u64::from(c.is_not_ok());
+        }
+        t
+    }
+
+    /// Cases of this behaviour verdict.
+    pub fn count(&self, verdict: Verdict) -> u64 {
+        self.by_verdict[verdict_index(verdict)]
+    }
+
+    /// Failing cases of this behaviour verdict (for a verdict that passes on
+    /// its own, the ones whose close failed).
+    pub fn failing_with(&self, verdict: Verdict) -> u64 {
+        self.failing_by_verdict[verdict_index(verdict)]
+    }
+
+    /// Cases with nothing wrong: OK or INFORMATIONAL, with a proper close (`total - not_ok`).
+    pub fn fine(&self) -> u64 {
+        self.total - self.not_ok
+    }
+
+    /// Cases not OK that pass the gate (`not_ok - failing`).
+    pub fn not_ok_passing(&self) -> u64 {
+        self.not_ok - self.failing
+    }
+
+    /// The failing cases by verdict, one phrase each, worst verdict first:
+    /// `11 FAILED, 1 INFORMATIONAL with a close that is not OK`.
+    pub fn failing_breakdown(&self) -> String {
+        Verdict::ALL
+            .iter()
+            .rev()
+            .filter(|v| self.failing_with(**v) > 0)
+            .map(|v| {
+                let n = self.failing_with(*v);
+                // a verdict that fails on its own, or one that fails only with a bad close
+                if verdict::fails(*v, None, self.fail_on) {
+                    format!("{n} {v}")
+                } else {
+                    format!("{n} {v} with a close that is not OK")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The `summary` object of report.json: `total` and one count per verdict.
+    pub fn summary(&self) -> BTreeMap<String, u64> {
+        let mut s: BTreeMap<String, u64> =
+            Verdict::ALL.iter().map(|v| (v.as_str().to_string(), self.count(*v))).collect();
+        s.insert("total".into(), self.total);
+        s
+    }
+}
+
+/// The position of a verdict in [`Verdict::ALL`] (declaration order, tested in `verdict.rs`).
+fn verdict_index(verdict: Verdict) -> usize {
+    verdict as usize
 }
 
 impl ConformanceReport {
@@ -186,8 +285,13 @@ impl ConformanceReport {
         out
     }
 
-    /// The count of one verdict in [`ConformanceReport::summary`] (0 if absent).
-    pub fn count(&self, verdict: &str) -> u64 {
-        self.summary.get(verdict).copied().unwrap_or(0)
+    /// The counts of the cases under the report's gate ([`ConformanceReport::fail_on`]).
+    pub fn tally(&self) -> Tally {
+        Tally::of(&self.cases, self.fail_on)
+    }
+
+    /// The cases that fail the report's gate, in case order.
+    pub fn failing(&self) -> impl Iterator<Item = &CaseReport> {
+        self.cases.iter().filter(|c| c.fails(self.fail_on))
     }
 }

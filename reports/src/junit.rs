@@ -1,25 +1,27 @@
 //! JUnit XML of a conformance run, so CI systems show the cases natively.
 //!
 //! One `<testsuite>` per section, one `<testcase>` per case (`classname` the
-//! section, `name` the case id). The mapping, from the verdicts:
+//! section, `name` the case id). Whether a case fails is
+//! [`crate::verdict::fails`] under the gate recorded in the report
+//! ([`ConformanceReport::fail_on`]), so the JUnit failures and errors are
+//! exactly the cases that make `wsharness conformance` exit 1:
 //!
-//! | verdict | JUnit |
+//! | the case | JUnit |
 //! | --- | --- |
-//! | `OK`, `INFORMATIONAL`, `NON-STRICT` | passed (a note in `<system-out>` when not OK) |
-//! | `UNIMPLEMENTED` | `<skipped>` with the reason |
-//! | `FAILED`, or any verdict with a close behaviour that is not OK | `<failure>` with the reason |
-//! | `ERRORED` (the harness could not run the case) | `<error>` with the reason |
+//! | fails, `ERRORED` or `NOT RUN` (no result) | `<error>` with the reason |
+//! | fails, any other verdict (`FAILED`, a close of `WRONG CODE`, `UNCLEAN` or `FAILED`, `NON-STRICT` under `--fail-on non-strict`) | `<failure>` with the reason |
+//! | passes, `UNIMPLEMENTED` | `<skipped>` with the reason |
+//! | passes, any other verdict | passed (a note in `<system-out>` for `NON-STRICT` and `INFORMATIONAL`) |
 //!
-//! This matches `wsharness conformance`'s default gate (`--fail-on failed`):
-//! the JUnit failures are exactly the cases that make the run exit 1. An
-//! interrupted run gets one more test case, `wsharness/run-complete`, in error,
-//! so an incomplete run never shows green.
+//! An interrupted run gets one more test case, `wsharness/run-complete`, in
+//! error, so an incomplete run never shows green.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
-use crate::conformance::{close_severity, CaseReport, ConformanceReport};
+use crate::conformance::{CaseReport, ConformanceReport};
+use crate::verdict::{self, FailOn, Verdict};
 use crate::RenderError;
 
 /// The JUnit XML of a conformance report.
@@ -31,7 +33,8 @@ pub fn render(report: &ConformanceReport) -> Result<String, RenderError> {
         suite.add_property(Property::new("target", report.target.url.as_str()));
         suite.add_property(Property::new("tool", report.tool.as_str()));
         suite.add_property(Property::new("started_at", report.started_at.as_str()));
-        suite.add_test_cases(cases.iter().map(|c| test_case(section, c)));
+        suite.add_property(Property::new("fail_on", report.fail_on.as_str()));
+        suite.add_test_cases(cases.iter().map(|c| test_case(section, c, report.fail_on)));
         junit.add_test_suite(suite);
     }
     if !report.complete {
@@ -46,23 +49,24 @@ pub fn render(report: &ConformanceReport) -> Result<String, RenderError> {
     junit.to_string().map_err(RenderError::Junit)
 }
 
-fn test_case(section: &str, c: &CaseReport) -> TestCase {
+fn test_case(section: &str, c: &CaseReport, fail_on: FailOn) -> TestCase {
     let reason = c.reason.clone().unwrap_or_else(|| format!("verdict {}", c.verdict));
-    let bad_close = close_severity(c.close_verdict.as_deref()) > 0;
-    let status = match c.verdict.as_str() {
-        "ERRORED" => failing(NonSuccessKind::Error, "ERRORED", &reason, c),
-        "FAILED" => failing(NonSuccessKind::Failure, "FAILED", &reason, c),
-        _ if bad_close => {
-            let close = c.close_verdict.as_deref().unwrap_or("FAILED");
-            let why = c.close.as_ref().and_then(|cl| cl.reason.clone()).unwrap_or(reason.clone());
-            failing(NonSuccessKind::Failure, &format!("close {close}"), &why, c)
+    let status = if c.fails(fail_on) {
+        let kind = if c.verdict.is_no_result() { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+        match c.close_verdict {
+            // the behaviour passes on its own: the close is why the case fails
+            Some(close) if !verdict::fails(c.verdict, None, fail_on) => {
+                let why = c.close.as_ref().and_then(|cl| cl.reason.clone()).unwrap_or(reason.clone());
+                failing(kind, &format!("close {close}"), &why, c)
+            }
+            _ => failing(kind, c.verdict.as_str(), &reason, c),
         }
-        "UNIMPLEMENTED" => {
-            let mut s = TestCaseStatus::skipped();
-            s.set_type("UNIMPLEMENTED").set_message(reason.clone());
-            s
-        }
-        _ => TestCaseStatus::success(),
+    } else if c.verdict == Verdict::Unimplemented {
+        let mut s = TestCaseStatus::skipped();
+        s.set_type(Verdict::Unimplemented.as_str()).set_message(reason.clone());
+        s
+    } else {
+        TestCaseStatus::success()
     };
     let mut case = TestCase::new(c.id.as_str(), status);
     case.set_classname(section);
@@ -71,7 +75,7 @@ fn test_case(section: &str, c: &CaseReport) -> TestCase {
     if let Some(a) = &c.autobahn {
         case.add_property(Property::new("autobahn", a.as_str()));
     }
-    if matches!(c.verdict.as_str(), "NON-STRICT" | "INFORMATIONAL") {
+    if matches!(c.verdict, Verdict::NonStrict | Verdict::Informational) {
         case.set_system_out(format!("{}: {reason}", c.verdict));
     }
     case

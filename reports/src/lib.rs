@@ -19,6 +19,12 @@
 //! [`write_atomic`] writes a temporary file in the same folder, then renames
 //! it: a report is either complete on disk or absent, never half-written.
 //!
+//! # Verdicts
+//!
+//! [`verdict`] holds the verdicts, the gate (`--fail-on`, [`verdict::FailOn`])
+//! and the one rule that says whether a case fails ([`verdict::fails`]); every
+//! output below applies it, under the gate recorded in the report.
+//!
 //! # Outputs
 //!
 //! - [`html::render`]: one HTML file, no network fetch (a Content-Security-Policy
@@ -41,6 +47,7 @@ pub mod html;
 mod json;
 pub mod junit;
 pub mod load;
+pub mod verdict;
 
 pub use json::{parse_report, read_report, write_atomic, write_json, ReadError, WriteError};
 

@@ -28,8 +28,10 @@
     if (el && el.tagName === "DETAILS") {
       el.hidden = false;
       el.open = true;
-      var group = el.closest("[data-group]");
-      if (group) group.hidden = false;
+      // groups nest (failing and passing within not OK): unhide each one around the case
+      for (var g = el.closest("[data-group]"); g; g = g.parentElement ? g.parentElement.closest("[data-group]") : null) {
+        g.hidden = false;
+      }
       el.scrollIntoView();
     }
   }

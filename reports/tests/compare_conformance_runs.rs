@@ -4,6 +4,7 @@ mod common;
 
 use common::fixture;
 use reports::compare::{compare, Comparison, Thresholds};
+use reports::verdict::{CloseVerdict, FailOn, Verdict};
 use reports::Report;
 
 fn diff(base: &reports::conformance::ConformanceReport, new: &reports::conformance::ConformanceReport) -> Comparison {
@@ -23,7 +24,13 @@ fn identical_runs_have_no_regression() {
     assert_eq!(c.regressions(), Vec::<String>::new());
     let Comparison::Conformance(d) = &c else { panic!("a conformance comparison") };
     assert_eq!(d.unchanged, fixture().cases.len());
-    assert!(c.text().contains("0 worse, 0 better, 0 changed, 0 appeared, 0 disappeared, 8 unchanged"), "{}", c.text());
+    assert!(
+        c.text().contains(
+            "0 worse, 0 better, 0 changed, 0 appeared, 0 disappeared, 9 unchanged; failing (--fail-on failed): 4 -> 4"
+        ),
+        "{}",
+        c.text()
+    );
 }
 
 #[test]
@@ -31,7 +38,7 @@ fn ok_to_failed_is_a_regression_that_names_the_case() {
     let base = fixture();
     let mut new = fixture();
     let case = new.cases.iter_mut().find(|c| c.id == "rfc6455/5.2/text-hello").expect("case");
-    case.verdict = "FAILED".into();
+    case.verdict = Verdict::Failed;
     case.reason = Some("the echo was binary".into());
     let c = diff(&base, &new);
     assert_eq!(c.regressions(), vec!["rfc6455/5.2/text-hello: OK -> FAILED".to_string()]);
@@ -44,9 +51,9 @@ fn ok_to_failed_is_a_regression_that_names_the_case() {
 fn a_close_that_got_unclean_is_worse_and_a_fixed_case_is_better() {
     let base = fixture();
     let mut new = fixture();
-    new.cases[1].close_verdict = Some("UNCLEAN".into()); // text-hello: OK, close OK -> close UNCLEAN
-    new.cases[0].verdict = "OK".into(); // rsv1: FAILED (close UNCLEAN) -> OK (close UNCLEAN)
-    new.cases[4].verdict = "OK".into(); // INFORMATIONAL -> OK: same severity
+    new.cases[1].close_verdict = Some(CloseVerdict::Unclean); // text-hello: OK, close OK -> close UNCLEAN
+    new.cases[0].verdict = Verdict::Ok; // rsv1: FAILED (close UNCLEAN) -> OK (close UNCLEAN)
+    new.cases[4].verdict = Verdict::Ok; // INFORMATIONAL -> OK: same severity
     let Comparison::Conformance(d) = diff(&base, &new) else { panic!("a conformance comparison") };
     assert_eq!(d.worse.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["rfc6455/5.2/text-hello"]);
     assert_eq!(d.worse[0].transition(), "OK -> OK (close UNCLEAN)");
@@ -71,4 +78,35 @@ fn new_failing_cases_are_regressions_gone_cases_are_listed_and_an_incomplete_run
     let text = c.text();
     assert!(text.contains(&format!("disappeared (1):\n  {}", gone.id)), "{text}");
     assert!(text.contains("INCOMPLETE"), "{text}");
+}
+
+#[test]
+fn severity_follows_the_gates_a_case_that_starts_to_fail_is_a_regression_and_counts_use_the_new_gate() {
+    let base = fixture();
+    let mut new = fixture();
+    let id = |i: usize| fixture().cases[i].id.clone();
+    new.cases[5].close_verdict = Some(CloseVerdict::Unclean); // late-utf8: NON-STRICT -> NON-STRICT (close UNCLEAN)
+    new.cases[6].verdict = Verdict::NonStrict; // deflate: UNIMPLEMENTED -> NON-STRICT, a gate fails it now
+    new.cases[7].verdict = Verdict::NotRun; // close-timeout: ERRORED -> NOT RUN, both fail every gate
+    new.cases[0].close_verdict = Some(CloseVerdict::Failed); // rsv1: close UNCLEAN -> FAILED, both fail
+    let Comparison::Conformance(d) = diff(&base, &new) else { panic!("a conformance comparison") };
+    let ids = |cs: &[reports::compare::CaseChange]| cs.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&d.worse), [id(5), id(6)]);
+    assert_eq!(ids(&d.changed), [id(0), id(7)]);
+    assert_eq!(d.worse[0].transition(), "NON-STRICT -> NON-STRICT (close UNCLEAN)");
+    let c = diff(&base, &new);
+    assert_eq!(c.regressions().len(), 2, "{:?}", c.regressions());
+    assert_eq!((d.base.failing, d.new.failing), (4, 5), "late-utf8 fails --fail-on failed with its unclean close");
+
+    // the new run's gate counts both runs, and the text says when the base ran with another
+    let mut strict = new.clone();
+    strict.fail_on = FailOn::NonStrict;
+    let Comparison::Conformance(d) = diff(&base, &strict) else { panic!("a conformance comparison") };
+    assert_eq!((d.fail_on, d.base.failing, d.new.failing), (FailOn::NonStrict, 5, 6));
+    let text = diff(&base, &strict).text();
+    assert!(
+        text.contains("note: base.json ran with --fail-on failed; both runs are counted with --fail-on non-strict"),
+        "{text}"
+    );
+    assert!(text.contains("failing (--fail-on non-strict): 5 -> 6"), "{text}");
 }

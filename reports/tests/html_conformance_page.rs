@@ -3,6 +3,7 @@
 mod common;
 
 use common::fixture;
+use reports::verdict::{CloseVerdict, FailOn, Verdict};
 use reports::Report;
 
 fn page(report: reports::conformance::ConformanceReport) -> String {
@@ -34,8 +35,9 @@ fn the_page_forbids_every_fetch_and_references_nothing_outside_itself() {
 fn the_page_has_the_summary_matrix_failures_first_and_each_case_with_its_wire_trace() {
     let report = fixture();
     let html = page(report.clone());
-    for id in ["id=\"summary\"", "id=\"counts\"", "id=\"matrix\"", "id=\"filter\"", "id=\"not-ok\"", "id=\"all-ok\""] {
-        assert!(html.contains(id), "missing {id}");
+    for id in ["summary", "counts", "matrix", "legend", "filter", "not-ok", "failing", "not-ok-passing", "all-ok"] {
+        let id = format!("id=\"{id}\"");
+        assert!(html.contains(&id), "missing {id}");
     }
     for c in &report.cases {
         assert!(html.contains(&format!("id=\"case-{}\"", c.id)), "no details for {}", c.id);
@@ -75,4 +77,71 @@ fn an_interrupted_run_says_so_at_the_top() {
     let banner = html.find("id=\"incomplete\"").expect("banner");
     assert!(banner < html.find("id=\"matrix\"").expect("matrix"));
     assert!(!page(fixture()).contains("id=\"incomplete\""));
+}
+
+/// The text between `from` and the next `to` in `html`.
+fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let start = html.find(from).unwrap_or_else(|| panic!("no {from}"));
+    let end = start + html[start..].find(to).unwrap_or_else(|| panic!("no {to} after {from}"));
+    &html[start..end]
+}
+
+/// The number in a tile: `<div class="n">N</div><div class="what">WHAT</div>`.
+fn tile(html: &str, what: &str) -> u64 {
+    let counts = between(html, "id=\"counts\"", "</div>\n<dl");
+    let at = counts.find(&format!("<div class=\"what\">{what}</div>")).unwrap_or_else(|| panic!("no tile {what}"));
+    let n = &counts[..at];
+    let n = &n[n.rfind("<div class=\"n\">").expect("number") + "<div class=\"n\">".len()..];
+    n[..n.find('<').expect("end")].parse().expect("a count")
+}
+
+#[test]
+fn every_count_on_the_page_agrees_the_verdicts_add_up_and_the_banner_explains_the_failing_ones() {
+    let report = fixture();
+    let html = page(report.clone());
+    let total: u64 = Verdict::ALL.iter().map(|v| tile(&html, v.as_str())).sum();
+    assert_eq!(total, 9, "the verdict tiles add up to the cases");
+    assert_eq!(tile(&html, "CASES"), 9);
+    assert_eq!(tile(&html, "NOT RUN"), 1);
+    let banner = between(&html, "id=\"verdict\"", "</div>");
+    assert!(
+        banner.contains(
+            "4 of 9 cases fail the gate (--fail-on failed): 1 NOT RUN, 1 ERRORED, 1 FAILED, \
+             1 OK with a close that is not OK. They are listed first below. 2 more are not OK but pass the gate."
+        ),
+        "{banner}"
+    );
+    // each group holds as many cases as its heading says, and the groups hold every case once
+    let groups = [("failing", "not-ok-passing", 4), ("not-ok-passing", "all-ok", 2), ("all-ok", "</section>", 3)];
+    for (id, next, n) in groups {
+        let group = between(&html, &format!("id=\"{id}\""), next);
+        assert_eq!(group.matches("<details class=\"case ").count(), n, "{id}");
+        assert!(group.contains(&format!("({n})</h")), "the heading of {id} says {n}");
+    }
+    assert!(html.contains("<h3>Not OK (6)</h3>"));
+    assert!(html.contains("<label><input type=\"checkbox\" value=\"NOT RUN\" checked> NOT RUN (1)</label>"));
+    assert!(
+        between(&html, "id=\"legend\"", "</div>").contains("NOT RUN (the server stopped accepting connections; fails)")
+    );
+    // the matrix has a column per verdict
+    assert!(between(&html, "<thead><tr><th>section</th>", "</thead>").contains("<th class=\"num\">NOT RUN</th>"));
+}
+
+#[test]
+fn the_page_applies_the_gate_recorded_in_the_report() {
+    let mut report = fixture();
+    report.cases[1].verdict = Verdict::NonStrict; // text-hello: NON-STRICT, close OK
+    report.cases[2].verdict = Verdict::NonStrict; // ping-125: NON-STRICT, close UNCLEAN fails any gate
+    report.cases[2].close_verdict = Some(CloseVerdict::Unclean);
+    let failing = |html: &str| between(html, "id=\"failing\"", "id=\"not-ok-passing\"").to_string();
+    let html = page(report.clone());
+    assert!(failing(&html).contains("id=\"case-rfc6455/5.5.2/ping-125\""), "NON-STRICT with an unclean close fails");
+    assert!(!failing(&html).contains("id=\"case-rfc6455/5.2/text-hello\""), "NON-STRICT passes --fail-on failed");
+    assert!(between(&html, "id=\"verdict\"", "</div>").contains("5 of 9 cases fail the gate (--fail-on failed)"));
+    report.fail_on = FailOn::NonStrict;
+    let html = page(report);
+    assert!(failing(&html).contains("id=\"case-rfc6455/5.2/text-hello\""), "NON-STRICT fails --fail-on non-strict");
+    let banner = between(&html, "id=\"verdict\"", "</div>").to_string();
+    assert!(banner.contains("7 of 9 cases fail the gate (--fail-on non-strict):"), "{banner}");
+    assert!(banner.contains("3 NON-STRICT"), "{banner}");
 }

@@ -2,6 +2,10 @@
 //!
 //! Exit codes: 0 no regression, 1 a regression beyond the thresholds, 2
 //! unreadable input (not a report, another schema version, two kinds).
+//!
+//! Conformance runs: a case that got worse is a regression (see
+//! [`reports::compare::ConformanceDiff`]; a case that starts to fail is always
+//! worse), and the failing counts of both runs apply the new run's recorded gate.
 
 use std::process::ExitCode;
 
@@ -34,20 +38,20 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    print!("{}", comparison.text());
+    crate::out!("{}", comparison.text());
     if let Some(path) = &args.html {
         let page = reports::html::render_comparison(&comparison).context("cannot render the comparison page")?;
         reports::write_atomic(path, page.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("html: {}", path.display());
+        crate::outln!("html: {}", path.display());
     }
     let regressions = comparison.regressions();
     if regressions.is_empty() {
-        println!("no regression");
+        crate::outln!("no regression");
         return Ok(ExitCode::from(EXIT_OK));
     }
-    println!("\n{} regression(s):", regressions.len());
+    crate::outln!("\n{} regression(s):", regressions.len());
     for r in &regressions {
-        println!("  REGRESSION {r}");
+        crate::outln!("  REGRESSION {r}");
     }
     Ok(ExitCode::from(EXIT_FAILED))
 }

@@ -1,6 +1,5 @@
 //! `wsharness conformance [URL]`: runs the cases, prints a summary, writes report.json, report.html and junit.xml.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,14 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::conformance::{CaseReport, TargetInfo};
+use reports::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Tally, TargetInfo};
 
 use super::render::{ensure_writable_dir, write_run_outputs};
 use super::{print_case_errors, Filter, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-use crate::cli::{ConformanceArgs, FailOn};
+use crate::cli::ConformanceArgs;
 use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, TargetLost};
 use crate::embedded::cases_with;
 use crate::report::{case_report, conformance_report};
+use crate::verdict::{CloseVerdict, Verdict};
 
 /// Runs `wsharness conformance`.
 pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
@@ -104,11 +104,12 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         humantime::format_rfc3339_seconds(started).to_string(),
         elapsed.as_millis() as u64,
         complete,
+        args.fail_on,
         reports,
     );
     let written = write_run_outputs(&out_dir, &reports::Report::Conformance(Box::new(report.clone())));
 
-    print_summary(&report.cases, elapsed, &target.url, embedded.is_some());
+    crate::outln!("{}", summary_text(&report, elapsed, &target.url, embedded.is_some()).trim_end());
     if let Some(lost) = &run.target_lost {
         print_target_lost(lost);
     }
@@ -117,9 +118,9 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     }
     match written {
         Ok(written) => {
-            println!("report: {}", written.json.display());
-            println!("html: {}", written.html.display());
-            println!("junit: {}", written.junit.display());
+            crate::outln!("report: {}", written.json.display());
+            crate::outln!("html: {}", written.html.display());
+            crate::outln!("junit: {}", written.junit.display());
         }
         Err(e) => {
             eprintln!("wsharness: {e:#}; the summary above is all that is left of this run");
@@ -132,19 +133,24 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
             report.cases.len(),
             cases.len()
         );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    let failed = report.cases.iter().any(|c| is_failure(c, args.fail_on));
-    Ok(ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK }))
+    Ok(ExitCode::from(exit_code(&report)))
 }
 
-/// Whether a case breaks the `--fail-on` gate; a failed close behaviour counts.
-fn is_failure(c: &CaseReport, fail_on: FailOn) -> bool {
-    let bad_close = matches!(c.close_verdict.as_deref(), Some("FAILED" | "UNCLEAN" | "WRONG CODE"));
-    match c.verdict.as_str() {
-        "FAILED" | "ERRORED" => true,
-        "NON-STRICT" => fail_on == FailOn::NonStrict,
-        _ => bad_close,
+/// The exit code of a finished run, from its report alone: [`EXIT_INTERRUPTED`]
+/// when the run was interrupted (the report is incomplete), [`EXIT_FAILED`]
+/// when a case fails the gate recorded in the report
+/// ([`ConformanceReport::fail_on`], set from `--fail-on`; the rule is
+/// [`reports::verdict::fails`], the one the JUnit XML and the HTML page apply),
+/// else [`EXIT_OK`]. Taking the gate from the report means the exit code cannot
+/// apply another gate than the outputs written beside it.
+pub fn exit_code(report: &ConformanceReport) -> u8 {
+    if !report.complete {
+        EXIT_INTERRUPTED
+    } else if report.failing().next().is_some() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
     }
 }
 
@@ -171,69 +177,84 @@ fn print_target_lost(lost: &TargetLost) {
     } else {
         format!("after {}", lost.after.join(", "))
     };
-    println!(
+    crate::outln!(
         "\nthe target stopped accepting connections {:.1} s into the run ({after}); {} cases were not run",
         lost.at.as_secs_f64(),
         lost.not_run
     );
 }
 
-const COLUMNS: [&str; 6] = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "ERRORED"];
-
-fn print_summary(cases: &[CaseReport], elapsed: Duration, url: &str, embedded: bool) {
-    let mut by_section: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
-    for c in cases {
-        *by_section.entry(&c.section).or_default().entry(&c.verdict).or_default() += 1;
+/// The terminal summary: cases per section and verdict, the cases that fail
+/// the gate, the other cases that are not OK (each list worst first, as the
+/// HTML page orders them), and one line about the run.
+pub fn summary_text(report: &ConformanceReport, elapsed: Duration, url: &str, embedded: bool) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let header = ["section", "cases"].into_iter().chain(Verdict::ALL.iter().map(|v| v.as_str()));
+    rows.push(header.map(str::to_string).collect());
+    let row = |name: &str, t: &Tally| {
+        let counts = Verdict::ALL.iter().map(|v| t.count(*v).to_string());
+        [name.to_string(), t.total.to_string()].into_iter().chain(counts).collect::<Vec<_>>()
+    };
+    for (section, cases) in report.sections() {
+        rows.push(row(section, &Tally::of(cases.iter().copied(), report.fail_on)));
     }
-    let width = by_section.keys().map(|s| s.len()).max().unwrap_or(7).max(7);
-    println!(
-        "{:<width$} {:>5} {:>5} {:>10} {:>13} {:>13} {:>6} {:>7}",
-        "section", "cases", COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3], COLUMNS[4], COLUMNS[5]
-    );
-    let mut totals = [0usize; 6];
-    for (section, counts) in &by_section {
-        let n: Vec<usize> = COLUMNS.iter().map(|k| counts.get(k).copied().unwrap_or(0)).collect();
-        for (t, v) in totals.iter_mut().zip(&n) {
-            *t += v;
+    let tally = report.tally();
+    rows.push(row("total", &tally));
+    let widths = rows.iter().fold(vec![0; 2 + Verdict::ALL.len()], |mut w, r| {
+        for (w, cell) in w.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
         }
-        println!(
-            "{:<width$} {:>5} {:>5} {:>10} {:>13} {:>13} {:>6} {:>7}",
-            section,
-            n.iter().sum::<usize>(),
-            n[0],
-            n[1],
-            n[2],
-            n[3],
-            n[4],
-            n[5]
-        );
+        w
+    });
+    let mut out = String::new();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, w))| if i == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
     }
-    println!(
-        "{:<width$} {:>5} {:>5} {:>10} {:>13} {:>13} {:>6} {:>7}",
-        "total",
-        cases.len(),
-        totals[0],
-        totals[1],
-        totals[2],
-        totals[3],
-        totals[4],
-        totals[5]
-    );
-    let bad: Vec<&CaseReport> = cases
-        .iter()
-        .filter(|c| {
-            c.verdict != "OK" && c.verdict != "INFORMATIONAL"
-                || matches!(c.close_verdict.as_deref(), Some("FAILED" | "UNCLEAN" | "WRONG CODE"))
-        })
-        .collect();
-    if !bad.is_empty() {
-        println!("\nnot OK:");
-        for c in bad {
-            let close =
-                c.close_verdict.as_deref().filter(|v| *v != "OK").map(|v| format!(" (close: {v})")).unwrap_or_default();
-            println!("  {:<11} {} [{}]{close}: {}", c.verdict, c.id, c.rfc, c.reason.as_deref().unwrap_or("-"));
+    let (failing, passing): (Vec<&CaseReport>, Vec<&CaseReport>) =
+        not_ok_worst_first(&report.cases).into_iter().partition(|c| c.fails(report.fail_on));
+    let gate = format!("--fail-on {}", report.fail_on);
+    if !failing.is_empty() {
+        out.push_str(&format!("\nfailing ({gate}): {}, {}\n", tally.failing, tally.failing_breakdown()));
+        // cases that could not run share one reason: one line, not a wall of identical ones
+        let not_run = failing.iter().filter(|c| c.verdict == Verdict::NotRun).count();
+        let mut named = false;
+        for c in failing {
+            match c.verdict {
+                Verdict::NotRun if not_run > 1 && named => {}
+                Verdict::NotRun if not_run > 1 => {
+                    named = true;
+                    let why = c.reason.as_deref().unwrap_or("-");
+                    let (verdict, more) = (c.verdict.as_str(), not_run - 1);
+                    out.push_str(&format!("  {verdict:<13} {} and {more} more cases: {why}\n", c.id));
+                }
+                _ => out.push_str(&case_line(c)),
+            }
         }
+    }
+    if !passing.is_empty() {
+        out.push_str(&format!("\nnot OK, passing {gate}: {}\n", tally.not_ok_passing()));
+        out.extend(passing.iter().map(|c| case_line(c)));
     }
     let what = if embedded { format!("{url} (embedded reference server)") } else { url.to_string() };
-    println!("\n{} cases against {what} in {:.2} s", cases.len(), elapsed.as_secs_f64());
+    out.push_str(&format!(
+        "\n{} cases against {what} in {:.2} s: {} fail {gate}\n",
+        tally.total,
+        elapsed.as_secs_f64(),
+        tally.failing
+    ));
+    out
+}
+
+/// `  FAILED         id [6455 §5.2] (close: UNCLEAN): reason`.
+fn case_line(c: &CaseReport) -> String {
+    let close =
+        c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(|v| format!(" (close: {v})")).unwrap_or_default();
+    format!("  {:<13} {} [{}]{close}: {}\n", c.verdict.as_str(), c.id, c.rfc, c.reason.as_deref().unwrap_or("-"))
 }

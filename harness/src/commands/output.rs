@@ -33,3 +33,9 @@ macro_rules! outln {
     () => { $crate::commands::output::print(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::commands::output::print(format_args!("{}\n", format_args!($($arg)*))) };
 }
+
+/// `print!` that a closed pipe ends quietly instead of with a panic.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::commands::output::print(format_args!($($arg)*)) };
+}

@@ -13,7 +13,9 @@ use super::{EXIT_OK, EXIT_USAGE};
 use crate::cli::RenderArgs;
 
 /// Runs `wsharness render`: no flag writes `report.html` and `junit.xml`
-/// beside the JSON.
+/// beside the JSON. A conformance report's pages apply the gate recorded in it
+/// (`fail_on`, `failed` for reports written before it was recorded), so they
+/// fail the same cases the run did.
 pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let report = match reports::read_report(&args.report) {
         Ok(r) => r,
@@ -29,11 +31,11 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(path) = html {
         write_html(&path, &report)?;
-        println!("html: {}", path.display());
+        crate::outln!("html: {}", path.display());
     }
     if let Some(path) = junit {
         write(&path, junit_xml(&report)?.as_bytes())?;
-        println!("junit: {}", path.display());
+        crate::outln!("junit: {}", path.display());
     }
     Ok(ExitCode::from(EXIT_OK))
 }

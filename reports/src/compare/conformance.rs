@@ -3,32 +3,44 @@
 use std::collections::BTreeMap;
 
 use super::table;
-use crate::conformance::{close_severity, verdict_severity, CaseReport, ConformanceReport};
+use crate::conformance::{CaseReport, ConformanceReport};
+use crate::verdict::{self, CloseVerdict, FailOn, Severity, Verdict};
 
 /// A case's verdicts in one run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseState {
     /// The behaviour verdict.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// The close verdict, if judged.
-    pub close_verdict: Option<String>,
+    pub close_verdict: Option<CloseVerdict>,
 }
 
 impl CaseState {
     fn of(c: &CaseReport) -> CaseState {
-        CaseState { verdict: c.verdict.clone(), close_verdict: c.close_verdict.clone() }
+        CaseState { verdict: c.verdict, close_verdict: c.close_verdict }
     }
 
-    /// `(behaviour, close)` severities ([`verdict_severity`], [`close_severity`]).
-    pub fn severity(&self) -> (u8, u8) {
-        (verdict_severity(&self.verdict), close_severity(self.close_verdict.as_deref()))
+    /// `(behaviour, close)` severities ([`Verdict::severity`], [`CloseVerdict::severity`];
+    /// a close not judged is [`Severity::Fine`]).
+    pub fn severity(&self) -> (Severity, Severity) {
+        (self.verdict.severity(), self.close_verdict.map_or(Severity::Fine, CloseVerdict::severity))
+    }
+
+    /// Whether the case is worth a look ([`verdict::is_not_ok`]).
+    pub fn is_not_ok(&self) -> bool {
+        verdict::is_not_ok(self.verdict, self.close_verdict)
+    }
+
+    /// Whether the case fails under `fail_on` ([`verdict::fails`]).
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        verdict::fails(self.verdict, self.close_verdict, fail_on)
     }
 
     /// `FAILED`, or `OK (close UNCLEAN)` when the close behaviour is not OK.
     pub fn label(&self) -> String {
-        match self.close_verdict.as_deref() {
-            Some(c) if c != "OK" => format!("{} (close {c})", self.verdict),
-            _ => self.verdict.clone(),
+        match self.close_verdict {
+            Some(c) if c != CloseVerdict::Ok => format!("{} (close {c})", self.verdict),
+            _ => self.verdict.to_string(),
         }
     }
 }
@@ -73,10 +85,14 @@ pub struct RunInfo {
     pub complete: bool,
     /// Cases in the report.
     pub cases: usize,
+    /// The gate the run used.
+    pub fail_on: FailOn,
+    /// Cases that fail under the gate of the new run ([`ConformanceDiff::fail_on`]).
+    pub failing: usize,
 }
 
 impl RunInfo {
-    fn of(r: &ConformanceReport, name: &str) -> RunInfo {
+    fn of(r: &ConformanceReport, name: &str, fail_on: FailOn) -> RunInfo {
         RunInfo {
             name: name.to_string(),
             tool: r.tool.clone(),
@@ -84,6 +100,8 @@ impl RunInfo {
             started_at: r.started_at.clone(),
             complete: r.complete,
             cases: r.cases.len(),
+            fail_on: r.fail_on,
+            failing: r.cases.iter().filter(|c| c.fails(fail_on)).count(),
         }
     }
 }
@@ -91,16 +109,23 @@ impl RunInfo {
 /// What changed between a base and a new conformance run.
 ///
 /// A case got *worse* when its behaviour or its close verdict got more severe
-/// (OK and INFORMATIONAL, then NON-STRICT, UNIMPLEMENTED, FAILED and ERRORED;
-/// for the close: OK, then WRONG CODE and UNCLEAN, then FAILED), *better* when
-/// one got less severe and neither more, *changed* when the verdicts differ
-/// at the same severity (OK to INFORMATIONAL).
+/// ([`Severity`], the order of the gates: OK and INFORMATIONAL, then
+/// UNIMPLEMENTED, then NON-STRICT, then FAILED, ERRORED and NOT RUN; for the
+/// close: OK and INFORMATIONAL, then WRONG CODE, UNCLEAN and FAILED), *better*
+/// when one got less severe and neither more, *changed* when the verdicts
+/// differ at the same severity (OK to INFORMATIONAL, UNCLEAN to FAILED). A
+/// case that starts to fail under any gate has got worse.
+///
+/// The failing counts apply the new run's gate ([`ConformanceDiff::fail_on`])
+/// to both runs, so they compare like with like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConformanceDiff {
     /// The base run.
     pub base: RunInfo,
     /// The new run.
     pub new: RunInfo,
+    /// The gate the failing counts apply: the new run's.
+    pub fail_on: FailOn,
     /// Cases that got worse.
     pub worse: Vec<CaseChange>,
     /// Cases that got better.
@@ -120,9 +145,11 @@ impl ConformanceDiff {
     pub fn new(base: &ConformanceReport, new: &ConformanceReport, base_name: &str, new_name: &str) -> Self {
         let before: BTreeMap<&str, &CaseReport> = base.cases.iter().map(|c| (c.id.as_str(), c)).collect();
         let after: BTreeMap<&str, &CaseReport> = new.cases.iter().map(|c| (c.id.as_str(), c)).collect();
+        let fail_on = new.fail_on;
         let mut d = ConformanceDiff {
-            base: RunInfo::of(base, base_name),
-            new: RunInfo::of(new, new_name),
+            base: RunInfo::of(base, base_name, fail_on),
+            new: RunInfo::of(new, new_name, fail_on),
+            fail_on,
             worse: vec![],
             better: vec![],
             changed: vec![],
@@ -164,14 +191,14 @@ impl ConformanceDiff {
         d
     }
 
-    /// The regressions: every case that got worse, every new case that is not
-    /// OK, and a new run that is incomplete. Cases that disappeared are listed
+    /// The regressions: every case that got worse (so every case that started
+    /// to fail), every new case that is not OK, and a new run that is incomplete. Cases that disappeared are listed
     /// by [`ConformanceDiff::text`] but are not regressions (a narrower
     /// `--filter` is not a worse server).
     pub fn regressions(&self) -> Vec<String> {
         let mut out: Vec<String> = self.worse.iter().map(|c| format!("{}: {}", c.id, c.transition())).collect();
         for c in &self.appeared {
-            if c.after.as_ref().is_some_and(|s| s.severity() != (0, 0)) {
+            if c.after.as_ref().is_some_and(CaseState::is_not_ok) {
                 out.push(format!("{}: new case, {}", c.id, c.transition()));
             }
         }
@@ -181,16 +208,19 @@ impl ConformanceDiff {
         out
     }
 
-    /// One line per count: `1 worse, 0 better, ...`.
+    /// One line per count: `1 worse, 0 better, ...; failing (--fail-on failed): 2 -> 3`.
     pub fn counts_line(&self) -> String {
         format!(
-            "{} worse, {} better, {} changed, {} appeared, {} disappeared, {} unchanged",
+            "{} worse, {} better, {} changed, {} appeared, {} disappeared, {} unchanged; failing (--fail-on {}): {} -> {}",
             self.worse.len(),
             self.better.len(),
             self.changed.len(),
             self.appeared.len(),
             self.disappeared.len(),
-            self.unchanged
+            self.unchanged,
+            self.fail_on,
+            self.base.failing,
+            self.new.failing
         )
     }
 
@@ -208,6 +238,12 @@ impl ConformanceDiff {
             ]
         };
         let mut out = table(&[run("base", &self.base), run("new", &self.new)]);
+        if self.base.fail_on != self.fail_on {
+            out.push_str(&format!(
+                "note: {} ran with --fail-on {}; both runs are counted with --fail-on {}, the new run's\n",
+                self.base.name, self.base.fail_on, self.fail_on
+            ));
+        }
         for (name, group) in self.groups() {
             if group.is_empty() {
                 continue;

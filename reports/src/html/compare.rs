@@ -49,7 +49,7 @@ pub fn render(comparison: &Comparison) -> Result<String, RenderError> {
 
 fn conformance(d: &ConformanceDiff) -> Result<String, RenderError> {
     let class =
-        |s: &Option<crate::compare::CaseState>| s.as_ref().map(|s| verdict_class(&s.verdict)).unwrap_or_default();
+        |s: &Option<crate::compare::CaseState>| s.as_ref().map(|s| verdict_class(s.verdict)).unwrap_or_default();
     let groups = d
         .groups()
         .into_iter()

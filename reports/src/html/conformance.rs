@@ -1,10 +1,17 @@
-//! The conformance page: summary, verdict matrix by section, the cases that are
-//! not OK first, then every case with its wire trace.
+//! The conformance page: summary, verdict matrix by section, the cases that
+//! fail the run's gate first, then the other cases that are not OK, then every
+//! other case, each with its wire trace.
+//!
+//! Every count on the page (banner, tiles, matrix, group headings, filter,
+//! legend) comes from one [`Tally`] of the report under its recorded gate, and
+//! a case is failing or not OK by [`CaseReport::fails`] and
+//! [`CaseReport::is_not_ok`], the rule every output applies.
 
 use askama::Template;
 
 use super::{close_class, millis, rfc_link, verdict_class, CONTENT_SECURITY_POLICY};
-use crate::conformance::{close_severity, verdict_severity, CaseReport, ConformanceReport, WireEvent, VERDICTS};
+use crate::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Tally, WireEvent};
+use crate::verdict::{self, CloseVerdict, Verdict};
 use crate::RenderError;
 
 /// Bytes of one wire event shown as a hex dump; the rest stays in report.json.
@@ -18,25 +25,36 @@ struct Page<'a> {
     r: &'a ConformanceReport,
     duration: String,
     command_line: String,
+    /// The counts of the whole page.
+    tally: Tally,
+    /// `--fail-on failed`.
+    gate: String,
+    /// The failing cases by verdict, for the banner.
+    breakdown: String,
     counts: Vec<Count>,
     sections: Vec<SectionRow<'a>>,
-    failing: usize,
-    not_ok: Vec<CaseView<'a>>,
+    failing: Vec<CaseView<'a>>,
+    not_ok_passing: Vec<CaseView<'a>>,
     ok: Vec<CaseView<'a>>,
 }
 
-/// One verdict's tile in the summary.
+/// One verdict: its tile, matrix column, filter box and legend entry.
 struct Count {
-    verdict: &'static str,
+    verdict: Verdict,
     class: String,
+    /// The matrix column's heading.
+    short: &'static str,
     n: u64,
+    /// What it means, and whether it fails under the gate on its own.
+    note: String,
 }
 
 /// One row of the matrix.
 struct SectionRow<'a> {
     name: &'a str,
     total: usize,
-    counts: Vec<usize>,
+    /// Per verdict, in [`Verdict::ALL`] order.
+    counts: Vec<u64>,
     cells: Vec<Cell<'a>>,
 }
 
@@ -55,6 +73,8 @@ struct CaseView<'a> {
     anchor: String,
     class: String,
     close_class: String,
+    /// `close UNCLEAN`, for a close judged and not OK.
+    close_badge: Option<String>,
     rfc_link: Option<String>,
     duration: String,
     search: String,
@@ -75,34 +95,55 @@ struct WireRow {
 
 /// Renders the page.
 pub fn render(r: &ConformanceReport) -> Result<String, RenderError> {
-    let counts = VERDICTS.iter().map(|v| Count { verdict: v, class: verdict_class(v), n: r.count(v) }).collect();
+    let tally = r.tally();
+    let counts = Verdict::ALL.iter().map(|v| count(*v, &tally)).collect();
     let sections = r
         .sections()
         .into_iter()
-        .map(|(name, cases)| SectionRow {
-            name,
-            total: cases.len(),
-            counts: VERDICTS.iter().map(|v| cases.iter().filter(|c| c.verdict == *v).count()).collect(),
-            cells: cases.iter().map(|c| cell(c)).collect(),
+        .map(|(name, cases)| {
+            let section = Tally::of(cases.iter().copied(), r.fail_on);
+            SectionRow {
+                name,
+                total: cases.len(),
+                counts: Verdict::ALL.iter().map(|v| section.count(*v)).collect(),
+                cells: cases.iter().map(|c| cell(c)).collect(),
+            }
         })
         .collect();
-    let mut not_ok: Vec<&CaseReport> = r.cases.iter().filter(|c| c.is_not_ok()).collect();
-    // worst first, then in case order (the sort is stable)
-    not_ok
-        .sort_by_key(|c| std::cmp::Reverse((verdict_severity(&c.verdict), close_severity(c.close_verdict.as_deref()))));
+    let (failing, not_ok_passing): (Vec<&CaseReport>, Vec<&CaseReport>) =
+        not_ok_worst_first(&r.cases).into_iter().partition(|c| c.fails(r.fail_on));
     let page = Page {
         csp: CONTENT_SECURITY_POLICY,
         title: format!("wsharness conformance: {}", r.target.url),
         r,
         duration: millis(r.duration_ms),
         command_line: r.command_line.join(" "),
+        gate: format!("--fail-on {}", r.fail_on),
+        breakdown: tally.failing_breakdown(),
+        tally,
         counts,
         sections,
-        failing: r.cases.iter().filter(|c| c.is_failure()).count(),
-        not_ok: not_ok.into_iter().map(|c| case_view(c, true)).collect(),
+        failing: failing.into_iter().map(|c| case_view(c, true)).collect(),
+        not_ok_passing: not_ok_passing.into_iter().map(|c| case_view(c, true)).collect(),
         ok: r.cases.iter().filter(|c| !c.is_not_ok()).map(|c| case_view(c, false)).collect(),
     };
     page.render().map_err(RenderError::Template)
+}
+
+fn count(verdict: Verdict, tally: &Tally) -> Count {
+    let short = match verdict {
+        Verdict::Informational => "INFO",
+        Verdict::Unimplemented => "UNIMPL.",
+        v => v.as_str(),
+    };
+    let fails = if verdict::fails(verdict, None, tally.fail_on) { "; fails" } else { "" };
+    Count {
+        verdict,
+        class: verdict_class(verdict),
+        short,
+        n: tally.count(verdict),
+        note: format!("{}{fails}", verdict.describe()),
+    }
 }
 
 fn anchor(c: &CaseReport) -> String {
@@ -110,12 +151,12 @@ fn anchor(c: &CaseReport) -> String {
 }
 
 fn cell(c: &CaseReport) -> Cell<'_> {
-    let close = c.close_verdict.as_deref().map(|v| format!(", close {v}")).unwrap_or_default();
+    let close = c.close_verdict.map(|v| format!(", close {v}")).unwrap_or_default();
     let label = c.id.rsplit('/').next().unwrap_or(&c.id);
     Cell {
         anchor: anchor(c),
-        class: verdict_class(&c.verdict),
-        stripe_class: close_class(c.close_verdict.as_deref()).replacen("c-", "s-", 1),
+        class: verdict_class(c.verdict),
+        stripe_class: close_class(c.close_verdict).replacen("c-", "s-", 1),
         tip: format!("{}: {}{close}\n{}", c.id, c.verdict, c.title),
         label,
     }
@@ -138,8 +179,9 @@ fn case_view(c: &CaseReport, open: bool) -> CaseView<'_> {
     CaseView {
         c,
         anchor: anchor(c),
-        class: verdict_class(&c.verdict),
-        close_class: close_class(c.close_verdict.as_deref()),
+        class: verdict_class(c.verdict),
+        close_class: close_class(c.close_verdict),
+        close_badge: c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(|v| format!("close {v}")),
         rfc_link: rfc_link(&c.rfc),
         duration: millis(c.duration_ms),
         search,

@@ -20,6 +20,7 @@ mod plot;
 pub use compare::render as render_comparison;
 pub(crate) use load::us as load_us;
 
+use crate::verdict::{CloseVerdict, Verdict};
 use crate::{RenderError, Report};
 
 /// The page's Content-Security-Policy: nothing may be fetched; inline styles,
@@ -44,15 +45,15 @@ pub(crate) fn millis(ms: u64) -> String {
     }
 }
 
-/// The CSS class of a behaviour verdict: `v-ok`, `v-non-strict`, ...
-pub(crate) fn verdict_class(verdict: &str) -> String {
-    format!("v-{}", slug(verdict))
+/// The CSS class of a behaviour verdict: `v-ok`, `v-non-strict`, `v-not-run`, ...
+pub(crate) fn verdict_class(verdict: Verdict) -> String {
+    format!("v-{}", slug(verdict.as_str()))
 }
 
 /// The CSS class of a close verdict: `c-ok`, `c-wrong-code`, ..., `c-none` when not judged.
-pub(crate) fn close_class(close: Option<&str>) -> String {
+pub(crate) fn close_class(close: Option<CloseVerdict>) -> String {
     match close {
-        Some(v) => format!("c-{}", slug(v)),
+        Some(v) => format!("c-{}", slug(v.as_str())),
         None => "c-none".into(),
     }
 }
@@ -77,8 +78,9 @@ mod tests {
 
     #[test]
     fn classes_and_links_follow_the_report_names() {
-        assert_eq!(verdict_class("NON-STRICT"), "v-non-strict");
-        assert_eq!(close_class(Some("WRONG CODE")), "c-wrong-code");
+        assert_eq!(verdict_class(Verdict::NonStrict), "v-non-strict");
+        assert_eq!(verdict_class(Verdict::NotRun), "v-not-run");
+        assert_eq!(close_class(Some(CloseVerdict::WrongCode)), "c-wrong-code");
         assert_eq!(close_class(None), "c-none");
         assert_eq!(rfc_link("6455 §5.5.1").as_deref(), Some("https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1"));
         assert_eq!(rfc_link("6455"), None);

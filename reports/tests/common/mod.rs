@@ -10,7 +10,8 @@ pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The small hand-written conformance report: one case of every verdict, a wrong close code, an unclean close.
+/// The small hand-written conformance report: one case of every verdict, a wrong close code, an unclean close,
+/// under `--fail-on failed`.
 pub fn fixture() -> ConformanceReport {
     let bytes = std::fs::read(crate_dir().join("tests/fixtures/conformance-small.json")).expect("fixture");
     serde_json::from_slice(&bytes).expect("fixture matches the model")
