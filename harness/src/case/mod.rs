@@ -4,9 +4,14 @@
 //! and topic, documented field by field in `cases/README.md`. A file can
 //! generate a family of cases from a matrix, so large families stay a few
 //! lines of data. Loading validates everything and reports each mistake as
-//! `file:line: message`. [`FrameStream`] builds a send step's bytes a chunk at a time.
+//! `file:line: message`, what a case costs included: [`limits`] holds the caps,
+//! checked before anything is built or expanded. [`FrameStream`] builds a send
+//! step's bytes a chunk at a time.
 
+mod cost;
+pub mod limits;
 mod load;
+mod matrix;
 mod model;
 mod raw;
 mod send;

@@ -297,4 +297,3 @@ fn raw_steps_cost_their_bytes_times_repeat() {
     assert!(FrameStream::of_step(&step).is_none());
     assert_eq!(SendCost::of_step(&Step::ShutdownWrite), SendCost::default());
 }
-
