@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use super::cost::{held_bytes, Budget, CaseCost};
+use super::limits::{MAX_FILE_BYTES, MAX_FILE_CASES, MAX_PAYLOAD_LEN, MAX_REPEAT};
+use super::matrix;
 use super::model::{Case, Delivery, Expectation, Fill, Handshake, ReadPace, Request, Source, Step};
 use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawStep, Value};
 use crate::verdict::Verdict;
@@ -29,19 +32,45 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Parses one case file's text. `file` names it in errors and in each case's [`Source`].
 pub fn parse_cases(file: &str, text: &str) -> Result<Vec<Case>, Vec<CaseError>> {
+    parse_with_budget(file, text, &Budget::default())
+}
+
+/// [`parse_cases`], charging what is built to `budget` (shared by the files of one load).
+fn parse_with_budget(file: &str, text: &str, budget: &Budget) -> Result<Vec<Case>, Vec<CaseError>> {
+    let error = |line: usize, message: String| CaseError { file: file.to_string(), line, message };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-        vec![CaseError { file: file.to_string(), line, message: e.message().trim().to_string() }]
+        vec![error(line, e.message().trim().to_string())]
     })?;
-    let mut cases = Vec::new();
+    let lines: Vec<usize> = raw.cases.iter().map(|c| line_of(text, c.span().start)).collect();
+    // count every family before expanding any
+    let mut counts = Vec::with_capacity(raw.cases.len());
     let mut errors = Vec::new();
-    for spanned in &raw.cases {
-        let line = line_of(text, spanned.span().start);
-        match expand_case(&raw, spanned.get_ref(), text, file, line) {
-            Ok(mut c) => cases.append(&mut c),
-            Err(e) => {
-                errors.push(CaseError { file: file.to_string(), line: e.line.unwrap_or(line), message: e.message })
+    let mut in_file = 0u64;
+    for (spanned, &line) in raw.cases.iter().zip(&lines) {
+        match matrix::count(spanned.get_ref()) {
+            Ok(n) => {
+                in_file = in_file.saturating_add(n);
+                if in_file > MAX_FILE_CASES && errors.is_empty() {
+                    let message = format!(
+                        "this [[case]] generates {n} cases, bringing the file to {in_file}; a file may hold at most \
+                         {MAX_FILE_CASES} generated cases: split it into several files"
+                    );
+                    errors.push(error(line, message));
+                }
+                counts.push(n);
             }
+            Err(message) => errors.push(error(line, message)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut cases = Vec::new();
+    for ((spanned, &line), &n) in raw.cases.iter().zip(&lines).zip(&counts) {
+        match expand_case(&raw, spanned.get_ref(), n, &Place { text, path: file, line, budget }) {
+            Ok(mut c) => cases.append(&mut c),
+            Err(e) => errors.push(error(e.line.unwrap_or(line), e.message)),
         }
     }
     if errors.is_empty() {
@@ -85,56 +114,31 @@ impl<S: fmt::Display> From<S> for Problem {
 
 type R<T> = Result<T, Problem>;
 
-/// Every combination of the case's matrix and rows, each with `index` (1-based).
-fn combinations(case: &RawCase) -> R<Vec<BTreeMap<String, Value>>> {
-    let mut combos: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new()];
-    for (name, values) in &case.matrix {
-        if values.is_empty() {
-            return Err(format!("matrix '{name}' has no values").into());
-        }
-        combos = combos
-            .iter()
-            .flat_map(|c| {
-                values.iter().map(move |v| {
-                    let mut c = c.clone();
-                    c.insert(name.clone(), v.clone());
-                    c
-                })
-            })
-            .collect();
-    }
-    if !case.rows.is_empty() {
-        combos = combos
-            .iter()
-            .flat_map(|c| {
-                case.rows.iter().map(move |row| {
-                    let mut c = c.clone();
-                    c.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    c
-                })
-            })
-            .collect();
-    }
-    let n = combos.len();
-    for (i, c) in combos.iter_mut().enumerate() {
-        if let Some(name) = ["index", "key", "host", "path"].into_iter().find(|n| c.contains_key(*n)) {
-            return Err(format!("'{name}' is a reserved placeholder name: {{index}} numbers generated cases, {{key}}, {{host}} and {{path}} are filled in when connecting").into());
-        }
-        if n > 1 {
-            c.insert("index".into(), Value::Int(i as i64 + 1));
-        }
-    }
-    Ok(combos)
+/// Where a `[[case]]` is: its file's text and name, its line, and the load's budget.
+struct Place<'a> {
+    text: &'a str,
+    path: &'a str,
+    line: usize,
+    budget: &'a Budget,
 }
 
-fn expand_case(file: &RawFile, case: &RawCase, text: &str, path: &str, line: usize) -> R<Vec<Case>> {
-    let combos = combinations(case)?;
-    if combos.len() > 1 && !case.id.contains('{') {
+/// The `n` cases of a `[[case]]` family (`n` from [`matrix::count`]), built one at a time.
+fn expand_case(file: &RawFile, case: &RawCase, n: u64, at: &Place<'_>) -> R<Vec<Case>> {
+    if n > 1 && !case.id.contains('{') {
         return Err(
             format!("case '{}' has a matrix but its id has no {{placeholder}}: ids would repeat", case.id).into()
         );
     }
-    combos.iter().map(|params| build_case(file, case, &Ctx { params, text }, path, line)).collect()
+    let mut cases = Vec::new();
+    for i in 0..n {
+        let params = matrix::params(case, i, n);
+        at.budget.charge(matrix::params_bytes(&params), || format!("the parameters of generated case {}", i + 1))?;
+        let built =
+            build_case(file, case, &Ctx { params: &params, text: at.text, budget: at.budget }, at.path, at.line)?;
+        at.budget.charge(held_bytes(&built), || format!("case '{}'", built.id))?;
+        cases.push(built);
+    }
+    Ok(cases)
 }
 
 /// Placeholders of a raw handshake request, filled in by the runner for each connection.
@@ -144,6 +148,8 @@ const RUNTIME_PLACEHOLDERS: &[&str] = &["key", "host", "path"];
 struct Ctx<'a> {
     params: &'a BTreeMap<String, Value>,
     text: &'a str,
+    /// Filled-in strings may not outgrow what the load has left.
+    budget: &'a Budget,
 }
 
 impl Ctx<'_> {
@@ -173,7 +179,11 @@ impl Ctx<'_> {
                 continue;
             }
             match self.params.get(name) {
-                Some(v) => out.push_str(&v.to_string()),
+                Some(v) => {
+                    out.push_str(&v.to_string());
+                    let len = out.len() as u64;
+                    self.budget.check(len, || format!("filling in the placeholders of \"{}...\"", preview(s)))?;
+                }
                 None => {
                     let known: Vec<&str> = self.params.keys().map(String::as_str).collect();
                     return Err(format!(
@@ -191,6 +201,11 @@ impl Ctx<'_> {
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    /// Hex bytes, placeholders filled in first.
+    fn hex(&self, s: &str) -> R<Vec<u8>> {
+        parse_hex(&self.fill(s)?)
     }
 
     fn int(&self, field: &str, p: &Param) -> R<i64> {
@@ -223,12 +238,15 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
     };
     let handshake = handshake(&case.handshake, ctx)?;
     let mut steps = Vec::with_capacity(case.steps.len());
+    let mut cost = CaseCost::default();
     for (i, s) in case.steps.iter().enumerate() {
         let step_line = line_of(ctx.text, s.span().start);
-        let step = build_step(s.get_ref(), ctx, step_line).map_err(|p| Problem {
-            line: Some(p.line.unwrap_or(step_line)),
-            message: format!("case '{id}', step {}: {}", i + 1, p.message),
-        })?;
+        let step = build_step(s.get_ref(), ctx, step_line)
+            .and_then(|step| cost.add(&step).map(|()| step).map_err(Problem::from))
+            .map_err(|p| Problem {
+                line: Some(p.line.unwrap_or(step_line)),
+                message: format!("case '{id}', step {}: {}", i + 1, p.message),
+            })?;
         steps.push(step);
     }
     let judges = steps.iter().any(|s| matches!(s, Step::Expect { .. }));
@@ -385,9 +403,6 @@ const FRAME_FIELDS: &[&str] = &[
     "pause_ms",
 ];
 
-/// Largest `repeat`.
-const MAX_REPEAT: u64 = 1_000_000;
-
 fn repeat(s: &RawStep, ctx: &Ctx<'_>) -> R<usize> {
     match &s.repeat {
         None => Ok(1),
@@ -429,7 +444,7 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
     if let Some(hex) = &s.send_raw {
         only(s, "send_raw", &["chunk", "chunks", "pause_ms", "repeat"])?;
         return Ok(Step::Raw {
-            bytes: parse_hex(&ctx.fill(hex)?)?,
+            bytes: ctx.hex(hex)?,
             repeat: repeat(s, ctx)?,
             delivery: delivery(&s.chunk, &s.chunks, &s.pause_ms, ctx)?,
         });
@@ -578,7 +593,7 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<(FrameSpec, Option<Fill>)>
         match (&s.reason, &s.reason_hex) {
             (Some(_), Some(_)) => return Err("set reason or reason_hex, not both".into()),
             (Some(r), None) => body.extend_from_slice(ctx.fill(r)?.as_bytes()),
-            (None, Some(h)) => body.extend(parse_hex(&ctx.fill(h)?)?),
+            (None, Some(h)) => body.extend(ctx.hex(h)?),
             (None, None) => {}
         }
         body
@@ -625,7 +640,7 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<(FrameSpec, Option<Fill>)>
         None | Some(MaskField::Flag(true)) => {}
         Some(MaskField::Flag(false)) => spec = spec.unmasked(),
         Some(MaskField::Key(k)) => {
-            let bytes = parse_hex(&ctx.fill(k)?)?;
+            let bytes = ctx.hex(k)?;
             let key: [u8; 4] = bytes.try_into().map_err(|_| "mask key must be 4 bytes of hex, e.g. \"37fa213d\"")?;
             spec = spec.mask_key(key);
         }
@@ -636,9 +651,6 @@ fn frame(s: &RawStep, op: &Param, ctx: &Ctx<'_>) -> R<(FrameSpec, Option<Fill>)>
     }
     Ok((spec, fill))
 }
-
-/// Largest generated payload (`payload_len`): the biggest Autobahn case is 16 MiB.
-const MAX_PAYLOAD_LEN: u64 = 64 << 20;
 
 /// A payload as written: bytes, or a length and a pattern built when the case runs.
 enum Payload {
@@ -653,13 +665,13 @@ fn payload_source(s: &RawStep, ctx: &Ctx<'_>) -> R<Payload> {
     match (&s.payload, &s.payload_hex, &s.payload_len) {
         (None, None, None) => Ok(Payload::Bytes(Vec::new())),
         (Some(p), None, None) => Ok(Payload::Bytes(ctx.fill(p)?.into_bytes())),
-        (None, Some(h), None) => Ok(Payload::Bytes(parse_hex(&ctx.fill(h)?)?)),
+        (None, Some(h), None) => Ok(Payload::Bytes(ctx.hex(h)?)),
         (None, None, Some(n)) => {
             let len = ctx.ranged("payload_len", n, MAX_PAYLOAD_LEN)? as usize;
             let pattern = match (&s.fill, &s.fill_hex) {
                 (Some(_), Some(_)) => return Err("set fill or fill_hex, not both".into()),
                 (Some(f), None) => ctx.fill(f)?.into_bytes(),
-                (None, Some(h)) => parse_hex(&ctx.fill(h)?)?,
+                (None, Some(h)) => ctx.hex(h)?,
                 (None, None) => b"*".to_vec(),
             };
             if pattern.is_empty() {
@@ -671,12 +683,20 @@ fn payload_source(s: &RawStep, ctx: &Ctx<'_>) -> R<Payload> {
     }
 }
 
-/// The payload of an expectation, built now.
+/// The payload of an expectation, built now (when the load's budget has room for it).
 fn payload(s: &RawStep, ctx: &Ctx<'_>) -> R<Vec<u8>> {
     Ok(match payload_source(s, ctx)? {
         Payload::Bytes(b) => b,
-        Payload::Fill(f) => f.bytes(),
+        Payload::Fill(f) => {
+            ctx.budget.check(f.len as u64, || format!("an expected payload of payload_len = {}", f.len))?;
+            f.bytes()
+        }
     })
+}
+
+/// The start of a string, for error messages.
+fn preview(s: &str) -> String {
+    s.chars().take(40).collect()
 }
 
 /// Hex bytes; spaces, underscores and colons between bytes are ignored.
@@ -719,13 +739,40 @@ pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Case>, Vec<CaseError>> {
     }
     files.sort();
     let base = dir.parent().unwrap_or(dir);
+    let budget = Budget::default();
     collect(files.iter().map(|path| {
         let name = path.strip_prefix(base).unwrap_or(path).display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => parse_cases(&name, &text),
-            Err(e) => Err(io_error(path, e)),
-        }
+        let text = read_case_file(path, &name).map_err(|e| vec![e])?;
+        parse_with_budget(&name, &text, &budget)
     }))
+}
+
+/// A case file's text: at most [`MAX_FILE_BYTES`], UTF-8 (the first invalid byte is named by line and column).
+fn read_case_file(path: &std::path::Path, name: &str) -> Result<String, CaseError> {
+    use std::io::Read as _;
+    let error = |line: usize, message: String| CaseError { file: name.to_string(), line, message };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| error(0, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(error(
+            1,
+            format!(
+                "the file is larger than {MAX_FILE_BYTES} bytes ({}), the most a case file may hold: split it",
+                super::limits::human_bytes(MAX_FILE_BYTES)
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1) + 1;
+        let byte = bytes.get(at).copied().unwrap_or_default();
+        error(line, format!("not UTF-8 (byte {byte:#04x} at column {column}): save the file as UTF-8"))
+    })
 }
 
 /// Gathers the cases of several files, or every mistake of all of them; ids must be unique.

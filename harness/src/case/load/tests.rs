@@ -281,3 +281,190 @@ fn rejects_fragment_with_a_forced_length_and_fill_without_a_length() {
     let e = first_error(&format!("{base}expect = \"alive\"\nrepeat = 2\n"));
     assert!(e.contains("repeat do(es) not apply"), "{e}");
 }
+
+// --- what a case costs: refused from the numbers, before anything is built ---
+
+/// A file with one case whose first step is `step` (the step starts on line 8).
+fn one_step(step: &str) -> String {
+    format!("section = \"s\"\nrfc = \"6455 §5\"\n[[case]]\nid = \"a\"\ntitle = \"t\"\nwhy = \"w\"\n[[case.step]]\n{step}\n[[case.step]]\nexpect = \"echo\"\n")
+}
+
+#[test]
+fn a_repeated_large_payload_is_refused_with_what_it_would_send() {
+    let e = first_error(&one_step("send = \"binary\"\npayload_len = 67108864\nrepeat = 1000000"));
+    assert!(e.starts_with("cases/t.toml:7: case 'a', step 1: payload_len = 67108864, repeat = 1000000: "), "{e}");
+    assert!(e.contains("1000000 frames, 67108878000000 bytes (61 TiB) on the wire"), "{e}");
+    assert!(
+        e.ends_with(
+            "a case may send at most 262144 frames and 134217728 bytes (128 MiB): lower repeat or the payload's size"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn one_byte_fragments_of_a_large_payload_are_refused_by_their_frame_count() {
+    let e = first_error(&one_step("send = \"text\"\npayload_len = 67108864\nfragment = 1"));
+    assert!(e.starts_with("cases/t.toml:7: case 'a', step 1: payload_len = 67108864, fragment = 1: "), "{e}");
+    assert!(e.contains("67108864 frames, 469762048 bytes (448 MiB) on the wire"), "{e}");
+    assert!(e.contains("a case may send at most 262144 frames and 134217728 bytes (128 MiB): raise fragment"), "{e}");
+    let e = first_error(&one_step("send = \"text\"\npayload_len = 300000\nfragment = 1"));
+    assert!(e.ends_with("300000 frames, 2100000 bytes (2 MiB) on the wire; a case may send at most 262144 frames: raise fragment, or lower payload_len or repeat"), "{e}");
+}
+
+#[test]
+fn the_steps_of_a_case_add_up() {
+    let step = "send = \"binary\"\npayload_len = 50000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 50000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 50000000";
+    let e = first_error(&one_step(step));
+    assert_eq!(e, "cases/t.toml:13: case 'a', step 3: payload_len = 50000000: 1 frame, 50000014 bytes (47.7 MiB) on the wire, 150000042 bytes with the steps before it; a case may send at most 134217728 bytes (128 MiB): split the case");
+}
+
+#[test]
+fn byte_by_byte_delivery_of_a_large_payload_is_refused_by_its_write_count() {
+    let e = first_error(&one_step("send = \"binary\"\npayload_len = 1048576\nchunk = 1"));
+    assert!(e.contains("step 1: chunk = 1 cuts the step's 1048590 bytes into 1048590 writes"), "{e}");
+    assert!(e.contains("a case may make at most 262144 writes: write larger chunks"), "{e}");
+}
+
+#[test]
+fn repeated_raw_bytes_and_expectations_are_counted() {
+    let e = first_error(&one_step("send_raw = \"89 80 00 00 00 00\"\nrepeat = 300000"));
+    assert!(
+        e.contains("send_raw of 6 bytes, repeat = 300000: 300000 frames, 1800000 bytes (1.7 MiB) on the wire"),
+        "{e}"
+    );
+    let e = first_error(&one_step("expect = \"pong\"\npayload = \"p\"\nrepeat = 300000"));
+    assert!(
+        e.contains("step 1: expect repeat = 300000: 300000 events expected in all; a case may expect at most 262144"),
+        "{e}"
+    );
+    let e = first_error(&one_step("expect = \"message\"\npayload_len = 1000000\nrepeat = 200"));
+    assert!(e.contains("expect repeat = 200 of a 1000000-byte payload: 200000000 bytes (190.7 MiB) expected"), "{e}");
+}
+
+/// A file with a matrix of `names` names of 40 values each: 6 names is the 1.2 KB file asking for 40^6 = 4 billion cases.
+fn matrix_bomb(names: usize) -> String {
+    let values: Vec<String> = (0..40).map(|v| v.to_string()).collect();
+    let names: Vec<String> = (0..names).map(|n| format!("n{n}")).collect();
+    let id: Vec<String> = names.iter().map(|n| format!("{{{n}}}")).collect();
+    let mut text = format!(
+        "section = \"s\"\nrfc = \"6455 §5\"\n\n[[case]]\nid = \"x/{}\"\ntitle = \"t\"\nwhy = \"w\"\n",
+        id.join("-")
+    );
+    for name in &names {
+        text.push_str(&format!("matrix.{name} = [{}]\n", values.join(", ")));
+    }
+    text.push_str("[[case.step]]\nexpect = \"close\"\n");
+    text
+}
+
+#[test]
+fn a_matrix_bomb_is_refused_quickly_at_its_line() {
+    let text = matrix_bomb(6);
+    assert!(text.len() < 1300, "{} bytes", text.len());
+    let began = std::time::Instant::now();
+    let errors = load(&text).expect_err("4 billion cases");
+    assert!(began.elapsed() < Duration::from_millis(500), "refused in {:?}: it was expanded", began.elapsed());
+    let e = errors[0].to_string();
+    assert!(e.starts_with("cases/t.toml:4: matrix.n0 (40 values) x matrix.n1 (40 values) x "), "{e}");
+    assert!(e.contains("(40 values): 4096000000 cases; a [[case]] may generate at most 1024: split it"), "{e}");
+    // 40^13 does not fit in 64 bits: refused the same way
+    let e = first_error(&matrix_bomb(13));
+    assert!(e.contains(&format!("(40 values): more than {} cases; a [[case]] may generate", u64::MAX)), "{e}");
+}
+
+#[test]
+fn a_file_generating_too_many_cases_is_refused_at_the_table_that_passes_the_cap() {
+    let family = |n: usize| {
+        let values: Vec<String> = (0..1000).map(|v| v.to_string()).collect();
+        format!("[[case]]\nid = \"f{n}/{{v}}\"\ntitle = \"t\"\nwhy = \"w\"\nmatrix.v = [{}]\n[[case.step]]\nexpect = \"close\"\n", values.join(","))
+    };
+    let text = format!("section = \"s\"\nrfc = \"6455 §5\"\n{}", (0..5).map(family).collect::<String>());
+    let line = text.lines().enumerate().filter(|(_, l)| *l == "[[case]]").nth(4).map(|(i, _)| i + 1).unwrap();
+    let e = first_error(&text);
+    assert_eq!(
+        e,
+        format!("cases/t.toml:{line}: this [[case]] generates 1000 cases, bringing the file to 5000; a file may hold at most 4096 generated cases: split it into several files")
+    );
+}
+
+#[test]
+fn long_strings_repeated_by_a_matrix_are_refused_by_the_load_budget() {
+    // each case's why is 16 x 64 KiB = 1 MiB: 300 cases would hold 300 MiB
+    let long = "x".repeat(64 << 10);
+    let values: Vec<String> = (0..300).map(|v| v.to_string()).collect();
+    let text = format!(
+        "section = \"s\"\nrfc = \"6455 §5\"\n[[case]]\nid = \"w/{{n}}\"\ntitle = \"t\"\nwhy = \"{}\"\nmatrix.a = [\"{long}\"]\nmatrix.n = [{}]\n[[case.step]]\nexpect = \"close\"\n",
+        "{a}".repeat(16),
+        values.join(",")
+    );
+    let e = first_error(&text);
+    assert!(e.starts_with("cases/t.toml:3: "), "{e}");
+    assert!(e.contains("the case files of one load may build at most 268435456 bytes (256 MiB)"), "{e}");
+}
+
+#[test]
+fn matrix_and_rows_expand_in_order_with_their_index() {
+    let text = r#"
+section = "s"
+rfc = "6455 §5"
+[[case]]
+id = "m/{a}-{b}-{r}-{index}"
+title = "t"
+why = "w"
+matrix.a = [1, 2]
+matrix.b = ["x", "y"]
+rows = [{ r = "p" }, { r = "q" }]
+[[case.step]]
+expect = "close"
+"#;
+    let ids: Vec<String> = load(text).unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        ["m/1-x-p-1", "m/1-x-q-2", "m/1-y-p-3", "m/1-y-q-4", "m/2-x-p-5", "m/2-x-q-6", "m/2-y-p-7", "m/2-y-q-8"]
+    );
+    let e = first_error(&text.replace("{ r = \"q\" }", "{ index = \"q\" }"));
+    assert!(e.contains("'index' is a reserved placeholder name"), "{e}");
+    let e = first_error(&text.replace("matrix.b = [\"x\", \"y\"]", "matrix.b = []"));
+    assert!(e.contains("matrix 'b' has no values"), "{e}");
+}
+
+/// A fresh directory under the system's temporary one.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsharness-load-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_reported_at_its_first_invalid_byte() {
+    let dir = temp_dir("utf8");
+    let mut bytes = ONE.as_bytes().to_vec();
+    let at = ONE.find("Hello").unwrap() + 2;
+    bytes[at] = 0xff;
+    std::fs::write(dir.join("t.toml"), &bytes).unwrap();
+    let e = load_dir(&dir).expect_err("not UTF-8")[0].to_string();
+    let name = format!("{}/t.toml", dir.file_name().unwrap().to_string_lossy());
+    // line 13 is `payload = "Hello"`: the 0xff is its 14th byte
+    assert_eq!(e, format!("{name}:13: not UTF-8 (byte 0xff at column 14): save the file as UTF-8"));
+    // on the first line, and as the first byte
+    std::fs::write(dir.join("t.toml"), b"\xfe = 1\n").unwrap();
+    let e = load_dir(&dir).expect_err("not UTF-8")[0].to_string();
+    assert_eq!(e, format!("{name}:1: not UTF-8 (byte 0xfe at column 1): save the file as UTF-8"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_too_large_to_be_a_case_file_is_refused_before_it_is_parsed() {
+    let dir = temp_dir("large");
+    std::fs::write(dir.join("big.toml"), vec![b'#'; (MAX_FILE_BYTES + 1) as usize]).unwrap();
+    let e = load_dir(&dir).expect_err("too large")[0].to_string();
+    assert!(
+        e.ends_with(
+            "big.toml:1: the file is larger than 4194304 bytes (4 MiB), the most a case file may hold: split it"
+        ),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
