@@ -128,14 +128,33 @@ impl Trace {
     }
 }
 
-/// Where a delivery stands across the pieces of one byte stream: chunk sizes are used in turn
-/// and the pause comes between chunks.
+/// Where a delivery stands across the pieces of one byte stream: the chunk sizes are used in turn,
+/// a chunk may span pieces, and the pause comes between chunks.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryState {
     /// Index of the next chunk size.
     next: usize,
+    /// Bytes still to write of the current chunk (0: the next byte starts a chunk).
+    left: usize,
     /// A chunk has been written (the next one pauses first).
     started: bool,
+}
+
+impl DeliveryState {
+    /// How many of `available` bytes the next write takes, and whether a chunk starts there.
+    fn next_write(&mut self, delivery: &Delivery, available: usize) -> (usize, bool) {
+        let starts = self.left == 0;
+        if starts {
+            self.left = match delivery.chunks.get(self.next % delivery.chunks.len().max(1)) {
+                Some(&n) => n.max(1),
+                None => usize::MAX,
+            };
+            self.next += 1;
+        }
+        let take = self.left.min(available);
+        self.left -= take;
+        (take, starts)
+    }
 }
 
 /// A case's TCP connection and everything seen on it.
@@ -237,11 +256,8 @@ impl Conn {
     pub async fn send(&mut self, bytes: &[u8], delivery: &Delivery, state: &mut DeliveryState) -> bool {
         let mut rest = bytes;
         while !rest.is_empty() {
-            let size = match delivery.chunks.get(state.next % delivery.chunks.len().max(1)) {
-                Some(&n) if !delivery.chunks.is_empty() => n.max(1),
-                _ => rest.len(),
-            };
-            if state.started && !delivery.pause.is_zero() {
+            let (size, starts) = state.next_write(delivery, rest.len());
+            if starts && state.started && !delivery.pause.is_zero() {
                 if Instant::now() + delivery.pause > self.deadline {
                     let why = format!("write abandoned: the case's time ran out; {} bytes left unwritten", rest.len());
                     self.note(TraceKind::Note(why));
@@ -249,7 +265,8 @@ impl Conn {
                 }
                 self.pause_reading(Instant::now() + delivery.pause).await;
             }
-            let (chunk, tail) = rest.split_at(size.min(rest.len()));
+            state.started = true;
+            let (chunk, tail) = rest.split_at(size);
             self.trace.bytes(Direction::Sent, chunk);
             if let Err(e) = self.write_reading(chunk).await {
                 let why = if e.kind() == io::ErrorKind::TimedOut {
@@ -260,14 +277,12 @@ impl Conn {
                 self.note(TraceKind::Note(why));
                 return false;
             }
-            state.next += 1;
-            state.started = true;
             rest = tail;
         }
         true
     }
 
-    /// Writes all of `chunk`, taking in what the server sends meanwhile (while the queue has room). A
+    /// Writes all of `chunk`, taking in what the server sends meanwhile (while the backlog has room). A
     /// server that stops reading for [`WRITE_STALL`] ends the write (it is reported; the case goes on,
     /// so later steps still have time).
     async fn write_reading(&mut self, chunk: &[u8]) -> io::Result<()> {
@@ -305,10 +320,22 @@ impl Conn {
         self.wr.flush().await
     }
 
-    /// Sleeps until `until`, reading what arrives while the queue has room.
+    /// Pauses between delivery chunks until `until`, reading what arrives while the backlog has room.
     pub async fn pause_reading(&mut self, until: Instant) {
+        self.read_until(until, false).await;
+    }
+
+    /// A `wait_ms` step: reads what arrives until `until`, or until the server closes.
+    pub async fn wait_reading(&mut self, until: Instant) {
+        self.read_until(until, true).await;
+    }
+
+    async fn read_until(&mut self, until: Instant, end_at_close: bool) {
         let until = until.min(self.deadline.max(Instant::now()));
         while Instant::now() < until {
+            if self.closed.is_some() && end_at_close {
+                return;
+            }
             if self.closed.is_some() || !self.backlog_has_room() {
                 self.note_if_held_back();
                 sleep_until(until).await;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::connect::{connect, ConnectError};
+use super::event::describe_frame_start;
 use super::event::Closed;
 use super::judge::{
     looks_like_tls, CaseJudgement, CaseState, CloseFacts, CloseJudge, CloseOutcome, CloseStart, Judgement, NoResponse,
@@ -20,10 +21,10 @@ use super::judge::{
 };
 use super::observe::{BacklogCap, Conn, DeliveryState, HeadRead};
 use super::probe::probe_alive;
-use super::send::{encode_send, opening_request, read_limit, FRAMES_NOTED};
+use super::send::{opening_request, raw_pieces, read_limit, FRAMES_NOTED};
 use super::target::Target;
 use super::trace::{Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES};
-use crate::case::{Case, Delivery, Fill, Step};
+use crate::case::{Case, Delivery, FrameStream, FrameStreamError, Step, MAX_CHUNK};
 use crate::verdict::Verdict;
 use crate::wire::{parse_response, FrameSpec, ServerResponse};
 
@@ -189,13 +190,9 @@ impl CaseRun<'_> {
     /// Runs one step; `true` when the case stops here (a miss rated FAILED, or a frame that cannot be built).
     async fn run_step(&mut self, step: &Step, state: &mut CaseState) -> bool {
         match step {
-            Step::Frame { frame, fill, fragment, fresh_mask, repeat, delivery } => {
-                self.send_frames(state, frame, fill.as_ref(), *fragment, *fresh_mask, *repeat, delivery).await
-            }
+            Step::Frame { .. } => self.send_frames(state, step).await,
             Step::Raw { bytes, repeat, delivery } => {
-                let all = bytes.repeat(*repeat);
-                self.send_tracked(state, &all, delivery).await;
-                state.last_sent = format!("{} raw bytes", all.len());
+                self.send_raw(state, bytes, *repeat, delivery).await;
                 false
             }
             Step::ShutdownWrite => {
@@ -206,7 +203,7 @@ impl CaseRun<'_> {
             }
             Step::Wait(d) => {
                 self.conn.note(TraceKind::Note(format!("waiting {} ms", d.as_millis())));
-                self.conn.pause_reading(Instant::now() + *d).await;
+                self.conn.wait_reading(Instant::now() + *d).await;
                 false
             }
             Step::Expect { what, timeout, mismatch, repeat, line } => {
@@ -215,46 +212,48 @@ impl CaseRun<'_> {
         }
     }
 
-    /// A send step's frames.
-    #[allow(clippy::too_many_arguments)]
-    async fn send_frames(
-        &mut self,
-        state: &mut CaseState,
-        frame: &FrameSpec,
-        fill: Option<&Fill>,
-        fragment: Option<usize>,
-        fresh_mask: bool,
-        repeat: usize,
-        delivery: &Delivery,
-    ) -> bool {
-        let encoded = match encode_send(frame, fill, fragment, fresh_mask, repeat) {
-            Ok(e) => e,
-            Err(e) => {
-                let reason = format!("the case's frame cannot be encoded: {e}");
-                state.judgement.miss(Verdict::Errored, reason, None, None);
-                return true;
-            }
+    /// A send step's frames, built and written a chunk at a time.
+    async fn send_frames(&mut self, state: &mut CaseState, step: &Step) -> bool {
+        let Some(Ok(mut stream)) = FrameStream::of_step(step).map(|s| s.map_err(|e| cannot_encode(state, &e))) else {
+            return true;
         };
-        state.last_sent = match encoded.summaries.first() {
-            Some(one) if encoded.frames == 1 => one.clone(),
-            _ => format!("{} frames ({} bytes)", encoded.frames, encoded.bytes.len()),
+        let Step::Frame { delivery, .. } = step else { return true };
+        let cost = stream.cost();
+        let notes = stream.notes(FRAMES_NOTED);
+        state.last_sent = match notes.first() {
+            Some(one) if cost.frames == 1 => describe_frame_start(&one.header, one.payload_len as u64, &one.head),
+            _ => format!("{} frames ({} bytes)", cost.frames, cost.bytes),
         };
-        for summary in encoded.summaries {
+        for note in notes {
+            let summary = describe_frame_start(&note.header, note.payload_len as u64, &note.head);
             self.conn.note(TraceKind::Frame { dir: Direction::Sent, summary });
         }
-        if encoded.frames > FRAMES_NOTED {
-            let more = encoded.frames - FRAMES_NOTED;
+        if cost.frames > FRAMES_NOTED as u64 {
+            let more = cost.frames - FRAMES_NOTED as u64;
             self.conn.note(TraceKind::Note(format!("... {more} more frames sent like these")));
         }
-        self.send_tracked(state, &encoded.bytes, delivery).await;
+        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes().saturating_add(cost.bytes)));
+        let mut delivering = DeliveryState::default();
+        let mut writing = true;
+        while let Some(chunk) = stream.next_chunk(MAX_CHUNK) {
+            // what was meant to be sent is what a correct server would echo, written or not
+            state.sent.track(chunk);
+            writing = writing && self.conn.send(chunk, delivery, &mut delivering).await;
+        }
         false
     }
 
-    /// Sends bytes the judge reads back (to know the echoes due), with room in the queue for their echo.
-    async fn send_tracked(&mut self, state: &mut CaseState, bytes: &[u8], delivery: &Delivery) {
-        state.sent.track(bytes);
-        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes()));
-        self.conn.send(bytes, delivery, &mut DeliveryState::default()).await;
+    /// A `send_raw` step, in pieces of whole repetitions.
+    async fn send_raw(&mut self, state: &mut CaseState, bytes: &[u8], repeat: usize, delivery: &Delivery) {
+        let total = bytes.len().saturating_mul(repeat);
+        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes().saturating_add(total as u64)));
+        let mut delivering = DeliveryState::default();
+        let mut writing = true;
+        for piece in raw_pieces(bytes, repeat) {
+            state.sent.track(&piece);
+            writing = writing && self.conn.send(&piece, delivery, &mut delivering).await;
+        }
+        state.last_sent = format!("{total} raw bytes");
     }
 
     /// An `expect` step: events to the step's judge until it is met or missed.
@@ -324,6 +323,12 @@ impl CaseRun<'_> {
             }
         }
     }
+}
+
+/// A send step whose frame cannot be built: the harness cannot run the case.
+fn cannot_encode(state: &mut CaseState, e: &FrameStreamError) {
+    let reason = format!("the case's frame cannot be encoded: {e}");
+    state.judgement.miss(Verdict::Errored, reason, None, None);
 }
 
 /// Writes one frame the judge asked for (a close reply, a probe's ping), noted in the trace.

@@ -1,10 +1,10 @@
-//! What a case sends, pure: the opening request, the bytes of a frame step,
-//! and the limits of what the case may read back.
+//! What a case sends, pure: the opening request, the pieces of a raw step, and
+//! the limits of what the case may read back. A frame step's bytes come from
+//! [`crate::case::FrameStream`], a chunk at a time.
 
-use super::event::describe_frame;
 use super::target::Target;
-use crate::case::{Case, Expectation, Fill, Handshake, Request, Step};
-use crate::wire::{ClientRequest, EncodeError, FrameSpec, MaskingKey, Opcode, RawRequest};
+use crate::case::{Case, Expectation, Handshake, Request, Step, MAX_CHUNK};
+use crate::wire::{ClientRequest, RawRequest};
 
 /// The opening request of a case, and what it offered (for judging the response).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,71 +76,14 @@ pub fn read_limit(case: &Case) -> u64 {
 /// Frame summaries noted in the trace per send step; the rest are counted.
 pub const FRAMES_NOTED: usize = 32;
 
-/// The bytes of a send step: the frame, or its payload cut into fragments,
-/// `repeat` times; with `fresh_mask` every frame gets its own random key
-/// (RFC 6455 §5.3: a fresh, unpredictable key per frame). Also a summary of the first
-/// [`FRAMES_NOTED`] frames, and the count of all.
-pub fn encode_send(
-    frame: &FrameSpec,
-    fill: Option<&Fill>,
-    fragment: Option<usize>,
-    fresh_mask: bool,
-    repeat: usize,
-) -> Result<Encoded, EncodeError> {
-    let generated = fill.map(Fill::bytes);
-    let payload = generated.as_deref().unwrap_or(&frame.payload);
-    let mut out =
-        Encoded { bytes: Vec::with_capacity((payload.len() + 14) * repeat), summaries: Vec::new(), frames: 0 };
-    for _ in 0..repeat {
-        match fragment {
-            None => {
-                let mut spec = frame.clone();
-                if generated.is_some() {
-                    spec.payload = payload.to_vec();
-                }
-                out.put(spec, fresh_mask)?;
-            }
-            Some(size) => {
-                let pieces: Vec<&[u8]> =
-                    if payload.is_empty() { vec![&[][..]] } else { payload.chunks(size.max(1)).collect() };
-                let last = pieces.len() - 1;
-                for (i, piece) in pieces.into_iter().enumerate() {
-                    let mut spec = frame.clone();
-                    spec.payload = piece.to_vec();
-                    spec.declared_len = None;
-                    // RFC 6455 §5.4: the first fragment carries the opcode, the others are continuations
-                    if i > 0 {
-                        spec.opcode = Opcode::Continuation.as_u8();
-                        spec.rsv = 0;
-                    }
-                    spec.fin = i == last && frame.fin;
-                    out.put(spec, fresh_mask)?;
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The encoded bytes of a send step.
-#[derive(Debug, Clone, Default)]
-pub struct Encoded {
-    /// Every frame's bytes, back to back.
-    pub bytes: Vec<u8>,
-    /// One line per frame, for the first [`FRAMES_NOTED`].
-    pub summaries: Vec<String>,
-    /// How many frames.
-    pub frames: usize,
-}
-
-impl Encoded {
-    fn put(&mut self, spec: FrameSpec, fresh_mask: bool) -> Result<(), EncodeError> {
-        let spec = if fresh_mask { spec.mask_key(MaskingKey::random().0) } else { spec };
-        self.bytes.extend_from_slice(&spec.encode()?);
-        if self.summaries.len() < FRAMES_NOTED {
-            self.summaries.push(describe_frame(&spec.header(), &spec.payload));
-        }
-        self.frames += 1;
-        Ok(())
-    }
+/// A `send_raw` step's bytes in pieces of whole repetitions, each at most [`MAX_CHUNK`] (at least one
+/// repetition), so that a repeated raw frame never sits in memory whole.
+pub fn raw_pieces(bytes: &[u8], repeat: usize) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let per_piece = (MAX_CHUNK / bytes.len().max(1)).max(1);
+    let mut left = repeat;
+    std::iter::from_fn(move || {
+        let n = left.min(per_piece);
+        left -= n;
+        (n > 0).then(|| bytes.repeat(n))
+    })
 }
