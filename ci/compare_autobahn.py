@@ -41,7 +41,7 @@ import argparse
 import json
 import sys
 
-RANK = {"OK": 0, "NON-STRICT": 1, "INFORMATIONAL": 2, "UNIMPLEMENTED": 3, "FAILED": 4, "ERRORED": 5}
+RANK = {"OK": 0, "NON-STRICT": 1, "INFORMATIONAL": 2, "UNIMPLEMENTED": 3, "FAILED": 4, "ERRORED": 5, "NOT RUN": 6}
 CLOSE_AS_BEHAVIOR = {
     "OK": "OK",
     "INFORMATIONAL": "INFORMATIONAL",

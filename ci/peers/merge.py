@@ -8,7 +8,8 @@ passes with this script, so that every case is judged against a running server. 
 case's result is copied from the pass that ran it.
 
   merge.py refused REPORT.json
-      print the ids of the cases our report rates ERRORED because the server refused the connection
+      print the ids of the cases that found the server down: NOT RUN (it stopped accepting connections), or
+      ERRORED because it refused the connection
   merge.py wsharness OUT.json [--order CASES.json] REPORT.json [REPORT.json ...]
       our report: every case of the reports (several shards and passes), each with its result in the latest report
       that ran it; in the order of CASES.json (`wsharness cases list --json`) if given, else first seen; the
@@ -31,7 +32,7 @@ import json
 import os
 import sys
 
-VERDICTS = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "ERRORED"]
+VERDICTS = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "ERRORED", "NOT RUN"]
 REFUSED = "cannot connect to "
 
 
@@ -48,7 +49,8 @@ def refused(report) -> list[str]:
     return [
         c["id"]
         for c in report["cases"]
-        if c.get("verdict") == "ERRORED" and (c.get("reason") or "").startswith(REFUSED)
+        if c.get("verdict") == "NOT RUN"
+        or c.get("verdict") == "ERRORED" and (c.get("reason") or "").startswith(REFUSED)
     ]
 
 

@@ -55,7 +55,8 @@ expect = "echo"
     )
     .await;
     assert_ok(&o);
-    let frames_sent = o.trace.iter().filter(|e| format!("{:?}", e.kind).contains("Note(\"... ")).count();
+    let frames_sent =
+        o.trace.iter().filter(|e| format!("{:?}", e.kind).contains("more frames sent like these")).count();
     assert_eq!(frames_sent, 2, "long sends are summarised in the trace");
     server.shutdown().await.unwrap();
 }

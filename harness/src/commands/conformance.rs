@@ -178,7 +178,7 @@ fn print_target_lost(lost: &TargetLost) {
         format!("after {}", lost.after.join(", "))
     };
     crate::outln!(
-        "\nthe target stopped accepting connections {:.1} s into the run ({after}); {} cases were not run",
+        "\nthe target went away {:.1} s into the run ({after}): it refused new connections, so {} cases were not run",
         lost.at.as_secs_f64(),
         lost.not_run
     );

@@ -21,7 +21,7 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 use super::event::{describe_frame_start, Closed, Event};
 use super::judge::WireFacts;
 use super::scan::{FrameScanner, Scanned};
-use super::trace::{Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES, MAX_TRACE_EVENTS, MAX_TRACE_TOTAL_BYTES};
+use super::trace::{Direction, Trace, TraceKind};
 use crate::case::{Delivery, ReadPace};
 use crate::wire::FrameReader;
 
@@ -73,59 +73,6 @@ enum Phase {
     Frames,
     /// Neither: the server refused the handshake; bytes are only traced.
     Ignore,
-}
-
-/// The wire trace of one connection, within its caps.
-#[derive(Debug)]
-pub struct Trace {
-    start: Instant,
-    /// Trace events left out once the trace is full.
-    omitted: usize,
-    /// Raw bytes kept in the trace so far.
-    bytes: usize,
-    /// Every write and read, in order, up to the caps.
-    pub events: Vec<TraceEvent>,
-}
-
-impl Trace {
-    /// An empty trace; times count from `start`.
-    pub fn new(start: Instant) -> Trace {
-        Trace { start, omitted: 0, bytes: 0, events: Vec::new() }
-    }
-
-    /// Whether an event of this kind would be kept (so that callers need not format one that is not).
-    pub fn has_room(&self) -> bool {
-        self.events.len() < MAX_TRACE_EVENTS
-    }
-
-    /// Records a trace event now (up to [`MAX_TRACE_EVENTS`]; then only notes, closes and HTTP heads).
-    pub fn note(&mut self, mut kind: TraceKind) {
-        let essential = matches!(kind, TraceKind::Note(_) | TraceKind::Closed { .. } | TraceKind::Http { .. });
-        if !self.has_room() && !essential {
-            if self.omitted == 0 {
-                let full =
-                    format!("trace full: further frames and bytes are left out (limit {MAX_TRACE_EVENTS} events)");
-                self.events.push(TraceEvent { at: self.start.elapsed(), kind: TraceKind::Note(full) });
-            }
-            self.omitted += 1;
-            return;
-        }
-        if let TraceKind::Bytes { bytes, .. } = &mut kind {
-            bytes.truncate(MAX_TRACE_TOTAL_BYTES.saturating_sub(self.bytes));
-            self.bytes += bytes.len();
-        }
-        self.events.push(TraceEvent { at: self.start.elapsed(), kind });
-    }
-
-    /// Records raw bytes: at most [`MAX_TRACE_BYTES`] of them, and the full length.
-    pub fn bytes(&mut self, dir: Direction, bytes: &[u8]) {
-        if self.has_room() {
-            let keep = bytes.len().min(MAX_TRACE_BYTES);
-            self.note(TraceKind::Bytes { dir, bytes: bytes[..keep].to_vec(), len: bytes.len() });
-        } else {
-            self.note(TraceKind::Bytes { dir, bytes: Vec::new(), len: bytes.len() });
-        }
-    }
 }
 
 /// Where a delivery stands across the pieces of one byte stream: the chunk sizes are used in turn,
@@ -439,8 +386,7 @@ impl Conn {
         self.scanner.push(bytes, |seen| match seen {
             Scanned::Frame { header, first } => {
                 if trace.has_room() {
-                    let summary = describe_frame_start(&header, header.declared_len, &first);
-                    trace.note(TraceKind::Frame { dir: Direction::Received, summary });
+                    trace.frame(Direction::Received, describe_frame_start(&header, header.declared_len, &first));
                 }
                 facts.on_frame(&header, &first);
             }

@@ -163,13 +163,16 @@ impl Job {
             return self.not_run(at);
         }
         let outcome = self.run_bounded().await;
-        if !outcome.connect_error.as_ref().is_some_and(|e| e.is_refused()) {
+        if !refused(&outcome) {
             return outcome;
         }
         // nobody listens any more: give a restarting server a moment before calling it gone
         let refused_at = self.began.elapsed();
         if self.lost.get().is_none() && target_comes_back(&self.target, &self.options).await {
-            return self.run_bounded().await;
+            let again = self.run_bounded().await;
+            if !refused(&again) {
+                return again;
+            }
         }
         let at = *self.lost.get_or_init(|| refused_at);
         self.not_run(at)
@@ -195,17 +198,23 @@ impl Job {
     }
 }
 
-/// Whether the target accepts a connection again within [`LOST_GRACE`].
+/// Whether the case found nobody listening.
+fn refused(outcome: &CaseOutcome) -> bool {
+    outcome.connect_error.as_ref().is_some_and(|e| e.is_refused())
+}
+
+/// Whether the target accepts a connection again within [`LOST_GRACE`] (tried at growing intervals).
 async fn target_comes_back(target: &Target, options: &RunOptions) -> bool {
     let until = Instant::now() + LOST_GRACE;
     let mut pause = Duration::from_millis(50);
-    while Instant::now() < until {
-        tokio::time::sleep(pause.min(until.saturating_duration_since(Instant::now()))).await;
-        match connect(target, options.tls.as_ref(), until).await {
-            Ok(_) => return true,
-            Err(e) if e.is_refused() => pause *= 2,
-            Err(_) => return true,
+    loop {
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+        if Instant::now() >= until {
+            return false;
+        }
+        if connect(target, options.tls.as_ref(), until).await.is_ok() {
+            return true;
         }
     }
-    false
 }

@@ -127,7 +127,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Cas
         expected: judgement.expected,
         observed: judgement.observed,
         duration: start.elapsed(),
-        trace: run.conn.trace.events,
+        trace: run.conn.trace.into_events(),
         server_header,
         connect_error: None,
         lost_at: None,
@@ -226,7 +226,7 @@ impl CaseRun<'_> {
         };
         for note in notes {
             let summary = describe_frame_start(&note.header, note.payload_len as u64, &note.head);
-            self.conn.note(TraceKind::Frame { dir: Direction::Sent, summary });
+            self.conn.trace.frame(Direction::Sent, summary);
         }
         if cost.frames > FRAMES_NOTED as u64 {
             let more = cost.frames - FRAMES_NOTED as u64;

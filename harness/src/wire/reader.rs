@@ -28,6 +28,9 @@ use super::violation::Violation;
 /// Default largest payload the reader buffers: 64 MiB.
 pub const DEFAULT_MAX_PAYLOAD: u64 = 64 * 1024 * 1024;
 
+/// Buffer capacity kept once the buffer is empty; a larger one (left by a large frame) is freed.
+const KEEP_CAPACITY: usize = 256 * 1024;
+
 /// The stream cannot be read further.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -159,6 +162,15 @@ impl FrameReader {
             self.buf.drain(..self.start);
             self.start = 0;
         }
+        // a large frame in progress gets exactly its room, not the doubling of a growing buffer
+        if let Some((header, header_len)) = FrameHeader::parse(&self.buf) {
+            let whole = usize::try_from(header.declared_len).ok().filter(|_| header.declared_len <= self.max_payload);
+            if let Some(need) = whole.and_then(|len| len.checked_add(header_len)) {
+                if need > self.buf.len() + bytes.len() && need > self.buf.capacity() {
+                    self.buf.reserve_exact(need - self.buf.len());
+                }
+            }
+        }
         self.buf.extend_from_slice(bytes);
     }
 
@@ -196,8 +208,13 @@ impl FrameReader {
         };
         self.start += frame_len;
         if self.start == self.buf.len() {
-            self.buf.clear();
             self.start = 0;
+            if self.buf.capacity() > KEEP_CAPACITY {
+                // a large frame is gone: do not hold its room for the rest of the connection
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
         }
         Ok(Some(frame))
     }

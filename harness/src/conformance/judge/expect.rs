@@ -200,7 +200,7 @@ impl<'a> StepJudge<'a> {
             Event::Frame(f) if f.header.defined_opcode().is_some_and(Opcode::is_data) => f,
             other => return Some(Err((Mismatch::rated(expected, Actual::Saw(other.describe())), Some(other)))),
         };
-        let assembled = match case.assembler.push(&frame) {
+        let assembled = match case.assembler.push_owned(frame) {
             Ok(a) => a,
             Err(e) => return Some(Err((Mismatch::rated(expected, Actual::Saw(e.to_string())), None))),
         };

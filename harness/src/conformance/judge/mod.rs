@@ -99,8 +99,11 @@ impl Mismatch {
 /// the rules they broke and the server's first close frame.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WireFacts {
-    /// Rules the server's frames broke.
+    /// Rules the server's frames broke: the first violation of each kind, in order (a flood of frames
+    /// breaking one rule is one entry, so what is held stays small; the verdict depends on the kinds).
     pub violations: Vec<Violation>,
+    /// Violations of a kind already listed.
+    pub repeated: u64,
     /// The server's first close frame, when read: its code (`None`: no code).
     pub server_close: Option<Option<u16>>,
 }
@@ -109,11 +112,21 @@ impl WireFacts {
     /// Takes note of one frame read from the server: its header and the start of its payload (all of a
     /// control frame's).
     pub fn on_frame(&mut self, header: &FrameHeader, first: &[u8]) {
-        self.violations.extend(header.server_violations(0));
+        self.add(header.server_violations(0));
         if header.defined_opcode() == Some(Opcode::Close) {
-            self.violations.extend(ClosePayload::parse(first).violations());
+            self.add(ClosePayload::parse(first).violations());
             if self.server_close.is_none() {
                 self.server_close = Some(close_code(first));
+            }
+        }
+    }
+
+    fn add(&mut self, found: Vec<Violation>) {
+        for v in found {
+            if self.violations.iter().any(|seen| seen.kind == v.kind) {
+                self.repeated += 1;
+            } else {
+                self.violations.push(v);
             }
         }
     }

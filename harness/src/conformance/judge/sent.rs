@@ -51,7 +51,7 @@ impl SentMessages {
                 self.broken = true;
                 continue;
             }
-            match self.assembler.push(&frame) {
+            match self.assembler.push_owned(frame) {
                 Ok(a) if a.violations.is_empty() => {
                     if let Some(m) = a.message {
                         if m.is_text() && m.as_text().is_none() {

@@ -507,3 +507,17 @@ fn a_tls_record_is_told_from_http() {
     assert!(looks_like_tls(&[0x15, 0x03, 0x03, 0x00, 0x02]));
     assert!(!looks_like_tls(b"HTTP/1.1 200 OK"));
 }
+
+#[test]
+fn a_flood_breaking_one_rule_is_held_as_one_violation() {
+    let mut facts = WireFacts::default();
+    for e in server(&"c1 01 61 ".repeat(1000)) {
+        if let Event::Frame(f) = &e {
+            facts.on_frame(&f.header, &f.payload);
+        }
+    }
+    assert_eq!((facts.violations.len(), facts.repeated), (1, 999));
+    let mut j = CaseJudgement::default();
+    j.judge_violations(&facts, &[]);
+    assert_eq!(j.verdict, Verdict::Failed);
+}
