@@ -1,11 +1,9 @@
 //! However TCP slices the client's bytes (one byte per write, many frames per write, any split point, frames behind
 //! the handshake), the server answers exactly as if each frame had arrived whole.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// Lets the server read what was written so far before more arrives, so that each piece is a separate read.
 async fn pause() {

@@ -1,10 +1,8 @@
 //! An independent client (tokio-tungstenite) gets every message echoed, and both close handshakes complete cleanly.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
 use reference_server::Config;
 use tokio::net::TcpStream;

@@ -1,11 +1,9 @@
 //! The opening handshake over loopback: the exact HTTP status for each request (RFC 6455 §4.2), and the limits that
 //! protect the server (head size, handshake timeout, connection count).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reference_server::{Config, RunningServer};
 
 /// Sends `request` on a fresh connection and reads the refusal (which must end with the server closing TCP).

@@ -1,8 +1,6 @@
 //! The `reference-server` binary shuts down gracefully on SIGTERM and SIGINT (close 1001 to every client, exit 0)
 //! and exits 2 with a one-line error when it cannot start.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -10,7 +8,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
 

@@ -1,11 +1,9 @@
 //! Every protocol violation fails the connection with the exact close code RFC 6455 prescribes, then the server
 //! closes TCP and sends nothing more.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reference_server::Config;
 
 /// Sends `bytes` on a fresh connection to a default server; the server must answer with close `code`, then EOF.

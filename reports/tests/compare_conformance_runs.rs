@@ -1,8 +1,6 @@
 //! Comparing two conformance runs: worse, better, changed, appeared, disappeared, and what is a regression.
 
-mod common;
-
-use common::fixture;
+use crate::common::fixture;
 use reports::compare::{compare, Comparison, Thresholds};
 use reports::verdict::{CloseVerdict, FailOn, Verdict};
 use reports::Report;

@@ -1,8 +1,6 @@
 //! The conformance HTML page: self-contained, escaped, and carrying every part the issue asks for.
 
-mod common;
-
-use common::fixture;
+use crate::common::fixture;
 use reports::verdict::{CloseVerdict, FailOn, Verdict};
 use reports::Report;
 

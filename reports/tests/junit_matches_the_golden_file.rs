@@ -1,8 +1,6 @@
 //! JUnit XML: one testcase per case, failures and errors told apart (h2spec labels every failure an error).
 
-mod common;
-
-use common::{crate_dir, fixture, golden};
+use crate::common::{crate_dir, fixture, golden};
 use reports::verdict::{CloseVerdict, FailOn, Verdict};
 
 #[test]

@@ -1,8 +1,6 @@
 //! Load reports: the schema, the page with its plots, the JUnit of thresholds, and the comparison with --max-regression.
 
-mod common;
-
-use common::{load_fixture, schema_errors};
+use crate::common::{load_fixture, schema_errors};
 use reports::compare::{compare, Comparison, Thresholds};
 use reports::load::LoadReport;
 use reports::Report;
@@ -86,7 +84,7 @@ fn less_throughput_new_errors_and_an_interrupted_run_are_regressions() {
 fn a_load_report_cannot_be_compared_with_a_conformance_report() {
     let e = compare(
         &Report::Load(Box::new(load_fixture())),
-        &Report::Conformance(Box::new(common::fixture())),
+        &Report::Conformance(Box::new(crate::common::fixture())),
         "a",
         "b",
         &Thresholds::default(),

@@ -1,8 +1,6 @@
 //! The committed JSON Schema accepts what the model writes and refuses what it must not contain.
 
-mod common;
-
-use common::{fixture, schema_errors};
+use crate::common::{fixture, schema_errors};
 
 #[test]
 fn the_fixture_and_the_model_round_trip_validate() {
