@@ -1,9 +1,15 @@
 //! The tokio driver: one task per connection moves bytes between its socket and its [`Session`].
 //!
-//! Speed comes from batching, not from per-message work: each wake-up reads everything the socket
-//! holds into a per-thread 64 KiB buffer (no per-connection read buffer), hands it to the session
-//! in one call, and writes everything the session then owes in one system call. Frames are built
-//! from pre-masked templates into a reused write buffer; nothing is allocated per message.
+//! Speed comes from batching, not from per-message work: each wake-up reads what the socket holds
+//! (four reads at most) into a per-thread 64 KiB buffer (no per-connection read
+//! buffer), hands it to the session in one call, and writes everything the session then owes in
+//! one system call. Frames are built from pre-masked templates into a reused write buffer; nothing
+//! is allocated per message.
+//!
+//! Bounded against any peer: a socket that always has bytes (a flood) still gives the task back to
+//! the runtime after four reads (256 KiB), and each wake-up checks Ctrl-C, the end of the
+//! measured phase and the session's clock; what the session writes while the socket will not take
+//! more waits in a second buffer that the session caps ([`super::session::Plan::write_cap`]).
 
 use std::cell::RefCell;
 use std::io::ErrorKind;
@@ -20,13 +26,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::{open, Endpoint, Opened};
 use super::errors::LoadError;
-use super::payload::{Outbox, IOV_MAX};
+use super::payload::{Outbox, PayloadBook, IOV_MAX};
 use super::session::{Next, Plan, Session};
 use super::shard::Shard;
 use super::stats::{ns_to_us_ceil, Clock, Collector};
 
 /// Bytes read per system call.
 const READ_BUF: usize = 64 * 1024;
+/// Reads per wake-up at most (256 KiB): a socket that still has bytes after them is read again on
+/// the next turn of the loop, after the task has yielded to the runtime (a read loop that always
+/// finds bytes must still let the timers, Ctrl-C and the other connections run: tokio's own
+/// cooperative budget does not count readiness that `ready()` finds at once).
+const READS_PER_WAKE: usize = 4;
 
 thread_local! {
     static READ: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
@@ -123,8 +134,7 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
     let (plan, clock, collector) = (&ctx.plan, ctx.clock, &ctx.collector);
     let mut alive = leftover.is_empty() || collector.with(|t| s.on_bytes(plan, &leftover, clock.now_ns(), t));
     drop(leftover);
-    let mut wbuf = Outbox::default();
-    let mut wpos = 0usize;
+    let mut w = Writes::default();
     let far = clock.now_ns() + 3_600_000_000_000;
     let timer = tokio::time::sleep_until(clock.instant(far).into());
     tokio::pin!(timer);
@@ -134,38 +144,27 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
     let abort = ctx.abort.cancelled();
     tokio::pin!(abort);
     let mut draining = false;
+    let mut more = false;
     loop {
+        if more {
+            // the socket still had bytes after a wake-up's reads: let the runtime run the rest first
+            tokio::task::yield_now().await;
+        }
         let now = clock.now_ns();
         if !draining && ctx.stop_send.is_cancelled() {
             s.stop_sending();
             draining = true;
         }
+        let out = w.target();
         if draining && s.drained() && !s.closing() {
-            s.begin_close(plan, now, &mut wbuf);
+            s.begin_close(plan, now, out);
         }
-        let next = collector.with(|t| s.fill(plan, now, &mut wbuf, t));
-        while wpos < wbuf.len() {
-            let written = if wbuf.contiguous() {
-                stream.try_write(&wbuf.own()[wpos..])
-            } else {
-                let mut slices = Vec::with_capacity(16);
-                wbuf.slices(&plan.book, wpos, IOV_MAX, &mut slices);
-                stream.try_write_vectored(&slices)
-            };
-            match written {
-                Ok(n) => wpos += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    if !s.done() {
-                        collector.with(|t| t.error(LoadError::from_io(&e)));
-                    }
-                    return;
-                }
+        let next = collector.with(|t| s.fill(plan, now, out, t));
+        if let Err(e) = w.flush(&stream, &plan.book) {
+            if !s.done() {
+                collector.with(|t| t.error(LoadError::from_io(&e)));
             }
-        }
-        if wpos == wbuf.len() {
-            wbuf.clear(1 << 20);
-            wpos = 0;
+            return;
         }
         if !alive || next == Next::End || s.done() {
             return;
@@ -178,7 +177,8 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
             timer.as_mut().reset(clock.instant(wake).into());
             timer_at = wake;
         }
-        let interest = if wpos < wbuf.len() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        let interest = if w.pending() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        more = false;
         tokio::select! {
             biased;
             _ = &mut abort => {
@@ -188,7 +188,7 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
                 return;
             }
             ready = stream.ready(interest) => match ready {
-                Ok(r) if r.is_readable() => alive = read_all(&stream, &mut s, plan, clock, collector),
+                Ok(r) if r.is_readable() => (alive, more) = read_some(&stream, &mut s, plan, clock, collector),
                 Ok(_) => {}
                 Err(e) => {
                     collector.with(|t| t.error(LoadError::from_io(&e)));
@@ -201,16 +201,69 @@ pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
     }
 }
 
-/// Reads until the socket is empty; returns whether the connection lives on.
+/// A connection's bytes on their way to the socket: `wbuf` is being written (from `wpos`); what
+/// the session writes meanwhile goes to `next`, which the session caps, and takes its place once
+/// `wbuf` is all written. Memory stays bounded while the peer reads slowly, and bytes already
+/// written are dropped as a whole buffer, never shifted.
+#[derive(Default)]
+struct Writes {
+    wbuf: Outbox,
+    wpos: usize,
+    next: Outbox,
+}
+
+impl Writes {
+    /// Where the session writes now.
+    fn target(&mut self) -> &mut Outbox {
+        if self.wbuf.is_empty() {
+            &mut self.wbuf
+        } else {
+            &mut self.next
+        }
+    }
+
+    /// Whether bytes wait for the socket.
+    fn pending(&self) -> bool {
+        self.wpos < self.wbuf.len()
+    }
+
+    /// Writes what the socket takes without waiting.
+    fn flush(&mut self, stream: &TcpStream, book: &PayloadBook) -> std::io::Result<()> {
+        while self.wpos < self.wbuf.len() {
+            let written = if self.wbuf.contiguous() {
+                stream.try_write(&self.wbuf.own_bytes()[self.wpos..])
+            } else {
+                let mut slices = Vec::with_capacity(16);
+                self.wbuf.slices(book, self.wpos, IOV_MAX, &mut slices);
+                stream.try_write_vectored(&slices)
+            };
+            match written {
+                Ok(n) => self.wpos += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            if self.wpos == self.wbuf.len() {
+                self.wbuf.clear(1 << 20);
+                self.wpos = 0;
+                std::mem::swap(&mut self.wbuf, &mut self.next);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads until the socket is empty, [`READS_PER_WAKE`] reads at most; returns whether the
+/// connection lives on, and whether the socket may hold more.
 ///
 /// A read shorter than the buffer emptied the socket's receive queue, so it also clears tokio's
 /// read readiness (by answering `WouldBlock` inside the same `try_io`, which clears only if no new
 /// readiness arrived since the read began): that saves the `EAGAIN` read per batch.
-fn read_all(stream: &TcpStream, s: &mut Session, plan: &Plan, clock: Clock, collector: &Collector) -> bool {
+fn read_some(stream: &TcpStream, s: &mut Session, plan: &Plan, clock: Clock, collector: &Collector) -> (bool, bool) {
+    let alive = |a: bool| (a, false);
     let fd = stream.as_raw_fd();
     READ.with(|buf| {
         let mut buf = buf.borrow_mut();
-        loop {
+        for _ in 0..READS_PER_WAKE {
             let mut got = 0usize;
             let r = stream.try_io(Interest::READABLE, || {
                 // SAFETY: reading into our own buffer, within its length, from the stream's open descriptor
@@ -230,24 +283,27 @@ fn read_all(stream: &TcpStream, s: &mut Session, plan: &Plan, clock: Clock, coll
                         // TCP closed without a close frame: RFC 6455 §7.1.5 calls this 1006
                         collector.with(|t| t.error(LoadError::UnexpectedClose(Some(1006))));
                     }
-                    return false;
+                    return alive(false);
                 }
                 Ok(_) | Err(_) if got > 0 => {
                     let now = clock.now_ns();
                     if !collector.with(|t| s.on_bytes(plan, &buf[..got], now, t)) {
-                        return false;
+                        return alive(false);
                     }
                     if got < buf.len() {
-                        return true;
+                        return alive(true);
                     }
                 }
-                Ok(_) => return true,
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => return true,
+                Ok(_) => return alive(true),
+                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
+                    return alive(true)
+                }
                 Err(e) => {
                     collector.with(|t| t.error(LoadError::from_io(&e)));
-                    return false;
+                    return alive(false);
                 }
             }
         }
+        (true, true)
     })
 }

@@ -50,6 +50,15 @@ pub enum LoadError {
     PayloadMismatch,
     /// The server broke a framing rule (RFC 6455 §5): the rule's short name.
     Protocol(&'static str),
+    /// A data message came while no echo was awaited: an echo server sends only what it was sent.
+    /// The connection ends (a flood of messages is one error, not one per message).
+    UnsolicitedMessage,
+    /// An echo grew longer than the message it answers: where the next echo starts is unknown (a
+    /// message streamed without end is one), so the connection ends.
+    EchoTooLong,
+    /// The server stopped reading: what the connection owed it (pongs, above all) passed the write
+    /// cap ([`crate::load::session::Plan::write_cap`]), so the connection ends.
+    PeerNotReading,
     /// Reading or writing the socket failed (reset).
     Io(std::io::ErrorKind),
 }
@@ -66,6 +75,9 @@ impl LoadError {
             LoadError::UnexpectedClose(_) => "unexpected_close",
             LoadError::PayloadMismatch => "payload_mismatch",
             LoadError::Protocol(_) => "protocol_error",
+            LoadError::UnsolicitedMessage => "unsolicited_message",
+            LoadError::EchoTooLong => "echo_too_long",
+            LoadError::PeerNotReading => "peer_not_reading",
             LoadError::Io(_) => "io",
         }
     }

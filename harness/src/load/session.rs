@@ -7,12 +7,20 @@
 //! against the message it answers (FIFO: an echo server answers in order),
 //! and records latencies into the thread's [`Tally`]. The tokio driver and the
 //! io_uring driver both move bytes for it; neither knows the protocol.
+//!
+//! What a session holds for its peer is capped, so that a hostile server costs its connection
+//! one error with a reason, never memory: one pong owed at most (RFC 6455 §5.5.3); what it wrote
+//! and the socket has not taken, [`Plan::write_cap`] ([`LoadError::PeerNotReading`] past it);
+//! echoes are checked as they come, never reassembled, and may not grow past the message they
+//! answer ([`LoadError::EchoTooLong`]) nor come when none is awaited
+//! ([`LoadError::UnsolicitedMessage`]); a frame over [`MAX_READ`] is refused at its header; at
+//! most [`CARRY_MAX`] bytes are carried from one read to the next.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::errors::{LoadError, Waiting};
-use super::payload::{op, Outbox, PayloadBook, Tag, BORROW_MIN};
+use super::payload::{op, Outbox, PayloadBook, Tag, BORROW_MIN, MAX_HEADER};
 use super::size::{Rng, SizeDist};
 use super::stats::{ns_to_us_ceil, Tally, Window};
 use crate::wire::FrameHeader;
@@ -22,6 +30,16 @@ use crate::wire::FrameHeader;
 pub const SEND_EARLY_NS: u64 = 1_000_000;
 /// Tickets (`--messages`) a connection claims at a time.
 const TICKET_CHUNK: i64 = 16;
+/// Bytes a connection may owe its peer beyond its messages in flight (pongs, our ping, our close)
+/// before the peer counts as not reading: about 125 pongs of the largest size, each owed for a
+/// whole read of pings (RFC 6455 §5.5.3 lets the most recent ping alone be answered). Small,
+/// because it is per connection: 16 KiB for each of 50,000 connections is 800 MB.
+pub const WRITE_SLACK: usize = 16 * 1024;
+/// Largest control frame payload (RFC 6455 §5.5).
+const MAX_CONTROL: usize = 125;
+/// Most bytes a session carries from one read to the next: a frame header (at most 14 bytes) or a
+/// whole control frame (its header and at most 125 bytes). A data frame's payload is never carried.
+pub const CARRY_MAX: usize = MAX_HEADER + MAX_CONTROL;
 
 /// How messages are paced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,6 +80,15 @@ impl Plan {
     /// Whether pacing is open loop.
     pub fn open_loop(&self) -> bool {
         matches!(self.pace, Pace::Open { .. })
+    }
+
+    /// Most bytes a connection may have written and not yet handed to its socket (the write cap):
+    /// its messages in flight (a large message's body is not copied, only its header and sequence
+    /// number) and [`WRITE_SLACK`]. Past it the peer is not reading, and the connection ends with
+    /// [`LoadError::PeerNotReading`] rather than hold more.
+    pub fn write_cap(&self) -> usize {
+        let per_message = (self.sizes.max() as usize).min(BORROW_MIN) + MAX_HEADER;
+        self.in_flight.saturating_mul(per_message).saturating_add(WRITE_SLACK)
     }
 }
 
@@ -110,8 +137,6 @@ struct Rx {
     left: usize,
     /// Whether the current data frame ends its message.
     fin: bool,
-    /// The current data frame answers no message we sent.
-    orphan: bool,
 }
 
 /// Echoes verified in one read that answer messages of one batch (same schedule, same send
@@ -145,6 +170,12 @@ pub struct Session {
     carry: Vec<u8>,
     ping_sent_ns: Option<u64>,
     next_ping_ns: u64,
+    /// Whether a pong is owed: one at most, whatever the peer sends (RFC 6455 §5.5.3 lets an
+    /// endpoint answer only the most recent ping).
+    pong_owed: bool,
+    /// The payload of the most recent ping (at most 125 bytes).
+    pong: Vec<u8>,
+    /// Our reply to the server's close frame, once it came.
     owed: Vec<u8>,
     rng: Rng,
     sending: bool,
@@ -176,6 +207,8 @@ impl Session {
             carry: Vec::new(),
             ping_sent_ns: None,
             next_ping_ns: now_ns + plan.ping_interval_ns.unwrap_or(0),
+            pong_owed: false,
+            pong: Vec::new(),
             owed: Vec::new(),
             rng: Rng::new(index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ now_ns),
             sending: true,
@@ -218,15 +251,37 @@ impl Session {
         }
     }
 
-    /// The messages outstanding when the connection is abandoned, each an echo timeout.
+    /// The messages outstanding when the connection is abandoned at the end of the drain, each an
+    /// echo timeout (each was sent before the drain began, so it has waited at least the timeout).
+    /// A connection already over has nothing outstanding: nothing is counted twice.
     pub fn abandon(&mut self, tally: &mut Tally) -> usize {
+        if self.state == State::Done {
+            return 0;
+        }
         let n = self.fifo.len();
-        for _ in 0..n {
-            tally.error(LoadError::Timeout(Waiting::Echo));
+        if n > 0 {
+            tally.error_n(LoadError::Timeout(Waiting::Echo), n as u64);
         }
         self.fifo.clear();
         self.state = State::Done;
         n
+    }
+
+    /// Ends the connection with error `e`; what is outstanding is given up with it (not counted).
+    fn fail(&mut self, e: LoadError, tally: &mut Tally) -> bool {
+        tally.error(e);
+        self.fifo.clear();
+        self.state = State::Done;
+        false
+    }
+
+    /// The front echo's wait ran out at `now_ns`: one echo timeout for each message whose wait has
+    /// run out (those sent with it, a closed loop's batch), and the connection ends.
+    fn echo_timeout(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
+        let n = self.fifo.iter().take_while(|m| now_ns >= m.sent_ns + plan.timeout_ns).count();
+        tally.error_n(LoadError::Timeout(Waiting::Echo), n as u64);
+        self.fifo.clear();
+        self.state = State::Done;
     }
 
     fn take_ticket(&mut self, plan: &Plan, sched_ns: u64) -> bool {
@@ -267,7 +322,20 @@ impl Session {
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
+    ///
+    /// `out` holds what the connection wrote and has not yet handed to its socket; when it is over
+    /// the write cap ([`Plan::write_cap`]) the peer has stopped reading, and the connection ends
+    /// with [`LoadError::PeerNotReading`] (checked once per call, not per message).
     pub fn fill(&mut self, plan: &Plan, now_ns: u64, out: &mut Outbox, tally: &mut Tally) -> Next {
+        let held = out.own_bytes().len();
+        // the first comparison spares the common case computing the cap
+        if held > WRITE_SLACK && held > plan.write_cap() && self.state != State::Done {
+            self.fail(LoadError::PeerNotReading, tally);
+            return Next::End;
+        }
+        if std::mem::take(&mut self.pong_owed) {
+            plan.book.write_control(out.own(), op::PONG, &self.pong, self.key_index);
+        }
         if !self.owed.is_empty() {
             out.own().extend_from_slice(&self.owed);
             self.owed.clear();
@@ -285,10 +353,8 @@ impl Session {
             wake = deadline_ns;
         }
         if let Some(front) = self.fifo.front() {
-            let due = front.sent_ns + plan.timeout_ns;
-            if now_ns >= due {
-                tally.error(LoadError::Timeout(Waiting::Echo));
-                self.state = State::Done;
+            if now_ns >= front.sent_ns + plan.timeout_ns {
+                self.echo_timeout(plan, now_ns, tally);
                 return Next::End;
             }
         }
@@ -326,7 +392,7 @@ impl Session {
                     let room = plan.in_flight.saturating_sub(self.fifo.len());
                     if room > 0 {
                         let body = (plan.sizes.max() as usize).min(BORROW_MIN);
-                        out.own().reserve(room * (body + super::payload::MAX_HEADER));
+                        out.own().reserve(room * (body + MAX_HEADER));
                     }
                     let (mut n, mut bytes) = (0u64, 0u64);
                     while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
@@ -410,7 +476,7 @@ impl Session {
             match frame_start(data) {
                 Some(Err(e)) => return self.fail(e, tally),
                 Some(Ok((h, hl, len))) if is_data(h.opcode) => {
-                    if !self.data_begin(plan, h, tally) {
+                    if !self.data_begin(plan, h, len, tally) {
                         return false;
                     }
                     self.rx.left = len;
@@ -450,7 +516,7 @@ impl Session {
         };
         if is_data(h.opcode) {
             self.carry.clear();
-            if !self.data_begin(plan, h, tally) {
+            if !self.data_begin(plan, h, len, tally) {
                 return Carried::Over;
             }
             self.rx.left = len;
@@ -482,12 +548,6 @@ impl Session {
         }
     }
 
-    fn fail(&mut self, e: LoadError, tally: &mut Tally) -> bool {
-        tally.error(e);
-        self.state = State::Done;
-        false
-    }
-
     /// Handles the whole frames at the start of `buf`: (bytes used, still alive).
     fn frames(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
         let mut pos = 0;
@@ -517,7 +577,7 @@ impl Session {
     #[inline(always)]
     fn frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         if is_data(h.opcode) {
-            if !self.data_begin(plan, h, tally) {
+            if !self.data_begin(plan, h, payload.len(), tally) {
                 return false;
             }
             self.data_payload(plan, payload);
@@ -530,10 +590,10 @@ impl Session {
         self.control_frame(plan, h.opcode, payload, now_ns, tally)
     }
 
-    /// The header of a data frame (its payload follows, whole or in pieces). Returns `false` when
-    /// the connection is over.
+    /// The header of a data frame of `len` payload bytes (its payload follows, whole or in pieces).
+    /// Returns `false` when the connection is over.
     #[inline(always)]
-    fn data_begin(&mut self, plan: &Plan, h: Hdr, tally: &mut Tally) -> bool {
+    fn data_begin(&mut self, plan: &Plan, h: Hdr, len: usize, tally: &mut Tally) -> bool {
         if let Err(rule) = judge(h, 0) {
             return self.fail(LoadError::Protocol(rule), tally);
         }
@@ -551,10 +611,13 @@ impl Session {
             self.rx = Rx { in_message: true, ok: h.opcode == expected, ..Rx::default() };
         }
         self.rx.fin = h.fin;
-        self.rx.orphan = self.fifo.is_empty();
-        if self.rx.orphan {
-            // an echo of nothing we sent
-            tally.error(LoadError::PayloadMismatch);
+        let Some(front) = self.fifo.front() else {
+            // an echo of nothing we sent: a flood of messages ends here
+            return self.fail(LoadError::UnsolicitedMessage, tally);
+        };
+        if self.rx.offset + len > front.size as usize {
+            // past the end of the message it echoes: a message without end ends here
+            return self.fail(LoadError::EchoTooLong, tally);
         }
         true
     }
@@ -562,24 +625,16 @@ impl Session {
     /// Payload bytes of the current data frame, checked against the message they echo.
     #[inline(always)]
     fn data_payload(&mut self, plan: &Plan, payload: &[u8]) {
+        // the frame's header was checked against the message's length (data_begin)
         let Some(front) = self.fifo.front() else { return };
-        if self.rx.orphan {
-            return;
-        }
-        let end = self.rx.offset + payload.len();
-        self.rx.ok = self.rx.ok && end <= front.size as usize && plan.book.verify(front.tag, self.rx.offset, payload);
-        self.rx.offset = end;
+        self.rx.ok = self.rx.ok && plan.book.verify(front.tag, self.rx.offset, payload);
+        self.rx.offset += payload.len();
     }
 
     /// The current data frame is complete; so is its message if it is final.
     #[inline(always)]
     fn data_end(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
         if !self.rx.fin {
-            self.rx.orphan = false;
-            return;
-        }
-        if self.rx.orphan {
-            self.rx = Rx::default();
             return;
         }
         let Some(front) = self.fifo.pop_front() else { return };
@@ -601,8 +656,11 @@ impl Session {
         match opcode {
             op::PING => {
                 if self.state == State::Open {
-                    // RFC 6455 §5.5.2: answer a ping with a pong carrying its payload
-                    plan.book.write_control(&mut self.owed, op::PONG, payload, self.key_index);
+                    // RFC 6455 §5.5.2: answer a ping with a pong carrying its payload; §5.5.3: only
+                    // the most recent ping needs one, so a flood of pings owes one pong
+                    self.pong.clear();
+                    self.pong.extend_from_slice(payload);
+                    self.pong_owed = true;
                 }
                 true
             }
@@ -684,7 +742,7 @@ fn judge(h: Hdr, len: usize) -> Result<(), &'static str> {
     match h.opcode {
         op::TEXT | op::BINARY | op::CONTINUATION => Ok(()),
         // RFC 6455 §5.5: control frames are at most 125 bytes and MUST NOT be fragmented
-        op::PING | op::PONG | op::CLOSE if !h.fin || len > 125 => Err("fragmented or oversized control frame"),
+        op::PING | op::PONG | op::CLOSE if !h.fin || len > MAX_CONTROL => Err("fragmented or oversized control frame"),
         op::PING | op::PONG | op::CLOSE => Ok(()),
         // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
         _ => Err("reserved opcode"),

@@ -185,8 +185,16 @@ impl Tally {
 
     /// An error.
     pub fn error(&mut self, e: LoadError) {
-        self.iv_errors += 1;
-        *self.errors.entry(e).or_default() += 1;
+        self.error_n(e, 1);
+    }
+
+    /// `n` errors of one kind.
+    pub fn error_n(&mut self, e: LoadError, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.iv_errors += n;
+        *self.errors.entry(e).or_default() += n;
     }
 }
 

@@ -69,6 +69,9 @@ const BATCH_MAX: u32 = 256;
 const BATCH_WAIT_NS: u64 = 200_000;
 /// Waits shorter than this are not worth a timer: the thread takes what has arrived.
 const BATCH_WAIT_MIN_NS: u64 = 10_000;
+/// A connection whose session is over waits this long at most for its last send (a close frame
+/// owed, most often) before its socket is closed: a peer that does not read would hold it forever.
+const END_GRACE_NS: u64 = 100_000_000;
 
 const RECV: u64 = 1;
 const SEND: u64 = 2;
@@ -220,6 +223,8 @@ struct Conn {
     end_after_send: bool,
     ops: u32,
     wake_at: u64,
+    /// Once the session is over with a send in flight: when the connection ends anyway.
+    end_by: u64,
 }
 
 /// One ring and its connections.
@@ -400,6 +405,7 @@ impl Ring {
             end_after_send: !alive,
             ops: 0,
             wake_at: u64::MAX,
+            end_by: u64::MAX,
         });
         self.live += 1;
         if alive {
@@ -466,6 +472,17 @@ impl Ring {
             _ => {}
         }
         let (sending, end) = (c.sending, c.end_after_send);
+        if end && sending {
+            // the last send may never complete (a peer that does not read): wait for it a while
+            if c.end_by == u64::MAX {
+                c.end_by = now + END_GRACE_NS;
+                c.wake_at = c.end_by;
+                self.heap.push(Reverse((c.end_by, slot, c.gen)));
+            } else if now >= c.end_by {
+                self.end(ctx, slot);
+            }
+            return;
+        }
         self.submit_send(slot, &ctx.plan.book);
         let still_sending = self.conns[slot as usize].as_ref().is_some_and(|c| c.sending);
         if end && !sending && !still_sending {
@@ -473,8 +490,8 @@ impl Ring {
         }
     }
 
-    /// Ends a connection: cancels its receive, closes its fixed file; the slot is reused once
-    /// every operation on it has completed.
+    /// Ends a connection: cancels its receive and its send, closes its fixed file; the slot is
+    /// reused once every operation on it has completed.
     fn end(&mut self, ctx: &Ctx, slot: u32) {
         let Some(c) = self.conns[slot as usize].as_mut() else { return };
         if c.ended {
@@ -482,12 +499,15 @@ impl Ring {
         }
         c.ended = true;
         c.ops += 1;
-        let (gen, recv_armed) = (c.gen, c.recv_armed);
+        let (gen, recv_armed, sending) = (c.gen, c.recv_armed, c.sending);
         ctx.collector.gauges.close();
         self.live -= 1;
-        if recv_armed {
-            let cancel = opcode::AsyncCancel::new(user_data(RECV, gen, slot)).build().user_data(user_data(OTHER, 0, 0));
-            self.push(cancel);
+        for (armed, kind) in [(recv_armed, RECV), (sending, SEND)] {
+            if armed {
+                let cancel =
+                    opcode::AsyncCancel::new(user_data(kind, gen, slot)).build().user_data(user_data(OTHER, 0, 0));
+                self.push(cancel);
+            }
         }
         let close = opcode::Close::new(types::Fixed(slot)).build().user_data(user_data(CLOSE, gen, slot));
         self.push(close);

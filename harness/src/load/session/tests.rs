@@ -331,3 +331,155 @@ fn a_cut_oversized_control_frame_fails_at_its_header() {
         assert!(s.carry.len() <= frame.len());
     }
 }
+
+/// The frames of `out`, as (opcode, payload).
+fn frames_of(p: &Plan, out: &Outbox) -> Vec<(u8, Vec<u8>)> {
+    let mut r = FrameReader::new();
+    r.push(&out.to_vec(&p.book));
+    std::iter::from_fn(|| r.next_frame().unwrap()).map(|f| (f.opcode(), f.payload)).collect()
+}
+
+#[test]
+fn a_flood_of_pings_owes_one_pong_for_the_most_recent() {
+    let p = plan(Pace::Closed, 1, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
+    let flood: Vec<u8> =
+        (0..1000u32).flat_map(|i| FrameSpec::ping(i.to_be_bytes().to_vec()).unmasked().encode().unwrap()).collect();
+    assert!(s.on_bytes(&p, &flood, 5, &mut t));
+    s.fill(&p, 10, &mut out, &mut t);
+    let pongs: Vec<_> = frames_of(&p, &out).into_iter().filter(|(o, _)| *o == op::PONG).collect();
+    // RFC 6455 §5.5.3: the most recent ping's payload, once
+    assert_eq!(pongs, [(op::PONG, 999u32.to_be_bytes().to_vec())]);
+    out.clear(usize::MAX);
+    s.fill(&p, 20, &mut out, &mut t);
+    assert!(frames_of(&p, &out).iter().all(|(o, _)| *o != op::PONG), "nothing owed any more");
+}
+
+#[test]
+fn a_peer_that_does_not_read_ends_the_connection_at_the_write_cap() {
+    let p = plan(Pace::Closed, 4, "64");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
+    let ping = FrameSpec::ping(vec![b'p'; 125]).unmasked().encode().unwrap();
+    // nothing is ever sent: each read owes a pong, which piles up in `out`
+    let mut now = 0;
+    let next = loop {
+        now += 1;
+        let next = s.fill(&p, now, &mut out, &mut t);
+        if next == Next::End {
+            break next;
+        }
+        assert!(out.own_bytes().len() <= p.write_cap() + 200, "{} bytes held", out.own_bytes().len());
+        assert!(s.on_bytes(&p, &ping, now, &mut t));
+    };
+    assert_eq!(next, Next::End);
+    assert_eq!(t.errors.get(&LoadError::PeerNotReading), Some(&1), "{:?}", t.errors);
+    assert_eq!(t.errors.len(), 1, "{:?}", t.errors);
+    assert!(s.done() && s.drained());
+    // the messages it held are given up with it, not counted again when the run is abandoned
+    assert_eq!(s.abandon(&mut t), 0);
+    assert_eq!(t.errors.len(), 1);
+}
+
+#[test]
+fn the_write_cap_makes_room_for_every_message_in_flight() {
+    // a closed loop's batch, written while the socket takes nothing, stays under the cap
+    for (in_flight, size) in [(1usize, "64"), (512, "1000"), (64, "64KiB"), (3, "0..2000")] {
+        let p = plan(Pace::Closed, in_flight, size);
+        let mut s = Session::new(&p, 0, 1, 0);
+        let (mut t, mut out) = (Tally::default(), Outbox::default());
+        assert_ne!(s.fill(&p, 0, &mut out, &mut t), Next::End);
+        assert_eq!(s.outstanding(), in_flight);
+        assert!(out.own_bytes().len() + WRITE_SLACK / 2 <= p.write_cap(), "{in_flight} x {size}");
+        assert_ne!(s.fill(&p, 1, &mut out, &mut t), Next::End, "{in_flight} x {size}");
+        assert!(t.errors.is_empty());
+    }
+}
+
+#[test]
+fn a_message_with_nothing_outstanding_ends_the_connection() {
+    let p = plan(Pace::Closed, 1, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let mut t = Tally::default();
+    let flood: Vec<u8> = (0..100).flat_map(|_| FrameSpec::text("flood").unmasked().encode().unwrap()).collect();
+    assert!(!s.on_bytes(&p, &flood, 5, &mut t));
+    assert_eq!(t.errors.get(&LoadError::UnsolicitedMessage), Some(&1), "{:?}", t.errors);
+    assert_eq!(t.errors.len(), 1);
+}
+
+#[test]
+fn an_echo_longer_than_its_message_ends_the_connection_in_any_segmentation() {
+    let p = plan(Pace::Closed, 1, "100");
+    // a message that never ends: a text frame without FIN, then continuation frames forever
+    let mut endless = FrameSpec::text(vec![b'x'; 40]).fin(false).unmasked().encode().unwrap();
+    for _ in 0..1000 {
+        endless.extend(FrameSpec::continuation(vec![b'x'; 40]).fin(false).unmasked().encode().unwrap());
+    }
+    for chop in [1usize, 3, 41, 42, 4096, 1 << 20] {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let (mut t, mut out) = (Tally::default(), Outbox::default());
+        s.fill(&p, 0, &mut out, &mut t);
+        let mut taken = 0;
+        for part in endless.chunks(chop) {
+            taken += part.len();
+            if !s.on_bytes(&p, part, 10, &mut t) {
+                break;
+            }
+        }
+        // the third frame takes the echo past 100 bytes: refused at its header
+        assert!(taken <= 2 * 42 + 2 + chop, "chop {chop}: {taken} bytes taken");
+        assert_eq!(t.errors.get(&LoadError::EchoTooLong), Some(&1), "chop {chop}: {:?}", t.errors);
+        assert_eq!(t.errors.len(), 1, "chop {chop}: {:?}", t.errors);
+        assert_eq!(s.fill(&p, 20, &mut out, &mut t), Next::End);
+    }
+}
+
+#[test]
+fn a_batch_that_times_out_counts_one_timeout_per_message_once() {
+    let p = plan(Pace::Closed, 4, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
+    s.fill(&p, 0, &mut out, &mut t);
+    assert_eq!((t.sent, s.outstanding()), (4, 4));
+    assert_eq!(s.fill(&p, p.timeout_ns, &mut out, &mut t), Next::End);
+    assert_eq!(t.errors.get(&LoadError::Timeout(Waiting::Echo)), Some(&4));
+    // ended: nothing more to count, whoever asks
+    assert_eq!(s.fill(&p, p.timeout_ns + 1, &mut out, &mut t), Next::End);
+    assert_eq!(s.abandon(&mut t), 0);
+    assert_eq!(t.errors.get(&LoadError::Timeout(Waiting::Echo)), Some(&4));
+}
+
+#[test]
+fn only_messages_whose_wait_ran_out_are_timeouts() {
+    // open loop, one message every 1 ms: at the first one's deadline, the later ones still had time
+    let p = plan(Pace::Open { period_ns: 1_000_000.0 }, 8, "8");
+    let mut s = Session::new(&p, 0, 1, 0);
+    let (mut t, mut out) = (Tally::default(), Outbox::default());
+    for ms in 0..4u64 {
+        s.fill(&p, ms * 1_000_000, &mut out, &mut t);
+    }
+    // sent at 0 ms (with the one due at 1 ms: SEND_EARLY_NS), 1, 2 and 3 ms
+    assert_eq!(s.outstanding(), 5);
+    assert_eq!(s.fill(&p, p.timeout_ns + 1_500_000, &mut out, &mut t), Next::End);
+    assert_eq!(t.errors.get(&LoadError::Timeout(Waiting::Echo)), Some(&3));
+}
+
+#[test]
+fn what_a_session_carries_between_reads_is_bounded() {
+    // any bytes, a byte at a time: a header or a control frame at most is carried
+    let p = plan(Pace::Closed, 1, "8");
+    let mut rng = Rng::new(7);
+    for _ in 0..200 {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let (mut t, mut out) = (Tally::default(), Outbox::default());
+        s.fill(&p, 0, &mut out, &mut t);
+        for _ in 0..300 {
+            let b = rng.next_u64() as u8;
+            if !s.on_bytes(&p, &[b], 10, &mut t) {
+                break;
+            }
+            assert!(s.carry.len() <= CARRY_MAX, "{} bytes carried", s.carry.len());
+        }
+    }
+}
