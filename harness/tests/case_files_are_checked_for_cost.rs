@@ -67,6 +67,7 @@ fn name(dir: &std::path::Path) -> String {
 
 #[test]
 fn a_large_payload_repeated_a_million_times_is_refused_with_its_line() {
+    let _turn = crate::support::turn(module_path!());
     let (first, dir) = validate("repeat", &repeat_bomb());
     let at = format!("{}:7: case 'cost/a', step 1: payload_len = 67108864, repeat = 1000000: ", name(&dir));
     assert!(first.starts_with(&at), "{first}");
@@ -75,6 +76,7 @@ fn a_large_payload_repeated_a_million_times_is_refused_with_its_line() {
 
 #[test]
 fn a_large_payload_in_one_byte_fragments_is_refused_with_its_line() {
+    let _turn = crate::support::turn(module_path!());
     let (first, dir) =
         validate("fragment", one_step("send = \"text\"\npayload_len = 67108864\nfragment = 1").as_bytes());
     let at = format!("{}:7: case 'cost/a', step 1: payload_len = 67108864, fragment = 1: 67108864 frames", name(&dir));
@@ -94,6 +96,7 @@ fn children_max_rss_kib() -> i64 {
 
 #[test]
 fn a_matrix_of_four_billion_cases_is_refused_in_a_moment_and_a_few_megabytes() {
+    let _turn = crate::support::turn(module_path!());
     let values: Vec<String> = (0..40).map(|v| v.to_string()).collect();
     let mut file = String::from("section = \"s\"\nrfc = \"6455 §5\"\n[[case]]\nid = \"x/{a}-{b}-{c}-{d}-{e}-{f}\"\n");
     file.push_str("title = \"t\"\nwhy = \"w\"\n");
@@ -114,6 +117,7 @@ fn a_matrix_of_four_billion_cases_is_refused_in_a_moment_and_a_few_megabytes() {
 
 #[test]
 fn a_file_that_is_not_utf8_is_refused_at_the_line_and_column_of_its_first_bad_byte() {
+    let _turn = crate::support::turn(module_path!());
     let mut file = one_step("send = \"text\"\npayload = \"caf\u{e9}\"").into_bytes();
     // `payload = "café"` is line 9: Latin-1 é (0xe9) where UTF-8 has c3 a9
     let at = file.windows(2).position(|w| w == [0xc3, 0xa9]).expect("é");
@@ -124,6 +128,7 @@ fn a_file_that_is_not_utf8_is_refused_at_the_line_and_column_of_its_first_bad_by
 
 #[test]
 fn conformance_refuses_the_repeat_bomb_before_connecting() {
+    let _turn = crate::support::turn(module_path!());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));

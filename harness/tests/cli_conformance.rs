@@ -17,6 +17,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn conformance_without_url_passes_every_case_quickly_and_writes_the_report() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("embedded");
     let started = Instant::now();
     // everything but the limits/performance section (Autobahn 9.x and resource limits): that one takes longer and
@@ -52,6 +53,7 @@ fn conformance_without_url_passes_every_case_quickly_and_writes_the_report() {
 
 #[test]
 fn an_unreachable_url_is_one_line_and_exit_2_fast() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("unreachable");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -68,6 +70,7 @@ fn an_unreachable_url_is_one_line_and_exit_2_fast() {
 
 #[test]
 fn a_mistake_in_a_case_file_is_reported_as_file_line_message_with_exit_2() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("typo");
     std::fs::create_dir_all(dir.join("mine")).expect("dir");
     std::fs::write(
@@ -89,6 +92,7 @@ fn a_mistake_in_a_case_file_is_reported_as_file_line_message_with_exit_2() {
 
 #[test]
 fn cases_list_json_names_every_case() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("list");
     let out = wsharness(&["cases", "list", "--json", "--filter", "rfc6455/7.4*/*"], &dir);
     assert_eq!(out.status.code(), Some(0));

@@ -6,14 +6,12 @@
 //! entry, and that every entry is the one of some case. Each run of a case gets a fixture server of its own,
 //! so that a flaw that crashes the server, or holds a connection, shows only in the case that triggered it.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::support::flawed_server::{Flaw, FlawedServer};
 use globset::Glob;
-use support::flawed_server::{Flaw, FlawedServer};
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -251,6 +249,7 @@ fn overran(case: &Case, budget: Duration) -> CaseOutcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_fails_against_a_server_that_breaks_its_rule() {
+    let _turn = crate::support::turn(module_path!());
     let cases = embedded_cases().expect("the shipped case files are valid");
     assert!(!cases.is_empty());
 
@@ -349,6 +348,7 @@ async fn every_case_fails_against_a_server_that_breaks_its_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a tool for refactorings, run by hand"]
 async fn verdict_snapshot() {
+    let _turn = crate::support::turn(module_path!());
     let Ok(path) = std::env::var("WSHARNESS_VERDICT_SNAPSHOT") else {
         panic!("set WSHARNESS_VERDICT_SNAPSHOT to the file to write");
     };

@@ -1,14 +1,12 @@
 //! One pass/fail rule for every output: for each (verdict, close verdict, --fail-on) the exit code, the terminal
 //! summary, the JUnit XML and the HTML page all agree with `reports::verdict::fails`, and so do real runs.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::support::flawed_server::{Flaw, FlawedServer};
 use reports::conformance::{CaseReport, ConformanceReport, TargetInfo};
-use support::flawed_server::{Flaw, FlawedServer};
 use wsharness::commands::conformance::{exit_code, summary_text};
 use wsharness::commands::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use wsharness::report::conformance_report;
@@ -109,6 +107,7 @@ fn outputs(report: &ConformanceReport, dir: &Path, id: &str) -> Outputs {
 
 #[test]
 fn every_verdict_close_and_gate_fails_or_passes_alike_in_the_exit_code_junit_html_and_terminal() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("table");
     let closes = std::iter::once(None).chain(CloseVerdict::ALL.map(Some));
     let mut checked = 0;
@@ -147,6 +146,7 @@ fn every_verdict_close_and_gate_fails_or_passes_alike_in_the_exit_code_junit_htm
 
 #[test]
 fn the_exit_code_of_an_interrupted_run_is_130_whatever_failed() {
+    let _turn = crate::support::turn(module_path!());
     let mut r = report(vec![case("one/failed", Verdict::Failed, None)], FailOn::Failed);
     r.complete = false;
     assert_eq!(exit_code(&r), EXIT_INTERRUPTED);
@@ -156,6 +156,7 @@ fn the_exit_code_of_an_interrupted_run_is_130_whatever_failed() {
 
 #[test]
 fn the_terminal_lists_failing_cases_first_then_the_other_not_ok_ones_worst_first() {
+    let _turn = crate::support::turn(module_path!());
     let cases = vec![
         case("c/unimplemented", Verdict::Unimplemented, None),
         case("c/non-strict", Verdict::NonStrict, Some(CloseVerdict::Ok)),
@@ -208,6 +209,7 @@ const CODE_1012: &str = "rfc6455/11.7/close-code-1012";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_runs_against_the_flawed_server_exit_as_their_junit_and_html_say() {
+    let _turn = crate::support::turn(module_path!());
     use CloseVerdict as C;
     let runs = [
         Run { flaws: &[], case: ECHO, fail_on: FailOn::NonStrict, verdict: Verdict::Ok, close: Some(C::Ok) },

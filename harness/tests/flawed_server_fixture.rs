@@ -1,7 +1,5 @@
 //! The flawed-server fixture is a strict echo server without flaws, and each flaw visibly breaks the rule it names.
 
-mod support;
-
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,7 +14,7 @@ use wsharness::wire::{
     ObservedFrame, Opcode, ServerResponse,
 };
 
-use support::flawed_server::{Flaw, FlawedServer, Settings};
+use crate::support::flawed_server::{Flaw, FlawedServer, Settings};
 
 /// Pause between two writes of a probe.
 const PAUSE: Duration = Duration::from_millis(5);
@@ -333,6 +331,7 @@ fn lines(expected: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn flawless_server_echoes_text_and_binary_of_0_125_126_and_65536_bytes() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let mut sent = Vec::new();
     for size in [0, 125, 126, 65536] {
@@ -352,6 +351,7 @@ async fn flawless_server_echoes_text_and_binary_of_0_125_126_and_65536_bytes() {
 
 #[tokio::test]
 async fn flawless_server_answers_a_ping_with_a_pong_of_the_same_payload() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let long = "p".repeat(125);
     let t = run(server.addr(), &Probe::frames(&[FrameSpec::ping("hello?"), FrameSpec::ping(long), close_1000()])).await;
@@ -361,6 +361,7 @@ async fn flawless_server_answers_a_ping_with_a_pong_of_the_same_payload() {
 
 #[tokio::test]
 async fn flawless_server_replies_to_a_close_with_the_same_code_then_closes_tcp() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     for code in [1000, 1001, 1003, 1011, 3000, 4999] {
         let t = run(server.addr(), &Probe::frames(&[FrameSpec::close(CloseCode(code), "bye")])).await;
@@ -372,6 +373,7 @@ async fn flawless_server_replies_to_a_close_with_the_same_code_then_closes_tcp()
 
 #[tokio::test]
 async fn flawless_server_closes_with_1002_on_an_unmasked_frame() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let t = run(server.addr(), &Probe::frames(&[FrameSpec::text("Hello").unmasked(), close_1000()])).await;
     assert_eq!(t.lines, lines(&["status 101", "close 1002", "eof"]));
@@ -379,6 +381,7 @@ async fn flawless_server_closes_with_1002_on_an_unmasked_frame() {
 
 #[tokio::test]
 async fn flawless_server_echoes_frames_delivered_one_byte_per_write() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let probe = Probe::request(default_request()).bytewise(&[FrameSpec::text("Hello"), close_1000()]);
     let t = run(server.addr(), &probe).await;
@@ -387,6 +390,7 @@ async fn flawless_server_echoes_frames_delivered_one_byte_per_write() {
 
 #[tokio::test]
 async fn flawless_server_answers_version_8_with_426_naming_version_13() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let t = run(server.addr(), &Probe::request(default_request().header("Sec-WebSocket-Version", "8"))).await;
     assert_eq!(t.lines, lines(&["status 426", "Sec-WebSocket-Version: 13", "eof"]));
@@ -394,6 +398,7 @@ async fn flawless_server_answers_version_8_with_426_naming_version_13() {
 
 #[tokio::test]
 async fn flawless_server_selects_an_offered_subprotocol_it_speaks_and_no_other() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let offered = Probe::request(default_request().protocols(&["superchat", "chat"])).then(&[close_1000()]);
     let t = run(server.addr(), &offered).await;
@@ -405,6 +410,7 @@ async fn flawless_server_selects_an_offered_subprotocol_it_speaks_and_no_other()
 
 #[tokio::test]
 async fn flawless_server_closes_with_1009_as_soon_as_a_frame_declares_more_than_16_mib() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     let header_only = FrameSpec::binary([]).declared_len(16 * 1024 * 1024 + 1);
     let t = run(server.addr(), &Probe::frames(&[header_only])).await;
@@ -413,6 +419,7 @@ async fn flawless_server_closes_with_1009_as_soon_as_a_frame_declares_more_than_
 
 #[tokio::test]
 async fn flawless_server_fails_invalid_utf8_before_the_message_ends() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[]).await;
     // the first fragment ends in a byte no UTF-8 sequence can continue with; the message never ends
     let fragment = FrameSpec::text([b'a', 0xF4, 0x90]).fin(false);
@@ -424,6 +431,7 @@ async fn flawless_server_fails_invalid_utf8_before_the_message_ends() {
 
 #[tokio::test]
 async fn accepts_unmasked_echoes_an_unmasked_text_frame() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::AcceptsUnmasked]).await;
     let t = run(server.addr(), &Probe::frames(&[FrameSpec::text("Hello").unmasked(), close_1000()])).await;
     assert_eq!(t.lines, lines(&["status 101", "text \"Hello\"", "close 1000", "eof"]));
@@ -431,6 +439,7 @@ async fn accepts_unmasked_echoes_an_unmasked_text_frame() {
 
 #[tokio::test]
 async fn drops_tcp_without_close_answers_a_close_by_closing_tcp_with_no_close_frame() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::DropsTcpWithoutClose]).await;
     let t = run(server.addr(), &Probe::frames(&[close_1000()])).await;
     assert!(t.lines == ["status 101", "eof"] || t.lines == ["status 101", "reset"], "{:#?}", t.lines);
@@ -438,6 +447,7 @@ async fn drops_tcp_without_close_answers_a_close_by_closing_tcp_with_no_close_fr
 
 #[tokio::test]
 async fn one_frame_per_read_echoes_only_the_first_of_two_frames_written_together() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::OneFramePerRead]).await;
     let t = run(server.addr(), &Probe::frames(&[FrameSpec::text("one"), FrameSpec::text("two"), close_1000()])).await;
     assert_eq!(t.lines, lines(&["status 101", "text \"one\"", "timeout"]));
@@ -445,6 +455,7 @@ async fn one_frame_per_read_echoes_only_the_first_of_two_frames_written_together
 
 #[tokio::test]
 async fn wrong_accept_key_answers_101_with_an_accept_value_that_does_not_match_the_key() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::WrongAcceptKey]).await;
     let t = run(server.addr(), &Probe::frames(&[close_1000()])).await;
     assert_eq!(t.lines, lines(&["status 101", "handshake: AcceptMismatch", "close 1000", "eof"]));
@@ -452,6 +463,7 @@ async fn wrong_accept_key_answers_101_with_an_accept_value_that_does_not_match_t
 
 #[tokio::test]
 async fn no_pong_echoes_messages_but_never_answers_a_ping() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::NoPong]).await;
     let t = run(server.addr(), &Probe::frames(&[FrameSpec::ping("p"), FrameSpec::text("t"), close_1000()])).await;
     assert_eq!(t.lines, lines(&["status 101", "text \"t\"", "close 1000", "eof"]));
@@ -459,6 +471,7 @@ async fn no_pong_echoes_messages_but_never_answers_a_ping() {
 
 #[tokio::test]
 async fn stalls_after_handshake_answers_101_then_nothing_while_tcp_stays_open() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::StallsAfterHandshake]).await;
     let t = run(server.addr(), &Probe::frames(&[FrameSpec::ping("p"), close_1000()])).await;
     assert_eq!(t.lines, lines(&["status 101", "timeout"]));
@@ -466,6 +479,7 @@ async fn stalls_after_handshake_answers_101_then_nothing_while_tcp_stays_open() 
 
 #[tokio::test]
 async fn stopping_the_server_closes_its_connections_and_refuses_new_ones() {
+    let _turn = crate::support::turn(module_path!());
     let server = FlawedServer::start(&[Flaw::StallsBeforeHandshake]).await;
     let addr = server.addr();
     assert_eq!(server.url(), format!("ws://{addr}/"));
@@ -752,6 +766,7 @@ fn probe_for(flaw: Flaw) -> Probe {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_flaw_fails_a_probe_that_the_flawless_server_passes() {
+    let _turn = crate::support::turn(module_path!());
     let mut runs = JoinSet::new();
     for &flaw in Flaw::ALL {
         runs.spawn(async move {
@@ -777,6 +792,7 @@ async fn every_flaw_fails_a_probe_that_the_flawless_server_passes() {
 
 #[test]
 fn every_flaw_names_the_rfc_rule_it_breaks() {
+    let _turn = crate::support::turn(module_path!());
     let mut rules = Vec::new();
     for &flaw in Flaw::ALL {
         let rule = flaw.rule();

@@ -5,11 +5,9 @@
 //! building their megabytes costs seconds of CPU in a debug build before any byte meets the server, which says
 //! nothing about hostile servers; `every_case_can_fail.rs` runs them against flawed servers.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::flawed_server::{Flaw, FlawedServer};
+use crate::support::flawed_server::{Flaw, FlawedServer};
 use wsharness::case::Step;
 use wsharness::conformance::{run_all, RunOptions, Target};
 use wsharness::embedded::embedded_cases;
@@ -72,20 +70,24 @@ async fn run_against(flaw: Flaw) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_stalls_before_the_handshake_fails_every_case_in_bounded_time() {
+    let _turn = crate::support::turn(module_path!());
     run_against(Flaw::StallsBeforeHandshake).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_stalls_after_the_handshake_fails_every_case_in_bounded_time() {
+    let _turn = crate::support::turn(module_path!());
     run_against(Flaw::StallsAfterHandshake).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_answers_garbage_fails_every_case_in_bounded_time() {
+    let _turn = crate::support::turn(module_path!());
     run_against(Flaw::SendsGarbage).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_floods_fails_every_case_in_bounded_time() {
+    let _turn = crate::support::turn(module_path!());
     run_against(Flaw::Floods).await;
 }

@@ -1,15 +1,14 @@
 //! `wsharness load` as a user runs it: a breached threshold exits 1 and says by how much, the report
 //! carries the stable names CI reads, mistakes exit 2 with one line, Ctrl-C leaves an incomplete report.
 
-mod load_support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use load_support::{report, temp_dir, wsharness};
+use crate::load_support::{report, temp_dir, wsharness};
 
 #[test]
 fn a_breached_threshold_exits_1_and_says_which_and_by_how_much() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("threshold");
     let out = wsharness(
         &[
@@ -51,6 +50,7 @@ fn a_breached_threshold_exits_1_and_says_which_and_by_how_much() {
 
 #[test]
 fn met_thresholds_exit_0_and_the_report_has_the_stable_names() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("names");
     let out = wsharness(
         &[
@@ -118,6 +118,7 @@ fn met_thresholds_exit_0_and_the_report_has_the_stable_names() {
 
 #[test]
 fn count_bounded_runs_send_exactly_that_many_measured_messages() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("messages");
     let out = wsharness(
         &[
@@ -148,6 +149,7 @@ fn count_bounded_runs_send_exactly_that_many_measured_messages() {
 
 #[test]
 fn mistakes_exit_2_with_one_line_naming_the_problem() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("mistakes");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -174,6 +176,7 @@ fn mistakes_exit_2_with_one_line_naming_the_problem() {
 
 #[test]
 fn ctrl_c_writes_a_report_marked_incomplete_and_exits_130() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("ctrl-c");
     let child = Command::new(env!("CARGO_BIN_EXE_wsharness"))
         .args(["load", "-c", "4", "-d", "60s", "--quiet", "--out", "run"])

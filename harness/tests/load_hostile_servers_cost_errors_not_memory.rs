@@ -6,13 +6,11 @@
 //! `cargo test -p wsharness --test load_hostile_servers_cost_errors_not_memory -- --nocapture`
 //! prints each run's figures.
 
-mod load_support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use load_support::hostile::{Hostile, HostileServer};
-use load_support::{temp_dir, wsharness_measured};
+use crate::load_support::hostile::{Hostile, HostileServer};
+use crate::load_support::{temp_dir, wsharness_measured};
 
 /// Measured phase of every run here.
 const DURATION: Duration = Duration::from_secs(2);
@@ -23,7 +21,7 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 const SLACK: Duration = Duration::from_secs(2);
 /// Peak resident memory of a run, KiB: measured at 18-22 MiB (tokio) and 25-32 MiB (io_uring)
 /// for every server here (debug build); the build before the caps took 133 MB within the ping
-/// flood's first second (`WSHARNESS_BIN`, see `load_support::binary`). Twice the largest leaves
+/// flood's first second (`WSHARNESS_BIN`, see `crate::load_support::binary`). Twice the largest leaves
 /// room for a busier machine, none for a pile-up.
 const MAX_RSS_KIB: u64 = 64 * 1024;
 /// Connections per run.
@@ -155,6 +153,7 @@ fn count(run: &Run, detail: &str) -> u64 {
 
 #[test]
 fn a_data_flood_costs_each_connection_one_unsolicited_message() {
+    let _turn = crate::support::turn(module_path!());
     for run in runs(Hostile::DataFlood, "data-flood", &[]) {
         // the flood's first frame may be taken as the echo of the first message (a mismatch)
         assert_eq!(count(&run, "unsolicited_message"), CONNECTIONS, "{}: {}", run.io, run.report["errors"]);
@@ -165,6 +164,7 @@ fn a_data_flood_costs_each_connection_one_unsolicited_message() {
 
 #[test]
 fn pings_without_reading_cost_each_connection_peer_not_reading() {
+    let _turn = crate::support::turn(module_path!());
     for run in runs(Hostile::PingFlood, "ping-flood", LARGE_IN_FLIGHT) {
         assert_eq!(by_kind(&run), [("peer_not_reading".to_string(), CONNECTIONS)], "{}", run.io);
     }
@@ -172,6 +172,7 @@ fn pings_without_reading_cost_each_connection_peer_not_reading() {
 
 #[test]
 fn a_message_without_end_costs_each_connection_echo_too_long() {
+    let _turn = crate::support::turn(module_path!());
     for run in runs(Hostile::EndlessMessage, "endless", &[]) {
         assert_eq!(by_kind(&run), [("echo_too_long".to_string(), CONNECTIONS)], "{}", run.io);
     }
@@ -179,6 +180,7 @@ fn a_message_without_end_costs_each_connection_echo_too_long() {
 
 #[test]
 fn a_slow_reader_that_floods_pings_costs_each_connection_peer_not_reading() {
+    let _turn = crate::support::turn(module_path!());
     for run in runs(Hostile::SlowReaderPingFlood, "slow-reader", LARGE_IN_FLIGHT) {
         assert_eq!(by_kind(&run), [("peer_not_reading".to_string(), CONNECTIONS)], "{}", run.io);
     }
@@ -186,6 +188,7 @@ fn a_slow_reader_that_floods_pings_costs_each_connection_peer_not_reading() {
 
 #[test]
 fn a_flood_of_unsolicited_pongs_is_ignored_and_the_echo_times_out_once_per_message() {
+    let _turn = crate::support::turn(module_path!());
     for run in runs(Hostile::PongFlood, "pong-flood", &[]) {
         // one message in flight per connection, never echoed: one echo timeout each, on time
         assert_eq!(by_kind(&run), [("timeout".to_string(), CONNECTIONS)], "{}", run.io);
@@ -196,6 +199,7 @@ fn a_flood_of_unsolicited_pongs_is_ignored_and_the_echo_times_out_once_per_messa
 
 #[test]
 fn a_flood_of_frames_with_rsv1_set_costs_each_connection_a_protocol_error() {
+    let _turn = crate::support::turn(module_path!());
     for run in runs(Hostile::Rsv1Flood, "rsv1-flood", &[]) {
         assert_eq!(count(&run, "protocol_error rsv bits set"), CONNECTIONS, "{}: {}", run.io, run.report["errors"]);
         assert_eq!(by_kind(&run).len(), 1, "{}: {}", run.io, run.report["errors"]);
@@ -204,6 +208,7 @@ fn a_flood_of_frames_with_rsv1_set_costs_each_connection_a_protocol_error() {
 
 #[test]
 fn a_correct_server_that_floods_pongs_between_its_echoes_is_measured_for_the_whole_run() {
+    let _turn = crate::support::turn(module_path!());
     for io in ["tokio", "io-uring"] {
         let name = format!("echo-under-flood-{io}");
         let server = HostileServer::start(Hostile::EchoUnderPongFlood);
@@ -246,6 +251,7 @@ fn a_correct_server_that_floods_pongs_between_its_echoes_is_measured_for_the_who
 
 #[test]
 fn ctrl_c_during_a_flood_ends_the_run_at_once_with_an_incomplete_report() {
+    let _turn = crate::support::turn(module_path!());
     for io in ["tokio", "io-uring"] {
         let name = format!("sigint-{io}");
         let server = HostileServer::start(Hostile::PongFlood);

@@ -1,9 +1,7 @@
 //! The io_uring driver (connections parked in fixed-file tables) measures what the tokio driver does:
 //! exact counts, verified echoes, pings, and errors of the right kind from a misbehaving server.
 
-mod load_support;
-
-use load_support::{report, temp_dir, wsharness_env, Behavior, TestServer};
+use crate::load_support::{report, temp_dir, wsharness_env, Behavior, TestServer};
 
 /// Runs with `--io io-uring`; `None` when the kernel refuses io_uring (the run says so and exits 2).
 fn run(url: &str, extra: &[&str], name: &str) -> Option<serde_json::Value> {
@@ -30,6 +28,7 @@ fn run_env(url: &str, extra: &[&str], name: &str, env: &[(&str, &str)]) -> Optio
 
 #[test]
 fn counts_are_exact_and_pings_are_timed_through_io_uring() {
+    let _turn = crate::support::turn(module_path!());
     let server = TestServer::start(Behavior::Echo);
     let extra = ["-c", "6", "--messages", "3000", "--in-flight", "4", "--ping-interval", "50ms", "--size", "1..300"];
     let Some(r) = run(&server.url, &extra, "uring-exact") else { return };
@@ -42,6 +41,7 @@ fn counts_are_exact_and_pings_are_timed_through_io_uring() {
 
 #[test]
 fn a_close_mid_run_is_an_unexpected_close_through_io_uring() {
+    let _turn = crate::support::turn(module_path!());
     let server = TestServer::start(Behavior::CloseAfter(5));
     let Some(r) = run(&server.url, &["-c", "3", "-d", "1s"], "uring-close") else { return };
     assert_eq!(r["errors"]["by_detail"]["unexpected_close 1001"], 3, "{}", r["errors"]);
@@ -50,6 +50,7 @@ fn a_close_mid_run_is_an_unexpected_close_through_io_uring() {
 
 #[test]
 fn a_silent_server_costs_echo_timeouts_through_io_uring() {
+    let _turn = crate::support::turn(module_path!());
     let server = TestServer::start(Behavior::Silent);
     let Some(r) = run(&server.url, &["-c", "3", "-d", "1s"], "uring-silent") else { return };
     assert_eq!(r["errors"]["by_detail"]["timeout echo"], 3, "{}", r["errors"]);
@@ -57,6 +58,7 @@ fn a_silent_server_costs_echo_timeouts_through_io_uring() {
 
 #[test]
 fn counts_stay_exact_when_echoes_outrun_the_receive_buffers() {
+    let _turn = crate::support::turn(module_path!());
     // 4 receive buffers of 4 KiB for 8 connections with 4 messages of 16 KiB in flight each: every
     // echo spans buffers and receives end for want of one (ENOBUFS), to be re-armed
     let server = TestServer::start(Behavior::Echo);

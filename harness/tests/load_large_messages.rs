@@ -1,12 +1,11 @@
 //! Messages of every size, small ones copied and large ones sent from the payload book (vectored
 //! writes), echo exactly through both drivers.
 
-mod load_support;
-
-use load_support::{report, temp_dir, wsharness, Behavior, TestServer};
+use crate::load_support::{report, temp_dir, wsharness, Behavior, TestServer};
 
 #[test]
 fn mixed_small_and_large_messages_echo_exactly_through_both_drivers() {
+    let _turn = crate::support::turn(module_path!());
     let server = TestServer::start(Behavior::Echo);
     for io in ["tokio", "io-uring"] {
         let dir = temp_dir(&format!("large-{io}"));

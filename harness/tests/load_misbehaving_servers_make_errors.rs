@@ -1,11 +1,9 @@
 //! A misbehaving server makes errors of the right kind in the report, never a crash or a hang,
 //! with either driver (tokio, io_uring).
 
-mod load_support;
-
 use std::time::{Duration, Instant};
 
-use load_support::{report, temp_dir, wsharness, Behavior, TestServer};
+use crate::load_support::{report, temp_dir, wsharness, Behavior, TestServer};
 
 /// Runs against a server behaving so, once per driver; each run's (report, stdout, wall time).
 fn run_against(behavior: Behavior, extra: &[&str], name: &str) -> Vec<(serde_json::Value, String, Duration)> {
@@ -47,6 +45,7 @@ fn count(r: &serde_json::Value, detail: &str) -> u64 {
 
 #[test]
 fn a_503_is_a_handshake_status_error_per_connection() {
+    let _turn = crate::support::turn(module_path!());
     for (r, stdout, _) in run_against(Behavior::Status503, &[], "503") {
         assert_eq!(count(&r, "handshake_status 503"), 3, "{}", r["errors"]);
         assert_eq!(r["errors"]["by_kind"]["handshake_status"], 3);
@@ -60,6 +59,7 @@ fn a_503_is_a_handshake_status_error_per_connection() {
 
 #[test]
 fn a_close_mid_run_is_an_unexpected_close_with_its_code() {
+    let _turn = crate::support::turn(module_path!());
     for (r, _, _) in run_against(Behavior::CloseAfter(5), &[], "close") {
         assert_eq!(count(&r, "unexpected_close 1001"), 3, "{}", r["errors"]);
         assert_eq!(r["summary"]["messages_received"], 15);
@@ -68,6 +68,7 @@ fn a_close_mid_run_is_an_unexpected_close_with_its_code() {
 
 #[test]
 fn a_corrupted_echo_is_a_payload_mismatch() {
+    let _turn = crate::support::turn(module_path!());
     for (r, _, _) in run_against(Behavior::Corrupt, &[], "corrupt") {
         let n = r["errors"]["by_kind"]["payload_mismatch"].as_u64().unwrap_or(0);
         assert!(n > 10, "{}", r["errors"]);
@@ -77,6 +78,7 @@ fn a_corrupted_echo_is_a_payload_mismatch() {
 
 #[test]
 fn a_silent_server_costs_echo_timeouts_within_the_timeout() {
+    let _turn = crate::support::turn(module_path!());
     for (r, _, elapsed) in run_against(Behavior::Silent, &[], "silent") {
         assert_eq!(count(&r, "timeout echo"), 3, "{}", r["errors"]);
         assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
@@ -85,6 +87,7 @@ fn a_silent_server_costs_echo_timeouts_within_the_timeout() {
 
 #[test]
 fn a_masked_server_frame_is_a_protocol_error() {
+    let _turn = crate::support::turn(module_path!());
     for (r, _, _) in run_against(Behavior::MaskedEcho, &[], "masked") {
         assert_eq!(count(&r, "protocol_error masked server frame"), 3, "{}", r["errors"]);
     }
@@ -92,6 +95,7 @@ fn a_masked_server_frame_is_a_protocol_error() {
 
 #[test]
 fn a_stall_longer_than_the_timeout_in_open_loop_ends_in_bounded_time() {
+    let _turn = crate::support::turn(module_path!());
     let stall = Behavior::StallOnce { after: Duration::from_millis(300), stall: Duration::from_secs(5) };
     for (r, _, elapsed) in run_against(stall, &["--rate", "300"], "stall") {
         assert_eq!(count(&r, "timeout echo"), 3, "{}", r["errors"]);

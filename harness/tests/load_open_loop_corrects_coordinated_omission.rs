@@ -1,13 +1,12 @@
 //! Open loop against a server that stalls for 1 s mid-run: the corrected p99.9 shows the stall, the
 //! uncorrected one (what a naive tool reports) hides it, as in wrk2.
 
-mod load_support;
-
-use load_support::{report, temp_dir, wsharness, Behavior, TestServer};
+use crate::load_support::{report, temp_dir, wsharness, Behavior, TestServer};
 use std::time::Duration;
 
 #[test]
 fn corrected_p999_shows_a_one_second_stall_and_uncorrected_p999_does_not() {
+    let _turn = crate::support::turn(module_path!());
     let server =
         TestServer::start(Behavior::StallOnce { after: Duration::from_secs(2), stall: Duration::from_secs(1) });
     let dir = temp_dir("co");

@@ -1,15 +1,14 @@
 //! Three shards run as separate processes against one server; `wsharness merge` gives the counts of
 //! the whole and the percentiles of one histogram of every sample (not averages of percentiles).
 
-mod load_support;
-
 use std::process::{Command, Stdio};
 
-use load_support::{report, temp_dir, wsharness, Behavior, TestServer};
+use crate::load_support::{report, temp_dir, wsharness, Behavior, TestServer};
 use reports::load::{decode_histogram, new_histogram, Percentiles};
 
 #[test]
 fn merged_report_of_three_shards_equals_one_histogram_of_all_samples() {
+    let _turn = crate::support::turn(module_path!());
     let server = TestServer::start(Behavior::Echo);
     let dir = temp_dir("shards");
     let children: Vec<_> = (0..3)
@@ -70,6 +69,7 @@ fn merged_report_of_three_shards_equals_one_histogram_of_all_samples() {
 
 #[test]
 fn merging_something_that_is_not_a_load_report_exits_2() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("merge-bad");
     std::fs::write(dir.join("x.json"), "{\"kind\": \"conformance\"}").unwrap();
     let out = wsharness(&["merge", "x.json", "missing.json", "--out", "t.json"], &dir);

@@ -5,12 +5,10 @@
 //! after it installs Chromium when missing. `WSHARNESS_UPDATE_EXAMPLES=1` also copies the screenshots to
 //! `reports/examples/` (the README shows them).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::flawed_server::{Flaw, FlawedServer};
+use crate::support::flawed_server::{Flaw, FlawedServer};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

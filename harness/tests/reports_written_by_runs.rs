@@ -1,13 +1,11 @@
 //! Every report a run writes validates against the committed schema, and `render` and `compare` work on them.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::flawed_server::{Flaw, FlawedServer};
 use serde_json::Value;
-use support::flawed_server::{Flaw, FlawedServer};
 
 /// Everything but the limits/performance section, whose megabytes are slow in a debug build.
 const QUICK: &str = "!limits/**";
@@ -84,6 +82,7 @@ async fn run_blocking(args: Vec<String>, dir: PathBuf) -> Output {
 
 #[test]
 fn the_embedded_run_writes_three_outputs_that_validate_and_agree() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("embedded");
     let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "run"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -96,6 +95,7 @@ fn the_embedded_run_writes_three_outputs_that_validate_and_agree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_against_a_flawed_server_fails_cases_in_all_three_outputs() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("flawed");
     let server = FlawedServer::start(&[Flaw::IgnoresRsv, Flaw::DropsTcpWithoutClose, Flaw::PongWrongPayload]).await;
     let args = ["conformance", &server.url(), "--quiet", "--filter", QUICK, "--case-timeout", "2s", "--out", "run"];
@@ -120,6 +120,7 @@ async fn a_run_against_a_flawed_server_fails_cases_in_all_three_outputs() {
 
 #[test]
 fn an_interrupted_run_writes_all_three_marked_incomplete() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("interrupt");
     // accepts TCP and never answers: every case waits out its timeout
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -169,6 +170,7 @@ fn an_interrupted_run_writes_all_three_marked_incomplete() {
 
 #[test]
 fn render_rewrites_the_same_html_and_junit_from_the_json() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("render");
     let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "run"], &dir);
     assert_eq!(out.status.code(), Some(0));
@@ -188,6 +190,7 @@ fn render_rewrites_the_same_html_and_junit_from_the_json() {
 
 #[test]
 fn compare_names_the_case_that_went_from_ok_to_failed_and_exits_1_and_0_on_identical_reports() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("compare");
     let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "base"], &dir);
     assert_eq!(out.status.code(), Some(0));
@@ -221,6 +224,7 @@ fn compare_names_the_case_that_went_from_ok_to_failed_and_exits_1_and_0_on_ident
 
 #[test]
 fn compare_and_render_refuse_unreadable_input_with_exit_2_saying_why() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("unreadable");
     let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "base"], &dir);
     assert_eq!(out.status.code(), Some(0));
@@ -250,6 +254,7 @@ fn compare_and_render_refuse_unreadable_input_with_exit_2_saying_why() {
 
 #[test]
 fn load_and_merge_reports_validate_render_and_compare_catches_a_p99_20_percent_worse() {
+    let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("load");
     let out = wsharness(
         &[

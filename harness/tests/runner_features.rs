@@ -31,6 +31,7 @@ fn assert_ok(o: &CaseOutcome) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fragmented_and_repeated_messages_are_echoed_whole() {
+    let _turn = crate::support::turn(module_path!());
     let server = reference().await;
     let o = run(
         &server.url(),
@@ -63,6 +64,7 @@ expect = "echo"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_mib_written_while_the_echo_streams_back_does_not_deadlock() {
+    let _turn = crate::support::turn(module_path!());
     let server = reference().await;
     let o = run(
         &server.url(),
@@ -86,6 +88,7 @@ expect = "echo"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_reader_still_gets_every_byte() {
+    let _turn = crate::support::turn(module_path!());
     let server = reference().await;
     let o = run(
         &server.url(),
@@ -119,6 +122,7 @@ expect = "echo"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_closed_client_still_gets_the_echo_and_the_close_reply() {
+    let _turn = crate::support::turn(module_path!());
     let server = reference().await;
     let o = run(
         &server.url(),
@@ -153,6 +157,7 @@ expect = "dropped"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alive_holds_for_a_running_server_and_fails_for_a_dead_one() {
+    let _turn = crate::support::turn(module_path!());
     let server = reference().await;
     let url = server.url();
     let case = r#"
@@ -189,6 +194,7 @@ expect = "alive"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_present_field_that_must_be_absent_fails() {
+    let _turn = crate::support::turn(module_path!());
     let server =
         Server::bind("127.0.0.1:0".parse().unwrap(), Config { subprotocols: vec!["chat".into()], ..Config::default() })
             .await
@@ -217,6 +223,7 @@ absent = ["Sec-WebSocket-Protocol"]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_is_met_by_a_4xx_and_missed_by_a_101() {
+    let _turn = crate::support::turn(module_path!());
     let server = reference().await;
     let refused = |headers: &str| {
         format!(

@@ -87,6 +87,7 @@ async fn run_all(url: &str, timeout: Duration) -> Vec<CaseOutcome> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_server_gets_ok_in_behaviour_and_close() {
+    let _turn = crate::support::turn(module_path!());
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), Config::default()).await.unwrap().spawn();
     let outcomes = run_all(&server.url(), Duration::from_secs(5)).await;
     for o in &outcomes[..4] {
@@ -112,6 +113,7 @@ async fn a_correct_server_gets_ok_in_behaviour_and_close() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_fails_every_case_within_the_timeout() {
+    let _turn = crate::support::turn(module_path!());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let hold = tokio::spawn(async move {
@@ -133,6 +135,7 @@ async fn a_server_that_never_answers_fails_every_case_within_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_answers_garbage_fails_with_the_reason() {
+    let _turn = crate::support::turn(module_path!());
     use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());

@@ -54,6 +54,7 @@ async fn run(insecure: Option<bool>) -> Vec<wsharness::conformance::CaseOutcome>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cases_run_over_tls_with_insecure_against_a_self_signed_certificate() {
+    let _turn = crate::support::turn(module_path!());
     for o in run(Some(true)).await {
         assert_eq!(o.verdict, Verdict::Ok, "{}: {:?}", o.id, o.reason);
         assert_eq!(o.close.map(|c| c.verdict), Some(wsharness::verdict::CloseVerdict::Ok));
@@ -62,6 +63,7 @@ async fn cases_run_over_tls_with_insecure_against_a_self_signed_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_signed_certificate_without_insecure_is_errored_and_says_what_to_do() {
+    let _turn = crate::support::turn(module_path!());
     for o in run(Some(false)).await {
         assert_eq!(o.verdict, Verdict::Errored, "{}", o.id);
         let reason = o.reason.unwrap_or_default();

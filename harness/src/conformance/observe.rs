@@ -23,7 +23,7 @@ use super::judge::WireFacts;
 use super::scan::{FrameScanner, Scanned};
 use super::trace::{Direction, Trace, TraceKind};
 use crate::case::{Delivery, ReadPace};
-use crate::wire::FrameReader;
+use crate::wire::{FrameHeader, FrameReader};
 
 /// A byte stream to the server: TCP, or TLS over TCP.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -41,6 +41,10 @@ pub const BACKLOG_MARGIN: usize = 1024 * 1024;
 /// Frames read before a deadline that are still handed out after it (a close reply that crossed the
 /// case's end is judged); beyond these, a flooding server's backlog cannot hold a case past its time.
 pub const OVERTIME_FRAMES: usize = 1000;
+
+/// Events handed out between two turns of the other tasks: a backlog of tiny frames is taken without a
+/// wait, and must not hold the runtime's thread from the other cases (tokio's budget sees no I/O here).
+const YIELD_EVERY: usize = 256;
 
 /// The most the backlog of bytes read and not yet asked for may hold; reads stop while it is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,12 +127,16 @@ pub struct Conn {
     reader: FrameReader,
     /// Sees each frame as its bytes arrive: the trace and the facts.
     scanner: FrameScanner,
+    /// The last frame seen: one exactly like it adds nothing new to the trace or the facts.
+    last_frame: Option<(FrameHeader, Vec<u8>)>,
     /// The reader's failure was handed out as an event (once).
     unreadable_told: bool,
     /// Events a step handed back unconsumed, seen first by the next step.
     put_back: VecDeque<Event>,
     /// Frames handed out after a deadline had passed (at most [`OVERTIME_FRAMES`]).
     overtime: usize,
+    /// Events handed out so far (every [`YIELD_EVERY`]th gives the other cases a turn).
+    handed: usize,
     cap: BacklogCap,
     /// The backlog was full at least once (noted in the trace once).
     held_back: bool,
@@ -155,9 +163,11 @@ impl Conn {
             deadline,
             reader: FrameReader::with_max_payload(max_frame),
             scanner: FrameScanner::new(max_frame),
+            last_frame: None,
             unreadable_told: false,
             put_back: VecDeque::new(),
             overtime: 0,
+            handed: 0,
             cap: BacklogCap::after_sending(0),
             held_back: false,
             closed: None,
@@ -382,13 +392,19 @@ impl Conn {
 
     /// Frame bytes: seen by the scanner now (trace, facts), kept for the reader until asked for.
     fn take_frames(&mut self, bytes: &[u8]) {
-        let (trace, facts) = (&mut self.trace, &mut self.facts);
+        let (trace, facts, last) = (&mut self.trace, &mut self.facts, &mut self.last_frame);
         self.scanner.push(bytes, |seen| match seen {
             Scanned::Frame { header, first } => {
-                if trace.has_room() {
+                // a frame exactly like the one before adds nothing to the facts, and to the trace only a count:
+                // a flood costs a comparison per frame
+                let same = last.as_ref().is_some_and(|(h, f)| *h == header && *f == first);
+                if !(same && trace.frame_again(Direction::Received)) && trace.has_room() {
                     trace.frame(Direction::Received, describe_frame_start(&header, header.declared_len, &first));
                 }
-                facts.on_frame(&header, &first);
+                if !same {
+                    facts.on_frame(&header, &first);
+                    *last = Some((header, first));
+                }
             }
             Scanned::TooLarge(e) => trace.note(TraceKind::Note(format!("cannot read the server's frames: {e}"))),
         });
@@ -399,6 +415,11 @@ impl Conn {
 
     /// The next event; [`Event::Timeout`] if nothing arrives before `deadline`.
     pub async fn next_event(&mut self, deadline: Instant) -> Event {
+        self.handed += 1;
+        if self.handed % YIELD_EVERY == 0 {
+            // frames already read come without a wait: let the other cases run between them
+            tokio::task::yield_now().await;
+        }
         loop {
             // what was read already comes first (it is capped, so this is bounded work)
             if let Some(e) = self.put_back.pop_front() {

@@ -118,6 +118,18 @@ impl Trace {
         self.push(kind);
     }
 
+    /// Counts one more frame exactly like the last one recorded in `dir`, if that one is still the current run
+    /// (its summary is known to be the same); `false`: record it with [`Trace::frame`].
+    pub fn frame_again(&mut self, dir: Direction) -> bool {
+        match &mut self.run {
+            Some((d, _, n)) if *d == dir => {
+                *n += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Records a frame; a frame like the one before it is counted, not listed.
     pub fn frame(&mut self, dir: Direction, summary: String) {
         if let Some((d, s, n)) = &mut self.run {

@@ -3,9 +3,53 @@
 //! - [`flawed_server`]: a small RFC 6455 echo server, correct by default, with one
 //!   switchable flaw per rule, so that a test can show every case able to fail.
 //! - [`hostile_server`]: servers that flood, stall, die or answer 404: the harness must survive them.
+//! - [`process`]: runs the binary and measures its time and peak memory from outside.
+//! - [`turn`]: tests that measure time or memory take turns, module by module.
 
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
 pub mod flawed_server;
 pub mod hostile_server;
+pub mod process;
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Whose turn it is: the module whose tests run, and how many of them are running now.
+static TURN: Mutex<(Option<&'static str>, usize)> = Mutex::new((None, 0));
+/// Signalled when a module's last running test ends.
+static TURN_ENDED: Condvar = Condvar::new();
+
+fn turn_state() -> MutexGuard<'static, (Option<&'static str>, usize)> {
+    // a test that panicked while holding the lock left the state consistent: the counts are updated atomically
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Waits until no test of another module is running, then runs in `module`'s turn until the guard drops.
+///
+/// The tests of one module run in parallel, as they did when each module was a test binary of its own; tests
+/// of different modules that measure time or memory do not skew each other (a module's tests all start before
+/// the next module's, so one module's turn always ends).
+pub fn turn(module: &'static str) -> Turn {
+    let mut state = turn_state();
+    while matches!(state.0, Some(m) if m != module) {
+        state = TURN_ENDED.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+    state.0 = Some(module);
+    state.1 += 1;
+    Turn
+}
+
+/// A test's share of its module's turn; the turn ends when the module's last running test drops its share.
+pub struct Turn;
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut state = turn_state();
+        state.1 -= 1;
+        if state.1 == 0 {
+            state.0 = None;
+            TURN_ENDED.notify_all();
+        }
+    }
+}
