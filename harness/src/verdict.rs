@@ -13,19 +13,3 @@
 //!   says whether a case fails the run.
 
 pub use reports::verdict::{fails, is_not_ok, CloseVerdict, FailOn, Severity, Verdict};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_and_order_from_best_to_worst() {
-        for v in Verdict::ALL {
-            assert_eq!(Verdict::parse(v.as_str()), Some(v));
-        }
-        assert_eq!(Verdict::parse("non-strict"), Some(Verdict::NonStrict));
-        assert_eq!(Verdict::parse("PASSED"), None);
-        assert!(Verdict::Ok < Verdict::NonStrict && Verdict::NonStrict < Verdict::Failed);
-        assert!(Verdict::Failed < Verdict::Errored && Verdict::Errored < Verdict::NotRun);
-    }
-}

@@ -366,41 +366,36 @@ fn what_the_server_did_is_reported_when_all_is_well() {
     assert!(s.accepted_drop);
 }
 
+/// What the server's frames (hex) show, as the connection records it when they are read.
+fn facts_of(hex: &str) -> WireFacts {
+    let mut facts = WireFacts::default();
+    for e in server(hex) {
+        if let Event::Frame(f) = &e {
+            facts.on_frame(&f.header, &f.payload);
+        }
+    }
+    facts
+}
+
+/// The verdict the rules broken in `facts` earn, the case having sent close frames with `sent_codes`.
+fn violations_judged(facts: &WireFacts, sent_codes: &[u16]) -> CaseJudgement {
+    let mut j = CaseJudgement::default();
+    j.judge_violations(facts, sent_codes);
+    j
+}
+
 #[test]
 fn the_servers_invalid_frames_fail_the_case_except_where_the_rfc_leaves_room() {
-    let mut facts = WireFacts::default();
-    for e in server("81 81 01 02 03 04 60") {
-        if let Event::Frame(f) = &e {
-            facts.on_frame(&f.header, &f.payload);
-        }
-    }
-    let mut j = CaseJudgement::default();
-    j.judge_violations(&facts, &[]);
+    // a masked server frame (RFC 6455 §5.1)
+    let j = violations_judged(&facts_of("81 81 01 02 03 04 60"), &[]);
     assert_eq!(j.verdict, Verdict::Failed);
     assert!(j.reason.as_deref().is_some_and(|r| r.contains("§5.1")), "{:?}", j.reason);
-
     // 1012 was registered after the RFC: INFORMATIONAL
-    let mut facts = WireFacts::default();
-    for e in server("88 02 03 f4") {
-        if let Event::Frame(f) = &e {
-            facts.on_frame(&f.header, &f.payload);
-        }
-    }
-    let mut j = CaseJudgement::default();
-    j.judge_violations(&facts, &[]);
-    assert_eq!(j.verdict, Verdict::Informational);
+    let facts = facts_of("88 02 03 f4");
+    assert_eq!(violations_judged(&facts, &[]).verdict, Verdict::Informational);
     assert_eq!(facts.server_close, Some(Some(1012)));
-
     // echoing back the invalid code the case itself sent (1006): INFORMATIONAL
-    let mut facts = WireFacts::default();
-    for e in server("88 02 03 ee") {
-        if let Event::Frame(f) = &e {
-            facts.on_frame(&f.header, &f.payload);
-        }
-    }
-    let mut j = CaseJudgement::default();
-    j.judge_violations(&facts, &[1006]);
-    assert_eq!(j.verdict, Verdict::Informational);
+    assert_eq!(violations_judged(&facts_of("88 02 03 ee"), &[1006]).verdict, Verdict::Informational);
 }
 
 #[test]
@@ -510,14 +505,7 @@ fn a_tls_record_is_told_from_http() {
 
 #[test]
 fn a_flood_breaking_one_rule_is_held_as_one_violation() {
-    let mut facts = WireFacts::default();
-    for e in server(&"c1 01 61 ".repeat(1000)) {
-        if let Event::Frame(f) = &e {
-            facts.on_frame(&f.header, &f.payload);
-        }
-    }
+    let facts = facts_of(&"c1 01 61 ".repeat(1000));
     assert_eq!((facts.violations.len(), facts.repeated), (1, 999));
-    let mut j = CaseJudgement::default();
-    j.judge_violations(&facts, &[]);
-    assert_eq!(j.verdict, Verdict::Failed);
+    assert_eq!(violations_judged(&facts, &[]).verdict, Verdict::Failed);
 }
