@@ -269,7 +269,8 @@ pub struct ErrorCounts {
     /// All errors.
     pub total: u64,
     /// By kind: `refused`, `connect`, `handshake_status`, `handshake_invalid`, `timeout`,
-    /// `unexpected_close`, `payload_mismatch`, `protocol_error`.
+    /// `unexpected_close`, `payload_mismatch`, `protocol_error`, `unsolicited_message`, `echo_too_long`,
+    /// `peer_not_reading`, `io`.
     pub by_kind: BTreeMap<String, u64>,
     /// By kind and detail, e.g. `handshake_status 503`, `unexpected_close 1001`, `timeout echo`.
     pub by_detail: BTreeMap<String, u64>,
