@@ -136,4 +136,44 @@ mod tests {
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert_eq!(LoadError::from_io(&reset).detail(), "unexpected_close 1006");
     }
+
+    #[test]
+    fn every_kind_is_one_the_report_schema_allows() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../reports/schema/load.schema.json")).expect("the schema is JSON");
+        let allowed =
+            schema.pointer("/properties/errors/properties/by_kind/propertyNames/enum").expect("the kinds' enum");
+        let every = [
+            LoadError::Refused,
+            LoadError::Connect(std::io::ErrorKind::AddrNotAvailable),
+            LoadError::HandshakeStatus(503),
+            LoadError::HandshakeInvalid,
+            LoadError::Timeout(Waiting::Echo),
+            LoadError::UnexpectedClose(None),
+            LoadError::PayloadMismatch,
+            LoadError::Protocol("rsv bits set"),
+            LoadError::UnsolicitedMessage,
+            LoadError::EchoTooLong,
+            LoadError::PeerNotReading,
+            LoadError::Io(std::io::ErrorKind::BrokenPipe),
+        ];
+        for e in every {
+            // a new variant must be added here and to the schema: this match has no wildcard
+            match e {
+                LoadError::Refused
+                | LoadError::Connect(_)
+                | LoadError::HandshakeStatus(_)
+                | LoadError::HandshakeInvalid
+                | LoadError::Timeout(_)
+                | LoadError::UnexpectedClose(_)
+                | LoadError::PayloadMismatch
+                | LoadError::Protocol(_)
+                | LoadError::UnsolicitedMessage
+                | LoadError::EchoTooLong
+                | LoadError::PeerNotReading
+                | LoadError::Io(_) => {}
+            }
+            assert!(allowed.as_array().is_some_and(|a| a.contains(&e.kind().into())), "{} not in the schema", e.kind());
+        }
+    }
 }
