@@ -198,3 +198,16 @@ fn ctrl_c_writes_a_report_marked_incomplete_and_exits_130() {
     assert_eq!(r["summary"]["errors"], 0, "interrupting is not the server's fault: {}", r["errors"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unwritable_out_is_refused_before_any_connection() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("unwritable");
+    std::fs::write(dir.join("a-file"), b"not a folder").expect("write");
+    let started = Instant::now();
+    let out = wsharness(&["load", "-c", "2", "-d", "5s", "--quiet", "--out", "a-file/run"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(3), "refused before the 5 s run: {:?}", started.elapsed());
+    assert!(stderr.contains("a-file/run") && stderr.contains("--out"), "{stderr}");
+}

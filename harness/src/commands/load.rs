@@ -187,6 +187,13 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         endpoints.push(ep);
     }
 
+    // a run must not be lost at its end to an unwritable --out
+    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(SystemTime::now()));
+    if let Err(e) = super::render::ensure_writable_dir(&out_dir) {
+        eprintln!("wsharness: {e:#} (choose another folder with --out)");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+
     // file descriptors: one per connection (two with the embedded server in this process)
     let per_conn = if embedded.is_some() { 2 } else { 1 };
     let fds_needed = spec.connections * per_conn + FD_RESERVE;
@@ -310,12 +317,18 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
     let target = LoadTarget { urls, embedded: embedded.is_some() };
     let (report, hists) = report::build(&outcome, target, settings, generator, &spec.thresholds)
         .context("cannot encode the latency histograms")?;
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(outcome.started_at));
-    let written = super::render::write_run_outputs(&out_dir, &reports::Report::Load(Box::new(report.clone())))?;
-    report::print(&report, &hists, &written.json.display().to_string());
-    println!("html: {}\njunit: {}", written.html.display(), written.junit.display());
+    let written = super::render::write_run_outputs(&out_dir, &reports::Report::Load(Box::new(report.clone())));
+    let json = out_dir.join("report.json");
+    report::print(&report, &hists, &json.display().to_string());
     if let Some(server) = embedded {
         let _ = tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await;
+    }
+    match written {
+        Ok(written) => crate::outln!("html: {}\njunit: {}", written.html.display(), written.junit.display()),
+        Err(e) => {
+            eprintln!("wsharness: {e:#}; the summary above is all that is left of this run");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
     }
     if outcome.interrupted {
         eprintln!("wsharness: interrupted; the report is marked incomplete");

@@ -136,15 +136,15 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
         Some(r) => format!("open loop at {r:.0} msg/s, at most {} in flight per connection", s.in_flight),
         None => format!("closed loop, {} in flight per connection", s.in_flight),
     };
-    println!("load @ {what}");
-    println!("  {} connections, {pace}, {}-byte {} messages", s.connections, s.size, s.message_type);
+    crate::outln!("load @ {what}");
+    crate::outln!("  {} connections, {pace}, {}-byte {} messages", s.connections, s.size, s.message_type);
     if !report.thresholds.is_empty() {
-        println!("\nthresholds");
+        crate::outln!("\nthresholds");
         for t in &report.thresholds {
             let mark = if t.passed { "✓" } else { "✗" };
             match &t.detail {
-                Some(d) => println!("  {mark} {:<24} observed {}: {d}", t.expr, t.observed),
-                None => println!("  {mark} {:<24} observed {}", t.expr, t.observed),
+                Some(d) => crate::outln!("  {mark} {:<24} observed {}: {d}", t.expr, t.observed),
+                None => crate::outln!("  {mark} {:<24} observed {}", t.expr, t.observed),
             }
         }
     }
@@ -154,7 +154,7 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
     }
     let h = &report.handshake_latency_us;
     if h.count > 0 {
-        println!(
+        crate::outln!(
             "\n  Handshakes ({}): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
             h.count,
             us(h.p50),
@@ -166,44 +166,46 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
     }
     let p = &report.ping_latency_us;
     if p.count > 0 {
-        println!("  Pings ({}): p50 {}  p99 {}  max {}", p.count, us(p.p50), us(p.p99), us(p.max));
+        crate::outln!("  Pings ({}): p50 {}  p99 {}  max {}", p.count, us(p.p50), us(p.p99), us(p.max));
     }
-    println!(
+    crate::outln!(
         "\n  {} messages sent, {} echoes received in {:.2}s (measured phase), {} errors",
         sum.messages_sent,
         sum.messages_received,
         sum.measured_ms as f64 / 1e3,
         sum.errors
     );
-    println!(
+    crate::outln!(
         "  Connections: {} opened, {} at most at once, {} failed",
-        sum.connections, sum.connections_peak, sum.connections_failed
+        sum.connections,
+        sum.connections_peak,
+        sum.connections_failed
     );
     if report.errors.total > 0 {
         let by: BTreeMap<_, _> = report.errors.by_detail.iter().collect();
         let list: Vec<String> = by.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        println!("  Errors: {}", list.join(", "));
+        crate::outln!("  Errors: {}", list.join(", "));
     }
-    println!("Messages/sec: {:.2}", sum.throughput_per_s);
+    crate::outln!("Messages/sec: {:.2}", sum.throughput_per_s);
     let g = &report.generator;
-    println!(
+    crate::outln!(
         "  generator ({}, {} threads): {:.0} ns CPU per echo over the measured phase; {} bytes of memory per connection",
         g.io, g.threads, g.cpu_per_message_ns, g.memory_per_connection_bytes
     );
     if !report.complete {
-        println!("  INTERRUPTED: the report covers what ran and is marked \"complete\": false");
+        crate::outln!("  INTERRUPTED: the report covers what ran and is marked \"complete\": false");
     }
-    println!("report: {path}");
+    crate::outln!("report: {path}");
 }
 
 fn print_table(title: &str, h: &Histogram<u64>) {
-    println!("\n  {title}");
+    crate::outln!("\n  {title}");
     if h.is_empty() {
-        println!("    (no samples)");
+        crate::outln!("    (no samples)");
         return;
     }
     for q in [50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 99.999, 100.0] {
         let v = if q >= 100.0 { h.max() } else { h.value_at_quantile(q / 100.0) };
-        println!(" {q:>7.3}% {:>10}", us(v));
+        crate::outln!(" {q:>7.3}% {:>10}", us(v));
     }
 }
