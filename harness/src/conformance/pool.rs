@@ -9,7 +9,6 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::connect::connect;
 use super::runner::{case_budget, run_case, CaseOutcome, RunOptions};
 use super::target::Target;
 use crate::case::Case;
@@ -159,23 +158,26 @@ struct Job {
 
 impl Job {
     async fn run(self) -> CaseOutcome {
-        if let Some(&at) = self.lost.get() {
-            return self.not_run(at);
-        }
-        let outcome = self.run_bounded().await;
-        if !refused(&outcome) {
-            return outcome;
-        }
-        // nobody listens any more: give a restarting server a moment before calling it gone
-        let refused_at = self.began.elapsed();
-        if self.lost.get().is_none() && target_comes_back(&self.target, &self.options).await {
-            let again = self.run_bounded().await;
-            if !refused(&again) {
-                return again;
+        let mut pause = Duration::from_millis(50);
+        let mut first_refused: Option<Duration> = None;
+        loop {
+            if let Some(&at) = self.lost.get() {
+                return self.not_run(at);
             }
+            let outcome = self.run_bounded().await;
+            if !refused(&outcome) {
+                return outcome;
+            }
+            // nobody listens: the case itself is tried again (a refused connect costs the server nothing, where a
+            // probe connection could crash a fragile one), until a restarting server had LOST_GRACE to come back
+            let refused_at = *first_refused.get_or_insert_with(|| self.began.elapsed());
+            if self.began.elapsed().saturating_sub(refused_at) >= LOST_GRACE {
+                let at = *self.lost.get_or_init(|| refused_at);
+                return self.not_run(at);
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
         }
-        let at = *self.lost.get_or_init(|| refused_at);
-        self.not_run(at)
     }
 
     /// Runs the case with a backstop beyond the runner's own deadlines: a case can never hold the run.
@@ -201,20 +203,4 @@ impl Job {
 /// Whether the case found nobody listening.
 fn refused(outcome: &CaseOutcome) -> bool {
     outcome.connect_error.as_ref().is_some_and(|e| e.is_refused())
-}
-
-/// Whether the target accepts a connection again within [`LOST_GRACE`] (tried at growing intervals).
-async fn target_comes_back(target: &Target, options: &RunOptions) -> bool {
-    let until = Instant::now() + LOST_GRACE;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        tokio::time::sleep(pause).await;
-        pause *= 2;
-        if Instant::now() >= until {
-            return false;
-        }
-        if connect(target, options.tls.as_ref(), until).await.is_ok() {
-            return true;
-        }
-    }
 }
