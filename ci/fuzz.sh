@@ -38,7 +38,7 @@ for crate in reference-server harness; do
         echo "fuzz: $crate/fuzz target $target failed; the input is in $crate/fuzz/artifacts/$target/" >&2
         exit 1
       fi
-      grep -E '^(#[0-9]+ +(INITED|DONE)|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' "$log" || true
+      grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' "$log" || true
       rm -f "$log"
     done
   )
