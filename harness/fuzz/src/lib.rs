@@ -1,0 +1,220 @@
+//! Input formats shared by the harness's fuzz targets and the seed generator.
+//!
+//! Each target reads a plain byte layout, written down here once, so that
+//! `examples/seeds.rs` can write seeds from the case library in that layout:
+//!
+//! - [`Split`]: `[n][n × u16 LE cut][data]`, a byte stream and where the socket
+//!   cut it into reads (`response`; `frame_reader` and `session` after a config byte);
+//! - `frame_reader`: `[config][Split]`, limits from [`ReaderConfig::from_byte`];
+//! - `session`: `[config][Split]`, the load plan from [`plan_for`];
+//! - `wire_roundtrip`: `[n][n × u16 LE cut][frame descriptions]`, see [`FrameDesc`];
+//! - `cases`: the text of a case file.
+//!
+//! (The same `Split` layout is defined in `reference-server/fuzz/src/lib.rs`:
+//! the two fuzz crates are separate workspaces and share no code.)
+
+use wsharness::load::payload::PayloadBook;
+use wsharness::load::session::{Pace, Plan};
+use wsharness::load::size::SizeDist;
+use wsharness::load::stats::Window;
+use wsharness::wire::{FrameSpec, LengthEncoding};
+
+/// Most cuts a [`Split`] input holds.
+pub const MAX_CUTS: usize = 16;
+
+/// Reads `[n][n × u16 LE]` from the front of `input`: the raw cuts and the rest.
+pub fn raw_cuts(input: &[u8]) -> (Vec<u16>, &[u8]) {
+    let Some((&n, rest)) = input.split_first() else { return (Vec::new(), input) };
+    let n = (usize::from(n) % (MAX_CUTS + 1)).min(rest.len() / 2);
+    let (raw, rest) = rest.split_at(2 * n);
+    (raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect(), rest)
+}
+
+/// Cuts of a `len`-byte stream: each raw cut modulo `len + 1`, sorted.
+pub fn cuts_for(raw: &[u16], len: usize) -> Vec<usize> {
+    let mut cuts: Vec<usize> = raw.iter().map(|&c| usize::from(c) % (len + 1)).collect();
+    cuts.sort_unstable();
+    cuts
+}
+
+/// `data` cut at `cuts` (sorted, each at most `data.len()`): together the pieces are `data`.
+pub fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut from = 0;
+    for &cut in cuts.iter().chain([&data.len()]) {
+        out.push(&data[from..cut]);
+        from = cut;
+    }
+    out
+}
+
+/// A byte stream and the points where it is cut into reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// Cut points, sorted, each in `0..=data.len()`.
+    pub cuts: Vec<usize>,
+    /// The stream.
+    pub data: &'a [u8],
+}
+
+impl<'a> Split<'a> {
+    /// Reads `[n][n × u16 LE cut][data]`: `n % (MAX_CUTS + 1)` cuts, each taken
+    /// modulo `data.len() + 1`; missing cut bytes mean fewer cuts.
+    pub fn parse(input: &'a [u8]) -> Split<'a> {
+        let (raw, data) = raw_cuts(input);
+        Split { cuts: cuts_for(&raw, data.len()), data }
+    }
+
+    /// The layout [`Split::parse`] reads back as these cuts of `data`.
+    pub fn encode(cuts: &[u16], data: &[u8]) -> Vec<u8> {
+        let cuts = &cuts[..cuts.len().min(MAX_CUTS)];
+        let mut out = vec![cuts.len() as u8];
+        for c in cuts {
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// The reads, in order.
+    pub fn pieces(&self) -> Vec<&'a [u8]> {
+        pieces(self.data, &self.cuts)
+    }
+}
+
+/// Limits the `frame_reader` target picks from (3 bits each of the config byte).
+const LIMITS: [u64; 8] = [64 << 20, 0, 1, 125, 126, 300, 65_535, 65_536];
+
+/// The `frame_reader` target's limits, from its first input byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderConfig {
+    /// `FrameReader::with_max_payload`.
+    pub max_payload: u64,
+    /// `MessageAssembler::with_max_message`.
+    pub max_message: u64,
+}
+
+impl ReaderConfig {
+    /// Bits 0-2: the payload limit; bits 3-5: the message limit. Byte 0: the defaults (64 MiB).
+    pub fn from_byte(b: u8) -> ReaderConfig {
+        ReaderConfig { max_payload: LIMITS[usize::from(b & 7)], max_message: LIMITS[usize::from((b >> 3) & 7)] }
+    }
+}
+
+/// One frame of the `wire_roundtrip` layout:
+/// `[b0][b1][len: u16 LE][key: 4 bytes if masked][payload: len bytes]`, where
+/// `b0` is the frame's first byte as on the wire (FIN, RSV, opcode), `b1` bit 7
+/// is MASK and bits 0-1 the length encoding (minimal, 7, 16, 64 bits). A
+/// description cut short takes what is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameDesc {
+    /// The frame.
+    pub spec: FrameSpec,
+}
+
+impl FrameDesc {
+    /// Reads descriptions until `input` is used up.
+    pub fn parse_all(mut input: &[u8]) -> Vec<FrameDesc> {
+        let mut frames = Vec::new();
+        while let [b0, b1, rest @ ..] = input {
+            let (len, rest) = match rest {
+                [lo, hi, rest @ ..] => (usize::from(u16::from_le_bytes([*lo, *hi])), rest),
+                _ => (0, &[][..]),
+            };
+            let (key, rest) = match (b1 & 0x80 != 0, rest) {
+                (true, [a, b, c, d, rest @ ..]) => (Some([*a, *b, *c, *d]), rest),
+                (true, _) => (Some([0; 4]), &[][..]),
+                (false, rest) => (None, rest),
+            };
+            let (payload, rest) = rest.split_at(len.min(rest.len()));
+            let length =
+                [LengthEncoding::Minimal, LengthEncoding::Bits7, LengthEncoding::Bits16, LengthEncoding::Bits64]
+                    [usize::from(b1 & 3)];
+            let spec = FrameSpec::new(b0 & 0x0F, payload).fin(b0 & 0x80 != 0).rsv((b0 >> 4) & 7).length(length);
+            let spec = match key {
+                Some(k) => spec.mask_key(k),
+                None => spec.unmasked(),
+            };
+            frames.push(FrameDesc { spec });
+            input = rest;
+        }
+        frames
+    }
+
+    /// The description of one frame (the payload is cut at 65535 bytes).
+    pub fn encode(spec: &FrameSpec) -> Vec<u8> {
+        let payload = &spec.payload[..spec.payload.len().min(0xFFFF)];
+        let b0 = u8::from(spec.fin) << 7 | (spec.rsv & 7) << 4 | (spec.opcode & 0x0F);
+        let length = match spec.length {
+            LengthEncoding::Minimal => 0,
+            LengthEncoding::Bits7 => 1,
+            LengthEncoding::Bits16 => 2,
+            LengthEncoding::Bits64 => 3,
+        };
+        let key = spec.mask.key();
+        let mut out = vec![b0, length | if key.is_some() { 0x80 } else { 0 }];
+        out.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+        if let Some(k) = key {
+            out.extend_from_slice(&k.0);
+        }
+        out.extend_from_slice(payload);
+        out
+    }
+}
+
+/// How many load plans the `session` target has.
+pub const PLANS: usize = 4;
+
+/// Clock time of the first `fill` in the `session` target and the seed generator.
+pub const T_OPEN: u64 = 1_000_000;
+/// Clock time of the second `fill`, when the pinging plan's first ping is due.
+pub const T_PING: u64 = T_OPEN + 1;
+/// Clock time at which the server's bytes arrive.
+pub const T_READ: u64 = T_OPEN + 250_000;
+
+/// Load plan `variant % PLANS`: closed loop with text of 64 bytes (4 in flight),
+/// binary of 130 (a 16-bit length, 2 in flight), text of 1-200 bytes with pings
+/// (3 in flight), open loop with binary of 8 or 300 bytes (4 in flight).
+pub fn plan_for(variant: u8) -> Plan {
+    let (binary, size, in_flight, pace, ping) = match usize::from(variant) % PLANS {
+        0 => (false, "64", 4, Pace::Closed, None),
+        1 => (true, "130", 2, Pace::Closed, None),
+        2 => (false, "1..200", 3, Pace::Closed, Some(1)),
+        _ => (true, "8:1,300:1", 4, Pace::Open { period_ns: 1_000.0 }, None),
+    };
+    // ok: the sizes above are constants that parse
+    let sizes = SizeDist::parse(size).unwrap_or(SizeDist::Fixed(64));
+    Plan {
+        book: PayloadBook::new(sizes.max() as usize, binary),
+        sizes,
+        in_flight,
+        pace,
+        ping_interval_ns: ping,
+        timeout_ns: 5_000_000_000,
+        window: Window { start_ns: 0, end_ns: u64::MAX },
+        tickets: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_layout_reads_back_what_encode_wrote() {
+        let input = Split::encode(&[5, 2], b"hello world");
+        assert_eq!(Split::parse(&input).pieces(), [&b"he"[..], b"llo", b" world"]);
+    }
+
+    #[test]
+    fn frame_descriptions_read_back_what_encode_wrote() {
+        let specs = [
+            FrameSpec::text("hello").unmasked(),
+            FrameSpec::binary(vec![7; 300]).mask_key([1, 2, 3, 4]).length(LengthEncoding::Bits64),
+            FrameSpec::new(0xB, "").fin(false).rsv(5).unmasked(),
+        ];
+        let bytes: Vec<u8> = specs.iter().flat_map(FrameDesc::encode).collect();
+        let back: Vec<FrameSpec> = FrameDesc::parse_all(&bytes).into_iter().map(|d| d.spec).collect();
+        assert_eq!(back, specs);
+    }
+}
