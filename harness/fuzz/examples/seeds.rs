@@ -99,9 +99,12 @@ fn run() -> Result<()> {
         let with_frames = [&server_head[..], &server].concat();
         put("harness", "response", id, Split::encode(&[], &with_frames));
         put("harness", "response", &format!("{id}-cut"), Split::encode(&[server_head.len() as u16 / 2], &server_head));
-        put("harness", "frame_reader", id, [&[0u8][..], &Split::encode(&[], &server)].concat());
-        put("harness", "frame_reader", &format!("{id}-cut"), [&[0u8][..], &Split::encode(&[1, 7], &server)].concat());
-        put("harness", "frame_reader", &format!("{id}-client"), [&[0u8][..], &Split::encode(&[], &client)].concat());
+        // the frame reader and the conformance connection's scanner read the same layout
+        for target in ["frame_reader", "scan"] {
+            put("harness", target, id, [&[0u8][..], &Split::encode(&[], &server)].concat());
+            put("harness", target, &format!("{id}-cut"), [&[0u8][..], &Split::encode(&[1, 7], &server)].concat());
+            put("harness", target, &format!("{id}-client"), [&[0u8][..], &Split::encode(&[], &client)].concat());
+        }
         let mut described = vec![0u8];
         specs.iter().chain(&server_specs(&server)).for_each(|s| described.extend(FrameDesc::encode(s)));
         put("harness", "wire_roundtrip", id, described);
