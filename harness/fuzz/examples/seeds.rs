@@ -31,6 +31,8 @@ const MAX_SEED: usize = 16 * 1024;
 /// Largest payload built for a seed, and most repetitions of a step.
 const MAX_PAYLOAD: usize = 4 * 1024;
 const MAX_REPEAT: usize = 3;
+/// Seeds whose name starts with this were kept by hand (an input that once failed); regenerating keeps them.
+const REGRESSION: &str = "regression-";
 
 /// The seeds of one target, by file name; identical contents are written once.
 #[derive(Default)]
@@ -99,12 +101,10 @@ fn run() -> Result<()> {
         let with_frames = [&server_head[..], &server].concat();
         put("harness", "response", id, Split::encode(&[], &with_frames));
         put("harness", "response", &format!("{id}-cut"), Split::encode(&[server_head.len() as u16 / 2], &server_head));
-        // the frame reader and the conformance connection's scanner read the same layout
-        for target in ["frame_reader", "scan"] {
-            put("harness", target, id, [&[0u8][..], &Split::encode(&[], &server)].concat());
-            put("harness", target, &format!("{id}-cut"), [&[0u8][..], &Split::encode(&[1, 7], &server)].concat());
-            put("harness", target, &format!("{id}-client"), [&[0u8][..], &Split::encode(&[], &client)].concat());
-        }
+        // `seeds/scan` is a link to these: the conformance connection's scanner reads the same layout
+        put("harness", "frame_reader", id, [&[0u8][..], &Split::encode(&[], &server)].concat());
+        put("harness", "frame_reader", &format!("{id}-cut"), [&[0u8][..], &Split::encode(&[1, 7], &server)].concat());
+        put("harness", "frame_reader", &format!("{id}-client"), [&[0u8][..], &Split::encode(&[], &client)].concat());
         let mut described = vec![0u8];
         specs.iter().chain(&server_specs(&server)).for_each(|s| described.extend(FrameDesc::encode(s)));
         put("harness", "wire_roundtrip", id, described);
@@ -127,10 +127,7 @@ fn run() -> Result<()> {
     let mut total = 0;
     for ((krate, target), corpus) in &seeds {
         let dir = root.join(krate).join("fuzz/seeds").join(target);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        clear_generated(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for (name, bytes) in &corpus.0 {
             std::fs::write(dir.join(name), bytes).map_err(|e| format!("{}: {e}", dir.display()))?;
             total += bytes.len();
@@ -138,6 +135,18 @@ fn run() -> Result<()> {
         println!("{krate}/fuzz/seeds/{target}: {} seeds", corpus.0.len());
     }
     println!("{total} bytes in all");
+    Ok(())
+}
+
+/// Empties `dir` of what an earlier run wrote, keeping `regression-*` (inputs that once failed, kept by hand).
+fn clear_generated(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_name().to_string_lossy().starts_with(REGRESSION) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
     Ok(())
 }
 
