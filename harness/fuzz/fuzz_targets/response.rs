@@ -11,14 +11,12 @@
 //!   (checked here without the harness's list helpers).
 #![no_main]
 
-use fuzz_input::Split;
+use fuzz_input::{prefix_agrees as agrees, Split};
 use libfuzzer_sys::fuzz_target;
-use wsharness::wire::{accept_for, HandshakeError, ResponseParser, ServerResponse, ViolationKind};
+use wsharness::wire::{accept_for, ResponseParser, ServerResponse, ViolationKind};
 
 /// The key of RFC 6455 §1.3, which the seed requests send.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-
-type Parsed = Result<Option<(ServerResponse, usize)>, HandshakeError>;
 
 fuzz_target!(|input: &[u8]| {
     let split = Split::parse(input);
@@ -39,17 +37,6 @@ fuzz_target!(|input: &[u8]| {
         }
     }
 });
-
-fn agrees(prefix: &Parsed, whole: &Parsed, cut: usize) {
-    match prefix {
-        Ok(None) => assert!(
-            !matches!(whole, Ok(Some((_, n))) if *n <= cut),
-            "a complete head at cut {cut} was not seen: {whole:?}"
-        ),
-        Ok(Some(_)) => assert_eq!(prefix, whole, "cut {cut}"),
-        Err(e) => assert!(whole.is_err(), "prefix refused ({e}) at cut {cut}, whole accepted"),
-    }
-}
 
 fn upgrade(response: &ServerResponse) {
     assert!(response.version.len() == 8 && response.version.starts_with("HTTP/"), "{:?}", response.version);

@@ -10,8 +10,8 @@
 //! - `wire_roundtrip`: `[n][n × u16 LE cut][frame descriptions]`, see [`FrameDesc`];
 //! - `cases`: the text of a case file.
 //!
-//! (The same `Split` layout is defined in `reference-server/fuzz/src/lib.rs`:
-//! the two fuzz crates are separate workspaces and share no code.)
+//! `Split` and its helpers come from the `fuzz-split` crate, which the reference server's fuzz crate uses too:
+//! one definition of the layout for both crates and the seed generator.
 
 use wsharness::load::payload::PayloadBook;
 use wsharness::load::session::{Pace, Plan};
@@ -19,68 +19,7 @@ use wsharness::load::size::SizeDist;
 use wsharness::load::stats::Window;
 use wsharness::wire::{FrameSpec, LengthEncoding};
 
-/// Most cuts a [`Split`] input holds.
-pub const MAX_CUTS: usize = 16;
-
-/// Reads `[n][n × u16 LE]` from the front of `input`: the raw cuts and the rest.
-pub fn raw_cuts(input: &[u8]) -> (Vec<u16>, &[u8]) {
-    let Some((&n, rest)) = input.split_first() else { return (Vec::new(), input) };
-    let n = (usize::from(n) % (MAX_CUTS + 1)).min(rest.len() / 2);
-    let (raw, rest) = rest.split_at(2 * n);
-    (raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect(), rest)
-}
-
-/// Cuts of a `len`-byte stream: each raw cut modulo `len + 1`, sorted.
-pub fn cuts_for(raw: &[u16], len: usize) -> Vec<usize> {
-    let mut cuts: Vec<usize> = raw.iter().map(|&c| usize::from(c) % (len + 1)).collect();
-    cuts.sort_unstable();
-    cuts
-}
-
-/// `data` cut at `cuts` (sorted, each at most `data.len()`): together the pieces are `data`.
-pub fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut out = Vec::with_capacity(cuts.len() + 1);
-    let mut from = 0;
-    for &cut in cuts.iter().chain([&data.len()]) {
-        out.push(&data[from..cut]);
-        from = cut;
-    }
-    out
-}
-
-/// A byte stream and the points where it is cut into reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split<'a> {
-    /// Cut points, sorted, each in `0..=data.len()`.
-    pub cuts: Vec<usize>,
-    /// The stream.
-    pub data: &'a [u8],
-}
-
-impl<'a> Split<'a> {
-    /// Reads `[n][n × u16 LE cut][data]`: `n % (MAX_CUTS + 1)` cuts, each taken
-    /// modulo `data.len() + 1`; missing cut bytes mean fewer cuts.
-    pub fn parse(input: &'a [u8]) -> Split<'a> {
-        let (raw, data) = raw_cuts(input);
-        Split { cuts: cuts_for(&raw, data.len()), data }
-    }
-
-    /// The layout [`Split::parse`] reads back as these cuts of `data`.
-    pub fn encode(cuts: &[u16], data: &[u8]) -> Vec<u8> {
-        let cuts = &cuts[..cuts.len().min(MAX_CUTS)];
-        let mut out = vec![cuts.len() as u8];
-        for c in cuts {
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        out.extend_from_slice(data);
-        out
-    }
-
-    /// The reads, in order.
-    pub fn pieces(&self) -> Vec<&'a [u8]> {
-        pieces(self.data, &self.cuts)
-    }
-}
+pub use fuzz_split::{cuts_for, pieces, prefix_agrees, raw_cuts, Split, MAX_CUTS};
 
 /// Limits the `frame_reader` target picks from (3 bits each of the config byte).
 const LIMITS: [u64; 8] = [64 << 20, 0, 1, 125, 126, 300, 65_535, 65_536];
@@ -199,12 +138,6 @@ pub fn plan_for(variant: u8) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_layout_reads_back_what_encode_wrote() {
-        let input = Split::encode(&[5, 2], b"hello world");
-        assert_eq!(Split::parse(&input).pieces(), [&b"he"[..], b"llo", b" world"]);
-    }
 
     #[test]
     fn frame_descriptions_read_back_what_encode_wrote() {

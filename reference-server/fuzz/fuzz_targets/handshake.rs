@@ -8,12 +8,10 @@
 //! error responses built from the result are well-formed HTTP heads.
 #![no_main]
 
-use fuzz_input::Split;
+use fuzz_input::{prefix_agrees as agrees, Split};
 use libfuzzer_sys::fuzz_target;
 use reference_server::handshake::{parse_request, response_101, response_error, HandshakePolicy};
-use reference_server::{Config, HandshakeError};
-
-type Parsed = Result<Option<(reference_server::handshake::Accepted, usize)>, HandshakeError>;
+use reference_server::Config;
 
 fuzz_target!(|input: &[u8]| {
     let split = Split::parse(input);
@@ -51,20 +49,6 @@ fn check(split: &Split<'_>, policy: &HandshakePolicy) {
             well_formed_head(&response_101(accepted), 101);
         }
         Err(e) => well_formed_head(&response_error(e), e.status().0),
-    }
-}
-
-/// What the parser said of a prefix ending at `cut` agrees with what it says of the whole.
-fn agrees(prefix: &Parsed, whole: &Parsed, cut: usize) {
-    match prefix {
-        // need more: the head is not complete within the prefix
-        Ok(None) => assert!(
-            !matches!(whole, Ok(Some((_, n))) if *n <= cut),
-            "a complete head at cut {cut} was not seen: {whole:?}"
-        ),
-        Ok(Some(_)) => assert_eq!(prefix, whole, "cut {cut}"),
-        // more bytes never make a refused request acceptable
-        Err(e) => assert!(whole.is_err(), "prefix refused ({e}) at cut {cut}, whole accepted"),
     }
 }
 

@@ -4,63 +4,15 @@
 //! seed generator (`harness/fuzz/examples/seeds.rs`) can write seeds from the
 //! case library in the same layout:
 //!
-//! - [`Split`]: `[n][n × u16 LE cut][data]`, a byte stream and where the
-//!   socket cut it into reads (`handshake`, `utf8`, and `conn` after its
+//! - [`Split`] (from the `fuzz-split` crate, shared with the harness's fuzz crate):
+//!   `[n][n × u16 LE cut][data]`, a byte stream and where the socket cut it into reads (`handshake`, `utf8`, and `conn` after its
 //!   config byte);
 //! - `conn`: `[config][Split]`, the config byte chosen by [`ConnConfig::from_byte`];
 //! - `frame_header`: the raw bytes.
 
 use reference_server::conn::Limits;
 
-/// Most cuts a [`Split`] input holds.
-pub const MAX_CUTS: usize = 16;
-
-/// A byte stream and the points where it is cut into reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split<'a> {
-    /// Cut points, sorted, each in `0..=data.len()`.
-    pub cuts: Vec<usize>,
-    /// The stream.
-    pub data: &'a [u8],
-}
-
-impl<'a> Split<'a> {
-    /// Reads `[n][n × u16 LE cut][data]`: `n % (MAX_CUTS + 1)` cuts, each taken
-    /// modulo `data.len() + 1`; missing cut bytes mean fewer cuts.
-    pub fn parse(input: &'a [u8]) -> Split<'a> {
-        let Some((&n, rest)) = input.split_first() else {
-            return Split { cuts: Vec::new(), data: input };
-        };
-        let n = (usize::from(n) % (MAX_CUTS + 1)).min(rest.len() / 2);
-        let (raw, data) = rest.split_at(2 * n);
-        let mut cuts: Vec<usize> =
-            raw.chunks_exact(2).map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (data.len() + 1)).collect();
-        cuts.sort_unstable();
-        Split { cuts, data }
-    }
-
-    /// The layout [`Split::parse`] reads back as these cuts of `data`.
-    pub fn encode(cuts: &[u16], data: &[u8]) -> Vec<u8> {
-        let cuts = &cuts[..cuts.len().min(MAX_CUTS)];
-        let mut out = vec![cuts.len() as u8];
-        for c in cuts {
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        out.extend_from_slice(data);
-        out
-    }
-
-    /// The reads, in order: together they are `data`.
-    pub fn pieces(&self) -> Vec<&'a [u8]> {
-        let mut pieces = Vec::with_capacity(self.cuts.len() + 1);
-        let mut from = 0;
-        for &cut in self.cuts.iter().chain([&self.data.len()]) {
-            pieces.push(&self.data[from..cut]);
-            from = cut;
-        }
-        pieces
-    }
-}
+pub use fuzz_split::{prefix_agrees, Split, MAX_CUTS};
 
 /// Payload limits the `conn` target picks from (index: 3 bits of the config byte).
 const LIMITS: [u64; 8] = [16 << 20, 0, 1, 125, 126, 200, 65_535, 65_536];
@@ -156,15 +108,6 @@ pub fn close_code_allowed(code: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_layout_reads_back_what_encode_wrote() {
-        let input = Split::encode(&[5, 2], b"hello world");
-        let split = Split::parse(&input);
-        assert_eq!(split.cuts, [2, 5]);
-        assert_eq!(split.pieces(), [&b"he"[..], b"llo", b" world"]);
-        assert_eq!(Split::parse(&[]).pieces(), [&b""[..]]);
-    }
 
     #[test]
     fn oracle_reads_rfc_frames_and_refuses_a_masked_one() {
