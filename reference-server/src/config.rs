@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::conn::Limits;
+use crate::deflate::DeflateConfig;
 use crate::handshake::HandshakePolicy;
 
 /// One mebibyte.
@@ -32,6 +33,9 @@ pub struct Config {
     pub subprotocols: Vec<String>,
     /// Allowed `Origin` values (403 for others); empty allows any.
     pub allowed_origins: Vec<String>,
+    /// permessage-deflate (RFC 7692) with the server's preferences (default: on,
+    /// window 15, context takeover both ways); `None` never negotiates it.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             max_connections: None,
             subprotocols: Vec::new(),
             allowed_origins: Vec::new(),
+            deflate: Some(DeflateConfig::default()),
         }
     }
 }
@@ -62,6 +67,7 @@ impl Config {
             max_head_size: self.max_head_size,
             subprotocols: self.subprotocols.clone(),
             allowed_origins: self.allowed_origins.clone(),
+            deflate: self.deflate,
         }
     }
 }

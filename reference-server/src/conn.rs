@@ -12,9 +12,11 @@
 //! beyond an unfinished header (at most [`MAX_HEADER_LEN`] bytes, which the
 //! caller keeps and presents again).
 
+use crate::deflate::{Agreed, Codec, UNMASK_CHUNK};
 use crate::error::ProtocolError;
 use crate::frame::{
-    apply_mask, parse_close_payload, write_server_header, CloseCode, FrameHeader, Opcode, Rsv, MAX_HEADER_LEN,
+    apply_mask, parse_close_payload, write_server_header, write_server_header_compressed, CloseCode, FrameHeader,
+    Opcode, Rsv, MAX_HEADER_LEN,
 };
 use crate::utf8::Utf8Validator;
 
@@ -72,6 +74,12 @@ pub struct Connection {
     control: ControlPayload,
     failure: Option<ProtocolError>,
     peer_close: Option<Option<CloseCode>>,
+    /// The RSV bits a negotiated extension defines: RSV1 with permessage-deflate.
+    allowed_rsv: Rsv,
+    /// permessage-deflate, if negotiated (boxed: a plain connection pays one pointer).
+    deflate: Option<Box<Codec>>,
+    /// The message being received is compressed (RSV1 on its first frame, RFC 7692 §6.1).
+    message_compressed: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -86,9 +94,18 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// A connection that has just completed its opening handshake.
+    /// A connection that has just completed its opening handshake, with no extension.
     pub fn new(limits: Limits) -> Self {
+        Connection::with_deflate(limits, None)
+    }
+
+    /// A connection that has just completed its opening handshake, with
+    /// permessage-deflate if it was agreed (RFC 7692).
+    pub fn with_deflate(limits: Limits, deflate: Option<Agreed>) -> Self {
         Connection {
+            allowed_rsv: if deflate.is_some() { Rsv::RSV1 } else { Rsv::NONE },
+            deflate: deflate.map(|agreed| Box::new(Codec::new(agreed))),
+            message_compressed: false,
             limits,
             state: State::Open,
             frame: None,
@@ -126,6 +143,11 @@ impl Connection {
         self.message.len()
     }
 
+    /// The permessage-deflate state, if negotiated.
+    pub fn deflate(&self) -> Option<&Codec> {
+        self.deflate.as_deref()
+    }
+
     /// Capacity currently allocated for reassembly.
     pub fn buffered_capacity(&self) -> usize {
         self.message.capacity()
@@ -161,7 +183,7 @@ impl Connection {
                 }
                 continue;
             }
-            match FrameHeader::parse(&input[pos..], Rsv(0)) {
+            match FrameHeader::parse(&input[pos..], self.allowed_rsv) {
                 Ok(None) => {
                     debug_assert!(input.len() - pos < MAX_HEADER_LEN);
                     break;
@@ -191,6 +213,10 @@ impl Connection {
                 }
             }
         }
+        if let Some(codec) = self.deflate.as_deref_mut() {
+            // between reads a connection holds no zlib state, only what context takeover needs
+            codec.park(self.message_compressed && self.message_opcode.is_some());
+        }
         if self.state == State::Closed {
             // RFC 6455 §7.1.7: no further data is processed once the connection is closed or failed
             return input.len();
@@ -207,6 +233,7 @@ impl Connection {
         out: &mut Vec<u8>,
     ) -> Option<Result<(), ProtocolError>> {
         let whole = header.fin
+            && header.rsv == Rsv::NONE
             && self.state == State::Open
             && self.message_opcode.is_none()
             && matches!(header.opcode, Opcode::Text | Opcode::Binary)
@@ -239,7 +266,12 @@ impl Connection {
         if header.payload_len > self.limits.max_frame_size {
             return Err(ProtocolError::FrameTooBig { len: header.payload_len, limit: self.limits.max_frame_size });
         }
-        let total = self.message.len() as u64 + header.payload_len;
+        // a compressed message is bounded on the wire here, and once inflated while it inflates
+        let held = match &self.deflate {
+            Some(codec) if self.message_compressed => codec.wire_len(),
+            _ => self.message.len() as u64,
+        };
+        let total = held + header.payload_len;
         if total > self.limits.max_message_size {
             return Err(ProtocolError::MessageTooBig { len: total, limit: self.limits.max_message_size });
         }
@@ -249,6 +281,10 @@ impl Connection {
     /// Checks a frame's place in the message sequence (§5.4) and its size.
     fn begin_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
         if header.opcode.is_control() {
+            // RFC 7692 §6.1: control frames are never compressed
+            if header.rsv.rsv1() {
+                return Err(ProtocolError::CompressedControlFrame);
+            }
             self.control.len = 0;
             return Ok(());
         }
@@ -262,6 +298,10 @@ impl Connection {
                 if self.message_opcode.is_none() {
                     return Err(ProtocolError::UnexpectedContinuation);
                 }
+                // RFC 7692 §6.1: RSV1 is set on the first frame of a compressed message only
+                if header.rsv.rsv1() {
+                    return Err(ProtocolError::CompressedContinuation);
+                }
             }
             Opcode::Text | Opcode::Binary => {
                 // RFC 6455 §5.4: fragments of different messages MUST NOT interleave
@@ -270,6 +310,8 @@ impl Connection {
                 }
                 self.message_opcode = Some(header.opcode);
                 self.utf8 = Utf8Validator::new();
+                // RFC 7692 §6.1: RSV1 on the first frame marks the whole message compressed
+                self.message_compressed = header.rsv.rsv1();
             }
             Opcode::Close | Opcode::Ping | Opcode::Pong => {}
         }
@@ -298,6 +340,9 @@ impl Connection {
         if self.state != State::Open {
             return Ok(());
         }
+        if self.message_compressed {
+            return self.compressed_payload(header, offset, chunk, done, out);
+        }
         let start = self.message.len();
         self.message.extend_from_slice(chunk);
         apply_mask(&mut self.message[start..], header.mask, offset);
@@ -314,12 +359,66 @@ impl Connection {
             // echo: the whole message as one frame of the same type
             write_server_header(out, opcode, self.message.len());
             out.extend_from_slice(&self.message);
-            self.message.clear();
-            if self.message.capacity() > KEEP_MESSAGE_CAPACITY {
-                self.message = Vec::new();
-            }
+            self.end_message();
         }
         Ok(())
+    }
+
+    /// Handles the next `chunk` of a compressed message's frame (RFC 7692 §6.2):
+    /// unmasked a piece at a time, inflated under the message limit, UTF-8
+    /// checked on the inflated text; at the end, echoed compressed (§6.1).
+    fn compressed_payload(
+        &mut self,
+        header: FrameHeader,
+        offset: usize,
+        chunk: &[u8],
+        done: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ProtocolError> {
+        let Some(codec) = self.deflate.as_deref_mut() else {
+            // unreachable: RSV1 passes the header check only when the extension was negotiated
+            return Err(ProtocolError::ReservedBits(header.rsv.0));
+        };
+        let limit = usize::try_from(self.limits.max_message_size).unwrap_or(usize::MAX);
+        let text = self.message_opcode == Some(Opcode::Text);
+        let mut piece = [0u8; UNMASK_CHUNK];
+        for (i, part) in chunk.chunks(UNMASK_CHUNK).enumerate() {
+            let unmasked = &mut piece[..part.len()];
+            unmasked.copy_from_slice(part);
+            apply_mask(unmasked, header.mask, offset + i * UNMASK_CHUNK);
+            let start = self.message.len();
+            codec.inflate(unmasked, &mut self.message, limit)?;
+            if text {
+                // RFC 6455 §8.1 on the inflated text, as early as it is seen
+                self.utf8.feed(&self.message[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if !(done && header.fin) {
+            return Ok(());
+        }
+        let start = self.message.len();
+        codec.finish_message(&mut self.message, limit)?;
+        let opcode = self.message_opcode.take().unwrap_or(Opcode::Binary);
+        if text {
+            self.utf8.feed(&self.message[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+            // RFC 6455 §8.1: the message must not end inside a code point
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        // echo compressed, as received: RSV1 on the (single) frame, RFC 7692 §6.1
+        let payload = codec.compress(&self.message)?;
+        write_server_header_compressed(out, opcode, payload.len());
+        out.extend_from_slice(&payload);
+        self.end_message();
+        Ok(())
+    }
+
+    /// Forgets the message just echoed, keeping a small buffer for the next one.
+    fn end_message(&mut self) {
+        self.message_compressed = false;
+        self.message.clear();
+        if self.message.capacity() > KEEP_MESSAGE_CAPACITY {
+            self.message = Vec::new();
+        }
     }
 
     fn control_frame(&mut self, opcode: Opcode, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
@@ -362,6 +461,7 @@ impl Connection {
         self.state = State::Closed;
         self.frame = None;
         self.message = Vec::new();
+        self.message_compressed = false;
     }
 }
 
@@ -383,3 +483,6 @@ fn write_close(out: &mut Vec<u8>, code: Option<CloseCode>, reason: &str) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod deflate_tests;

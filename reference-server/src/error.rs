@@ -60,7 +60,8 @@ pub enum ProtocolError {
         /// The configured `max_frame_size`.
         limit: u64,
     },
-    /// A message larger than the server's configured limit (§10.4).
+    /// A message larger than the server's configured limit (§10.4); for a
+    /// compressed message, its size once inflated (or on the wire).
     #[error("message of at least {len} bytes exceeds the limit of {limit}")]
     MessageTooBig {
         /// Bytes the message would reach with this frame.
@@ -68,19 +69,35 @@ pub enum ProtocolError {
         /// The configured `max_message_size`.
         limit: u64,
     },
+    /// RSV1 ("compressed") is set only on the first frame of a data message, never on a control frame (RFC 7692 §6.1).
+    #[error("control frame with RSV1 set")]
+    CompressedControlFrame,
+    /// RSV1 is set only on the first frame of a message, never on a continuation frame (RFC 7692 §6.1).
+    #[error("continuation frame with RSV1 set")]
+    CompressedContinuation,
+    /// A compressed message's payload MUST be DEFLATE data (RFC 7692 §6.2); data that does not inflate is
+    /// inconsistent with the message (1007, RFC 6455 §7.4.1).
+    #[error("compressed message is not valid DEFLATE data")]
+    InvalidCompressedData,
+    /// The server's own compressor failed: not the client's fault (1011, RFC 6455 §7.4.1).
+    #[error("the server could not compress a message")]
+    CompressorFailed,
 }
 
 impl ProtocolError {
     /// The status code the server sends in its close frame (§7.4.1).
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::CompressorFailed => CloseCode::INTERNAL_ERROR,
             ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
 
-    /// The section of RFC 6455 that states the rule.
+    /// The section that states the rule: of RFC 6455, or of RFC 7692 where it says so.
     pub fn rfc_section(&self) -> &'static str {
         match self {
             ProtocolError::UnmaskedFrame => "§5.1",
@@ -94,6 +111,9 @@ impl ProtocolError {
             ProtocolError::InvalidCloseCode(_) => "§7.4",
             ProtocolError::InvalidUtf8 => "§8.1",
             ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => "§10.4",
+            ProtocolError::CompressedControlFrame | ProtocolError::CompressedContinuation => "RFC 7692 §6.1",
+            ProtocolError::InvalidCompressedData => "RFC 7692 §6.2",
+            ProtocolError::CompressorFailed => "RFC 7692 §7.2.1",
         }
     }
 }

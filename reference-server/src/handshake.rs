@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
+use crate::deflate::{negotiate, Agreed, DeflateConfig};
 use crate::error::HandshakeError;
 
 /// The GUID of RFC 6455 §1.3, appended to the key to compute the accept value.
@@ -27,6 +28,8 @@ pub struct HandshakePolicy {
     pub subprotocols: Vec<String>,
     /// Allowed `Origin` values; empty allows any origin.
     pub allowed_origins: Vec<String>,
+    /// permessage-deflate (RFC 7692) and the server's preferences; `None` never negotiates it.
+    pub deflate: Option<DeflateConfig>,
 }
 
 /// A request the server accepts.
@@ -38,6 +41,8 @@ pub struct Accepted {
     pub subprotocol: Option<String>,
     /// The request target, for logs.
     pub path: String,
+    /// permessage-deflate, if an offer was accepted (RFC 7692 §5).
+    pub deflate: Option<Agreed>,
 }
 
 /// Parses and validates the request head at the start of `buf`.
@@ -126,7 +131,9 @@ fn validate(req: &httparse::Request<'_, '_>, policy: &HandshakePolicy) -> Result
         .tokens("sec-websocket-protocol")
         .find(|offered| policy.subprotocols.iter().any(|ours| ours == offered))
         .map(str::to_string);
-    Ok(Accepted { accept: accept_key(key), subprotocol, path: req.path.unwrap_or("/").to_string() })
+    // RFC 7692 §5: accept the first permessage-deflate offer the server can honour, or none
+    let deflate = policy.deflate.and_then(|config| negotiate(fields.values("sec-websocket-extensions"), &config));
+    Ok(Accepted { accept: accept_key(key), subprotocol, path: req.path.unwrap_or("/").to_string(), deflate })
 }
 
 /// `base64(SHA-1(key + GUID))`, RFC 6455 §4.2.2 item 5.4.
@@ -148,6 +155,12 @@ pub fn response_101(accepted: &Accepted) -> Vec<u8> {
     if let Some(p) = &accepted.subprotocol {
         r.push_str("Sec-WebSocket-Protocol: ");
         r.push_str(p);
+        r.push_str("\r\n");
+    }
+    if let Some(d) = &accepted.deflate {
+        // RFC 6455 §4.2.2 item 5.6 and RFC 7692 §5: the accepted offer, with the agreed parameters
+        r.push_str("Sec-WebSocket-Extensions: ");
+        r.push_str(&d.response());
         r.push_str("\r\n");
     }
     r.push_str("Server: reference-server/");
@@ -225,6 +238,7 @@ mod tests {
             max_head_size: 16 * 1024,
             subprotocols: vec!["chat".into(), "v2.echo".into()],
             allowed_origins: vec![],
+            deflate: Some(DeflateConfig::default()),
         }
     }
 

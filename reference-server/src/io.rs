@@ -62,10 +62,10 @@ pub(crate) async fn serve(
         r = timeout(config.handshake_timeout, handshake(&mut stream, &config, refuse)) => r,
         _ = shutdown.cancelled() => return,
     };
-    let leftover = match opened {
+    let (leftover, deflate) = match opened {
         Ok(Ok(Some((accepted, leftover)))) => {
-            tracing::debug!(%peer, path = %accepted.path, "opening handshake complete");
-            leftover
+            tracing::debug!(%peer, path = %accepted.path, deflate = ?accepted.deflate, "opening handshake complete");
+            (leftover, accepted.deflate)
         }
         Ok(Ok(None)) => return,
         Ok(Err(e)) => {
@@ -78,7 +78,8 @@ pub(crate) async fn serve(
             return;
         }
     };
-    if let Err(e) = run_open(&mut stream, peer, &config, &shutdown, leftover).await {
+    let conn = Connection::with_deflate(config.limits(), deflate);
+    if let Err(e) = run_open(&mut stream, peer, &config, &shutdown, conn, leftover).await {
         tracing::debug!(%peer, error = %e, "connection i/o failed");
         return;
     }
@@ -130,9 +131,9 @@ async fn run_open(
     peer: SocketAddr,
     config: &Config,
     shutdown: &CancellationToken,
+    mut conn: Connection,
     leftover: Vec<u8>,
 ) -> io::Result<()> {
-    let mut conn = Connection::new(config.limits());
     // bytes of an unfinished frame header, presented again with the next read
     let mut carry: Vec<u8> = Vec::new();
     // when the close we sent must be answered by

@@ -7,17 +7,22 @@
 //!
 //! The layout follows the RFC: [`frame`] (§5: opcodes, header, masking, close
 //! codes), [`utf8`] (§8.1), [`handshake`] (§4.2), [`conn`] (the sans-IO
-//! connection state machine, §5-§7), and [`server`] (sockets, limits, shutdown).
+//! connection state machine, §5-§7), [`deflate`] (permessage-deflate, RFC 7692:
+//! negotiation and the per-message codec) and [`server`] (sockets, limits, shutdown).
 //!
 //! Dependencies, and why each is here: `tokio` (the multi-threaded async runtime
 //! and sockets), `tokio-util` (cancellation and task tracking for a graceful
 //! shutdown), `httparse` (a fast, well-fuzzed HTTP/1.1 request parser),
 //! `sha1` and `base64` (the `Sec-WebSocket-Accept` computation of §4.2.2),
-//! `thiserror` (typed errors), `tracing` (structured logs), and in the binary
+//! `thiserror` (typed errors), `tracing` (structured logs), `flate2` with its
+//! `zlib-rs` backend (DEFLATE for RFC 7692; that backend, unlike the default
+//! miniz one, can set the LZ77 window size the negotiation agrees on, and
+//! take a preset dictionary), and in the binary
 //! only `clap`, `anyhow`, `humantime` and `tracing-subscriber`.
 
 pub mod config;
 pub mod conn;
+pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handshake;

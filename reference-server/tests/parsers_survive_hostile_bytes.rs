@@ -484,6 +484,7 @@ proptest! {
             max_head_size,
             subprotocols: vec!["chat".into()],
             allowed_origins: vec![],
+            deflate: Some(Default::default()),
         };
         check_request(&bytes, &policy)?;
     }

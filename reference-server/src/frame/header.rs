@@ -12,6 +12,19 @@ use crate::error::ProtocolError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rsv(pub u8);
 
+impl Rsv {
+    /// No reserved bit: what every frame carries without an extension.
+    pub const NONE: Rsv = Rsv(0);
+    /// RSV1, the "compressed" bit of permessage-deflate (RFC 7692 §6).
+    pub const RSV1: Rsv = Rsv(0b100);
+
+    /// Whether RSV1 is set.
+    #[inline]
+    pub fn rsv1(self) -> bool {
+        self.0 & Rsv::RSV1.0 != 0
+    }
+}
+
 /// The longest possible header: 2 + 8 (64-bit length) + 4 (masking key).
 pub const MAX_HEADER_LEN: usize = 14;
 
@@ -93,6 +106,13 @@ impl FrameHeader {
         let mask = MaskingKey([key[0], key[1], key[2], key[3]]);
         Ok(Some((FrameHeader { fin, rsv, opcode, mask, payload_len }, 2 + ext + 4)))
     }
+}
+
+/// Appends the header of a server frame of a compressed message (RSV1 set, RFC 7692 §6.1).
+pub fn write_server_header_compressed(out: &mut Vec<u8>, opcode: Opcode, payload_len: usize) {
+    let at = out.len();
+    write_server_header(out, opcode, payload_len);
+    out[at] |= 0x40;
 }
 
 /// Appends the header of an unmasked server frame (§5.2) with the minimal length encoding.
