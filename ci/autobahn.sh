@@ -3,9 +3,11 @@
 # WebSocket server and fail unless every case is OK, or INFORMATIONAL where
 # Autobahn rates every server so (7.1.6, 7.13.x), in behavior and close behavior.
 #
-# Usage: ci/autobahn.sh [--no-perf] [--url ws://127.0.0.1:PORT] [--out DIR] [--no-gate]
+# Usage: ci/autobahn.sh [--no-perf] [--cases PATS] [--url ws://127.0.0.1:PORT] [--out DIR] [--no-gate]
 #   (no --url)   build and start the reference server on a free loopback port
 #   --no-perf    leave out section 9 (limits and performance)
+#   --cases PATS run these comma-separated case patterns instead, e.g. '12.*,13.*'
+#                (permessage-deflate, RFC 7692: 216 cases, 5-10 minutes)
 #   --out DIR    where Autobahn's report goes (default: target/autobahn)
 #   --no-gate    print the totals but exit 0 whatever the verdicts
 # Env: SHARED_DIR (default: ../shared beside the repository),
@@ -15,14 +17,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED_DIR="${SHARED_DIR:-$ROOT/../shared}"
 export AUTOBAHN_VENV="${AUTOBAHN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness/autobahn-venv}"
-URL=""; OUT="$ROOT/target/autobahn"; NO_PERF=(); GATE=1
+URL=""; OUT="$ROOT/target/autobahn"; NO_PERF=(); GATE=1; CASES=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-perf) NO_PERF=(--no-perf) ;;
     --url) URL="${2:?--url needs a ws:// URL}"; shift ;;
+    --cases) CASES=("${2:?--cases needs patterns such as '12.*,13.*'}"); shift ;;
     --out) OUT="${2:?--out needs a directory}"; shift ;;
     --no-gate) GATE=0 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ci/autobahn.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -50,7 +53,7 @@ if [ -z "$URL" ]; then
 fi
 echo "Autobahn|Testsuite against $URL"
 set +e
-bash "$AB/autobahn.sh" "${NO_PERF[@]}" --quiet --timeout 1200 "$URL" "$OUT"
+bash "$AB/autobahn.sh" "${NO_PERF[@]}" --quiet --timeout 1200 "$URL" "$OUT" "${CASES[@]}"
 RC=$?
 set -e
 [ -s "$OUT/index.json" ] || { echo "ci/autobahn.sh: Autobahn produced no report (exit $RC); see $OUT/wstest.log" >&2; exit 2; }

@@ -10,12 +10,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use reference_server::config::parse_size;
+use reference_server::deflate::DeflateConfig;
 use reference_server::{Config, Server};
 
 /// A strict, fast RFC 6455 WebSocket echo server.
 ///
-/// Every message is echoed back as one frame of the same type; every protocol
-/// violation closes the connection with the code RFC 6455 prescribes.
+/// Every message is echoed back as one frame of the same type (compressed if it
+/// came compressed, with permessage-deflate, RFC 7692); every protocol violation
+/// closes the connection with the code RFC 6455 prescribes.
 #[derive(Debug, Parser)]
 #[command(name = "reference-server", version)]
 struct Args {
@@ -46,6 +48,17 @@ struct Args {
     /// An allowed Origin (repeatable); others get 403. Default: any origin.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Never negotiate permessage-deflate (RFC 7692), which is on by default.
+    #[arg(long)]
+    no_deflate: bool,
+    /// permessage-deflate: the largest LZ77 window the server compresses with, in bits
+    /// (9-15; a client may ask for less), and the one it asks clients for when they allow it.
+    #[arg(long, default_value_t = 15, value_name = "BITS", value_parser = clap::value_parser!(u8).range(9..=15))]
+    deflate_window_bits: u8,
+    /// permessage-deflate: ask for no context takeover both ways (each message compressed on its own),
+    /// which keeps no per-connection history between messages.
+    #[arg(long)]
+    deflate_no_context_takeover: bool,
     /// Runtime worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -106,6 +119,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         subprotocols: args.subprotocols,
         allowed_origins: args.allowed_origins,
+        deflate: (!args.no_deflate).then_some(DeflateConfig {
+            server_max_window_bits: args.deflate_window_bits,
+            client_max_window_bits: args.deflate_window_bits,
+            server_no_context_takeover: args.deflate_no_context_takeover,
+            client_no_context_takeover: args.deflate_no_context_takeover,
+        }),
         ..Config::default()
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();

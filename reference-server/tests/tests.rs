@@ -7,5 +7,6 @@ mod delivery;
 mod echo_with_tungstenite;
 mod handshake;
 mod parsers_survive_hostile_bytes;
+mod permessage_deflate;
 mod shutdown_signal;
 mod violations;
