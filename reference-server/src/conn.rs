@@ -412,13 +412,14 @@ impl Connection {
         Ok(())
     }
 
-    /// Forgets the message just echoed, keeping a small buffer for the next one.
+    /// Forgets the message just echoed, keeping a small buffer for the next one;
+    /// after a compressed message none (an idle deflate connection holds only its history).
     fn end_message(&mut self) {
-        self.message_compressed = false;
         self.message.clear();
-        if self.message.capacity() > KEEP_MESSAGE_CAPACITY {
+        if self.message_compressed || self.message.capacity() > KEEP_MESSAGE_CAPACITY {
             self.message = Vec::new();
         }
+        self.message_compressed = false;
     }
 
     fn control_frame(&mut self, opcode: Opcode, out: &mut Vec<u8>) -> Result<(), ProtocolError> {

@@ -11,8 +11,10 @@ use crate::error::ProtocolError;
 /// the receiver appends it before inflating (§7.2.2).
 const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// The first allocation for an inflated message, and the least it grows by.
+/// The first allocation for an inflated message.
 const INFLATE_CHUNK: usize = 4096;
+/// The second: past glibc's default mmap threshold, so that later growth is a remap, not a copy.
+const INFLATE_JUMP: usize = 256 * 1024;
 
 /// Bytes unmasked at a time before inflating them.
 pub(crate) const UNMASK_CHUNK: usize = 4096;
@@ -132,8 +134,7 @@ impl Codec {
                     }
                     continue;
                 }
-                let grow = message.capacity().max(INFLATE_CHUNK).min(limit - message.len());
-                message.reserve_exact(grow);
+                message.reserve_exact(growth(message.capacity(), limit));
             }
             let before = inflater.total_in();
             let status = inflater.decompress_vec(input, message, FlushDecompress::None).map_err(|_| corrupt())?;
@@ -208,6 +209,19 @@ impl Codec {
             self.inflate_ended = false;
         }
     }
+}
+
+/// How much more room an inflated message gets when it is full: 4 KiB first,
+/// then straight to [`INFLATE_JUMP`], then doubling; never past `limit`. Few
+/// steps leave few freed blocks behind in the allocator (peak memory is what a
+/// bomb attacks), and a small message never allocates more than 4 KiB.
+fn growth(capacity: usize, limit: usize) -> usize {
+    let target = match capacity {
+        0 => INFLATE_CHUNK,
+        c if c < INFLATE_JUMP => INFLATE_JUMP,
+        c => c.saturating_mul(2),
+    };
+    target.min(limit).saturating_sub(capacity)
 }
 
 /// One call to the inflater into `buf`: (status, input consumed, output produced).
