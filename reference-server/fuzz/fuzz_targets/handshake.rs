@@ -19,6 +19,7 @@ fuzz_target!(|input: &[u8]| {
         max_head_size: 256,
         subprotocols: vec!["chat".into(), "v2.echo".into()],
         allowed_origins: vec!["https://good.example".into()],
+        deflate: None,
     };
     for policy in [Config::default().handshake_policy(), strict] {
         check(&split, &policy);
