@@ -80,7 +80,7 @@ impl Codec {
         self.wire_len
     }
 
-    /// Bytes of zlib state and history held now (zlib state counted as present or not).
+    /// What is held now: (an inflater, a deflater, the history's capacity in bytes).
     pub fn holds_state(&self) -> (bool, bool, usize) {
         (self.inflater.is_some(), self.deflater.is_some(), self.history.capacity())
     }
