@@ -269,8 +269,9 @@ impl Decoder<'_> {
             self.report.tail_not_removed = true;
         }
         let len = usize::from(len);
-        self.check_room(len)?;
+        // only the bytes that are there count towards the limit (flate2 inflates a partial stored block too)
         let bytes = self.bits.take_available(len);
+        self.check_room(bytes.len())?;
         self.out.extend_from_slice(bytes);
         Ok(if bytes.len() == len { Ok(()) } else { Err(OutOfInput) })
     }
@@ -421,6 +422,14 @@ fn read_code_lengths(bits: &mut BitReader<'_>, at: usize) -> Result<Result<Lengt
             // ok: 3-bit read
             cl[i] = bits.bits(3)? as u8;
         }
+        if cl.iter().all(|&l| l == 0) {
+            // no codes at all: zlib reads each of the lengths as a one-bit 0, then finds no end-of-block;
+            // read as far so that data cut short here is "truncated" in both decoders, not an error in one
+            for _ in 0..hlit + hdist {
+                bits.bits(1)?;
+            }
+            return Ok(Err(AnalyzeError::InvalidCode { what: "code length code without codes", at }));
+        }
         let Ok(cl_code) = Huffman::new(&cl, false) else {
             return Ok(Err(AnalyzeError::InvalidCode { what: "code length code", at }));
         };
@@ -432,9 +441,12 @@ fn read_code_lengths(bits: &mut BitReader<'_>, at: usize) -> Result<Result<Lengt
             let (value, repeat) = match symbol {
                 // ok: symbol < 16
                 0..=15 => (symbol as u8, 1),
-                16 => match lengths.last() {
-                    Some(&prev) => (prev, 3 + bits.bits(2)? as usize),
-                    None => return Ok(Err(AnalyzeError::InvalidCode { what: "repeat with no previous length", at })),
+                // the repeat count is read before the check, as zlib does (data cut short there is truncated)
+                16 => match (bits.bits(2)? as usize, lengths.last()) {
+                    (extra, Some(&prev)) => (prev, 3 + extra),
+                    (_, None) => {
+                        return Ok(Err(AnalyzeError::InvalidCode { what: "repeat with no previous length", at }))
+                    }
                 },
                 17 => (0, 3 + bits.bits(3)? as usize),
                 _ => (0, 11 + bits.bits(7)? as usize),

@@ -79,6 +79,10 @@ fn a_reference_beyond_the_window_is_reported() {
     let kinds: Vec<_> = ours.report.violations(&nine).into_iter().map(|v| v.kind).collect();
     assert_eq!(kinds, [ViolationKind::DeflateWindowExceeded]);
     assert!(ours.report.violations(&Negotiated { server_max_window_bits: 10, ..nine }).is_empty());
+    let (longest, longest_plain) = reference_message(32_768);
+    let ours = &analyze(&[&longest])[0];
+    assert!(ours.data == longest_plain, "{} bytes, expected {}", ours.data.len(), longest_plain.len());
+    assert_eq!((ours.report.max_distance, ours.report.window_bits_needed()), (32_768, 15));
     // zlib with a 9-bit window inflates it all the same (the bytes are in its output buffer):
     // only our decoder sees the rule broken
     assert_eq!(Inflater::new(9, false, LIMIT).inflate(&payload), Ok(plain));
