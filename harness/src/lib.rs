@@ -10,7 +10,8 @@
 //! Dependencies, and why each is here: `httparse` (parsing the server's HTTP
 //! response), `sha1` and `base64` (checking `Sec-WebSocket-Accept`),
 //! `thiserror` (typed errors), `serde` and `toml` (case files), `clap` (the
-//! command line). For [`load`]: `hdrhistogram` (latency histograms, lossless and
+//! command line), `flate2` with the zlib-rs backend (permessage-deflate, RFC 7692:
+//! the only pure-Rust backend that takes a window size, which `*_max_window_bits` needs). For [`load`]: `hdrhistogram` (latency histograms, lossless and
 //! mergeable), `tokio-util` (cancellation of a run's phases), `rlimit` (raising the
 //! file-descriptor limit), `libc` (reads that clear readiness, CPU time, page size),
 //! `io-uring` (sockets parked beyond the descriptor limit, batched I/O); benches use

@@ -124,6 +124,7 @@ fn run() -> Result<()> {
             put("harness", "session", &format!("{name}-cut"), [&[config][..], &Split::encode(&cuts, &server)].concat());
         }
     }
+    deflate_seeds(&mut put);
     let mut total = 0;
     for ((krate, target), corpus) in &seeds {
         let dir = root.join(krate).join("fuzz/seeds").join(target);
@@ -287,4 +288,55 @@ fn case_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// `inflate`: messages of one connection (RFC 7692 §7.2.3's examples, the crafted payloads, flate2's output
+/// at each window and level, two messages sharing a window); `extensions`: a response value, then offers.
+fn deflate_seeds(put: &mut impl FnMut(&'static str, &'static str, &str, Vec<u8>)) {
+    use wsharness::wire::deflate::{craft, Compressor};
+    let messages = |parts: &[&[u8]]| {
+        let mut cuts = Vec::new();
+        let mut at = 0;
+        for p in &parts[..parts.len().saturating_sub(1)] {
+            at += p.len();
+            cuts.push(at as u16);
+        }
+        Split::encode(&cuts, &parts.concat())
+    };
+    put("harness", "inflate", "rfc-hello", messages(&[&craft::RFC_HELLO]));
+    put("harness", "inflate", "rfc-shared-window", messages(&[&craft::RFC_HELLO, &craft::RFC_HELLO_SHARED_WINDOW]));
+    put("harness", "inflate", "rfc-stored", messages(&[&craft::RFC_HELLO_STORED]));
+    put("harness", "inflate", "rfc-bfinal", messages(&[&craft::RFC_HELLO_BFINAL]));
+    put("harness", "inflate", "rfc-two-blocks", messages(&[&craft::RFC_HELLO_TWO_BLOCKS]));
+    put("harness", "inflate", "empty", messages(&[&craft::EMPTY_STORED, &craft::EMPTY_FIXED]));
+    put("harness", "inflate", "corrupt", messages(&[&craft::CORRUPT_RESERVED_BLOCK]));
+    put("harness", "inflate", "bomb", messages(&[&craft::bomb_message(1 << 20)]));
+    put("harness", "inflate", "reference-513", messages(&[&craft::reference_message(513).0]));
+    let text = b"permessage-deflate; client_max_window_bits; server_max_window_bits=10, permessage-deflate";
+    for bits in [9u8, 12, 15] {
+        for level in [1u32, 6, 9] {
+            let Ok(mut c) = Compressor::new(bits, level, false) else { continue };
+            let (Ok(a), Ok(b)) = (c.compress(text), c.compress(&text.repeat(40))) else { continue };
+            put("harness", "inflate", &format!("flate2-w{bits}-l{level}"), messages(&[&a, &b]));
+        }
+    }
+    let pairs: [(&str, &[&str]); 6] = [
+        ("permessage-deflate", &["permessage-deflate"]),
+        (
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+            &["permessage-deflate; client_max_window_bits"],
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=\"9\"",
+            &["permessage-deflate; server_max_window_bits=10", "permessage-deflate"],
+        ),
+        ("permessage-deflate, permessage-deflate; x=1", &["permessage-deflate; client_no_context_takeover"]),
+        ("x-webkit-deflate-frame", &["permessage-deflate; server_max_window_bits=16"]),
+        ("permessage-deflate; client_max_window_bits=08", &["permessage-deflate; client_max_window_bits=8"]),
+    ];
+    for (i, (response, offers)) in pairs.iter().enumerate() {
+        let parts: Vec<&[u8]> =
+            std::iter::once(response.as_bytes()).chain(offers.iter().map(|o| o.as_bytes())).collect();
+        put("harness", "extensions", &format!("pair-{i}"), messages(&parts));
+    }
 }

@@ -30,11 +30,12 @@
 //!
 //! One concern per file: [`opcode`], [`close`] (close codes and bodies),
 //! [`mask`], [`header`] (the exact header), [`frame`] (the builder), [`reader`],
-//! [`message`], [`handshake`], [`violation`].
+//! [`message`], [`handshake`], [`violation`], and [`deflate`] (permessage-deflate, RFC 7692).
 
 mod entropy;
 
 pub mod close;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod header;

@@ -1,4 +1,4 @@
-//! What a server did wrong, named by the RFC rule it broke.
+//! What a server did wrong, named by the RFC rule it broke (RFC 6455, and RFC 7692 for permessage-deflate).
 //!
 //! The wire layer never rejects what a server sends: it describes it. Every
 //! check that finds a broken rule produces a [`Violation`], whose
@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-/// One rule of RFC 6455 that a server can break, as seen from the client side.
+/// One rule of RFC 6455 or RFC 7692 that a server can break, as seen from the client side.
 ///
 /// Each variant's doc line restates the requirement; [`ViolationKind::rfc`]
 /// names the section and [`ViolationKind::requirement`] gives the same text at
@@ -68,6 +68,36 @@ pub enum ViolationKind {
     ProtocolNotOffered,
     /// `Sec-WebSocket-Protocol` MUST NOT appear more than once in a response.
     ProtocolRepeated,
+    /// `Sec-WebSocket-Extensions` MUST follow the extension-list grammar.
+    ExtensionSyntax,
+    /// A server MUST NOT accept permessage-deflate together with another extension using RSV1 (a second permessage-deflate included).
+    DeflateRepeated,
+    /// A server MUST decline a permessage-deflate offer with an unknown, repeated or invalid parameter.
+    DeflateAcceptedInvalidOffer,
+    /// A permessage-deflate response MUST NOT contain a parameter not defined for use in a response.
+    DeflateParameterUnknown,
+    /// A permessage-deflate response MUST NOT contain two parameters of the same name.
+    DeflateParameterRepeated,
+    /// A permessage-deflate response parameter MUST have a valid value.
+    DeflateParameterInvalid,
+    /// A server accepts an offer with `server_no_context_takeover` by including it in the response.
+    DeflateServerNoContextTakeoverDropped,
+    /// A server accepts an offer with `server_max_window_bits` by answering the same or a smaller value.
+    DeflateServerWindowNotHonoured,
+    /// A server MUST NOT include `client_max_window_bits` if the offer did not have it.
+    DeflateClientWindowNotOffered,
+    /// A server limiting the client's window answers the same or a smaller value than offered.
+    DeflateClientWindowLargerThanOffered,
+    /// Under `server_no_context_takeover` the server MUST start each message with an empty LZ77 window.
+    DeflateContextTakeover,
+    /// The server MUST NOT use an LZ77 window larger than `server_max_window_bits` allows.
+    DeflateWindowExceeded,
+    /// A compressed message MUST be DEFLATE data (RFC 1951) that decompresses once 00 00 ff ff is appended.
+    DeflateInvalidData,
+    /// A compressed message MUST end at a block boundary (an empty stored block, its 4-octet tail removed).
+    DeflateUnterminated,
+    /// The sender removes the 4 octets 00 00 ff ff from the tail end of the compressed data.
+    DeflateTailNotRemoved,
 }
 
 impl ViolationKind {
@@ -93,6 +123,16 @@ impl ViolationKind {
             VersionNotHttp11 => "RFC 6455 §4.2.2",
             AcceptRepeated => "RFC 6455 §11.3.3",
             ProtocolRepeated => "RFC 6455 §11.3.4",
+            ExtensionSyntax => "RFC 6455 §9.1",
+            DeflateRepeated => "RFC 7692 §5",
+            DeflateAcceptedInvalidOffer
+            | DeflateParameterUnknown
+            | DeflateParameterRepeated
+            | DeflateParameterInvalid => "RFC 7692 §7",
+            DeflateServerNoContextTakeoverDropped | DeflateContextTakeover => "RFC 7692 §7.1.1.1",
+            DeflateServerWindowNotHonoured | DeflateWindowExceeded => "RFC 7692 §7.1.2.1",
+            DeflateClientWindowNotOffered | DeflateClientWindowLargerThanOffered => "RFC 7692 §7.1.2.2",
+            DeflateInvalidData | DeflateUnterminated | DeflateTailNotRemoved => "RFC 7692 §7.2.1",
         }
     }
 
@@ -128,6 +168,39 @@ impl ViolationKind {
             ExtensionNotOffered => "the server MUST NOT select an extension the client did not offer",
             ProtocolNotOffered => "the server MUST NOT select a subprotocol the client did not offer",
             ProtocolRepeated => "Sec-WebSocket-Protocol MUST NOT appear more than once in a response",
+            ExtensionSyntax => "Sec-WebSocket-Extensions MUST follow the extension-list grammar",
+            DeflateRepeated => "a server MUST NOT accept permessage-deflate together with another extension using RSV1",
+            DeflateAcceptedInvalidOffer => {
+                "a server MUST decline a permessage-deflate offer with an unknown, repeated or invalid parameter"
+            }
+            DeflateParameterUnknown => "a response MUST NOT contain a parameter not defined for use in a response",
+            DeflateParameterRepeated => "a response MUST NOT contain two parameters of the same name",
+            DeflateParameterInvalid => "a response parameter MUST have a valid value",
+            DeflateServerNoContextTakeoverDropped => {
+                "a server accepts an offer with server_no_context_takeover by including it in the response"
+            }
+            DeflateServerWindowNotHonoured => {
+                "a server accepts an offer with server_max_window_bits by answering the same or a smaller value"
+            }
+            DeflateClientWindowNotOffered => {
+                "a server MUST NOT include client_max_window_bits if the offer did not have it"
+            }
+            DeflateClientWindowLargerThanOffered => {
+                "a server limiting the client's window answers the same or a smaller value than offered"
+            }
+            DeflateContextTakeover => {
+                "under server_no_context_takeover the server MUST start each message with an empty LZ77 window"
+            }
+            DeflateWindowExceeded => "the server MUST NOT use an LZ77 window larger than server_max_window_bits allows",
+            DeflateInvalidData => {
+                "a compressed message MUST be DEFLATE data that decompresses once 00 00 ff ff is appended"
+            }
+            DeflateUnterminated => {
+                "a compressed message MUST end at a block boundary (an empty stored block, tail removed)"
+            }
+            DeflateTailNotRemoved => {
+                "the sender removes the 4 octets 00 00 ff ff from the tail end of the compressed data"
+            }
         }
     }
 }

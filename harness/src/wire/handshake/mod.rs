@@ -30,7 +30,7 @@
 //! ```
 
 pub mod key;
-mod list;
+pub(crate) mod list;
 pub mod request;
 pub mod response;
 pub mod upgrade;

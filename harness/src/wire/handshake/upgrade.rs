@@ -3,12 +3,16 @@
 use super::key::accept_for;
 use super::list::{extension_name, split_list};
 use super::response::ServerResponse;
+use crate::wire::deflate::{negotiate, PERMESSAGE_DEFLATE};
 use crate::wire::violation::{Violation, ViolationKind};
 
 impl ServerResponse {
     /// The rules this response breaks as the answer to a request that sent
     /// `key` and offered `offered_protocols` and `offered_extensions` (each
     /// extension with or without its parameters).
+    ///
+    /// When permessage-deflate was offered, its response is judged too
+    /// ([`crate::wire::deflate::negotiate`], RFC 7692 §7).
     ///
     /// A status other than 101 is reported alone (with the version, if wrong):
     /// a refused handshake has no upgrade fields to check.
@@ -90,6 +94,13 @@ impl ServerResponse {
                 ViolationKind::ExtensionNotOffered,
                 format!("server selected extension {name:?}, offered {offered_names:?}"),
             ));
+        }
+        if offered_names.iter().any(|name| name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE)) {
+            // RFC 7692 §7: permessage-deflate offered: its response is judged parameter by parameter
+            let values: Vec<&str> = self.header_values("Sec-WebSocket-Extensions").collect();
+            if let Err(violations) = negotiate(offered, &values) {
+                found.extend(violations.into_iter().filter(|v| v.kind != ViolationKind::ExtensionNotOffered));
+            }
         }
     }
 
@@ -203,6 +214,17 @@ mod tests {
         assert!(kinds(&r, &[], &["permessage-deflate; client_max_window_bits"]).is_empty());
         assert_eq!(kinds(&r, &[], &[]), [ViolationKind::ExtensionNotOffered]);
         assert_eq!(kinds(&r, &[], &["x-webkit-deflate-frame"]), [ViolationKind::ExtensionNotOffered]);
+    }
+
+    #[test]
+    fn offered_permessage_deflate_is_judged_parameter_by_parameter() {
+        let offer = ["permessage-deflate"];
+        let r = upgrade_with("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n");
+        assert_eq!(kinds(&r, &[], &offer), [ViolationKind::DeflateClientWindowNotOffered]);
+        let r = upgrade_with("Sec-WebSocket-Extensions: permessage-deflate, permessage-deflate\r\n");
+        assert_eq!(kinds(&r, &[], &offer), [ViolationKind::DeflateRepeated]);
+        let r = upgrade_with("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n");
+        assert!(kinds(&r, &[], &offer).is_empty());
     }
 
     #[test]

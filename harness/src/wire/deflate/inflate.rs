@@ -1,0 +1,119 @@
+//! Inflating the server's messages with flate2 (zlib-rs), bounded while it happens (RFC 7692 §7.2.2).
+//!
+//! This is the fast path (what the load generator and a plain receive use); it
+//! says whether a message inflates and gives its bytes. To judge the stream
+//! itself (window, context takeover), use [`super::StreamAnalyzer`].
+
+use flate2::{Decompress, FlushDecompress, Status};
+use thiserror::Error;
+
+use super::params::Negotiated;
+use super::TAIL;
+
+/// Output is produced this many bytes at a time, so memory follows what was inflated, never a declared size.
+const CHUNK: usize = 32 * 1024;
+/// zlib cannot open a raw window of 8 bits; a 9-bit window inflates every 8-bit stream.
+const ZLIB_MIN_WINDOW_BITS: u8 = 9;
+
+/// Why a message did not inflate.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum InflateError {
+    /// The inflated message would exceed the limit; inflating stopped there.
+    #[error("inflated message over the limit of {limit} bytes after {input_consumed} input bytes")]
+    OverLimit {
+        /// The limit on one inflated message.
+        limit: usize,
+        /// Compressed bytes consumed when the limit was reached.
+        input_consumed: usize,
+    },
+    /// The data is not valid DEFLATE (zlib's message says why).
+    #[error("invalid DEFLATE data after {input_consumed} input bytes: {reason}")]
+    Corrupt {
+        /// zlib's description.
+        reason: String,
+        /// Compressed bytes consumed when it failed.
+        input_consumed: usize,
+    },
+}
+
+/// Inflates a server's messages in order with the negotiated window and context rules.
+pub struct Inflater {
+    inner: Decompress,
+    no_context_takeover: bool,
+    limit: usize,
+    /// The stream ended with a BFINAL block: the next message starts a fresh one.
+    ended: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inflater {
+    /// An inflater for a window of `window_bits` (8..=15; 8 is opened as 9, which inflates
+    /// every 8-bit stream; out-of-range values are clamped), resetting for each message
+    /// if `no_context_takeover`, each message at most `limit` bytes.
+    pub fn new(window_bits: u8, no_context_takeover: bool, limit: usize) -> Inflater {
+        let bits = window_bits.clamp(ZLIB_MIN_WINDOW_BITS, 15);
+        Inflater { inner: Decompress::new_with_window_bits(false, bits), no_context_takeover, limit, ended: false }
+    }
+
+    /// The inflater for the server's messages on a connection that negotiated `negotiated`.
+    pub fn for_server(negotiated: &Negotiated, limit: usize) -> Inflater {
+        Inflater::new(negotiated.server_max_window_bits, negotiated.server_no_context_takeover, limit)
+    }
+
+    /// Inflates one message's payload (the frames' payloads joined).
+    ///
+    /// Data that stops inside a block gives what it inflated so far. After a
+    /// BFINAL block the rest is ignored and the next message starts a new
+    /// stream without history.
+    pub fn inflate(&mut self, payload: &[u8]) -> Result<Vec<u8>, InflateError> {
+        // RFC 7692 §7.1.1.1: under no context takeover each message starts with an empty window
+        if self.no_context_takeover || self.ended {
+            self.inner.reset(false);
+            self.ended = false;
+        }
+        let start_in = self.inner.total_in();
+        let mut out = Vec::new();
+        // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate
+        for part in [payload, &TAIL[..]] {
+            let mut rest = part;
+            while !self.ended {
+                let (consumed, output_full) = self.step(rest, &mut out, start_in)?;
+                rest = &rest[consumed..];
+                if (rest.is_empty() || consumed == 0) && !output_full {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One call into zlib: the input bytes it consumed, and whether it filled the output room (more may be pending).
+    fn step(&mut self, input: &[u8], out: &mut Vec<u8>, start_in: u64) -> Result<(usize, bool), InflateError> {
+        let used = |d: &Decompress| usize::try_from(d.total_in() - start_in).unwrap_or(usize::MAX);
+        // one byte past the limit tells "over" from "exactly at"
+        let room = self.limit.saturating_add(1).saturating_sub(out.len()).min(CHUNK);
+        out.reserve(room);
+        let spare = out.capacity() - out.len();
+        let (before_in, before_out) = (self.inner.total_in(), out.len());
+        let status = self
+            .inner
+            .decompress_vec(input, out, FlushDecompress::Sync)
+            .map_err(|e| InflateError::Corrupt { reason: e.to_string(), input_consumed: used(&self.inner) })?;
+        if out.len() > self.limit {
+            out.truncate(self.limit);
+            return Err(InflateError::OverLimit { limit: self.limit, input_consumed: used(&self.inner) });
+        }
+        self.ended = status == Status::StreamEnd;
+        let consumed = usize::try_from(self.inner.total_in() - before_in).unwrap_or(input.len());
+        Ok((consumed, out.len() - before_out == spare))
+    }
+}
