@@ -5,7 +5,7 @@ Starts target/release/reference-server on a free loopback port, opens N
 connections (default 5000), echoes one message on each so every connection has
 used and returned its buffers, then reports the growth of the server's resident
 memory per connection. Usage: python3 ci/idle_memory.py [N]
-(build first: cargo build --release -p reference-server)
+(builds target/release/reference-server first)
 """
 import os, re, resource, socket, subprocess, sys, time
 
@@ -16,8 +16,9 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if soft < N + 100:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, N + 100), hard))
-if not os.path.exists(BIN):
-    sys.exit(f"idle_memory.py: {BIN} missing: cargo build --release -p reference-server")
+# build (a no-op when fresh): a stale binary would measure old code
+if subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "reference-server"], cwd=ROOT).returncode != 0:
+    sys.exit("idle_memory.py: cargo build --release -p reference-server failed")
 
 server = subprocess.Popen([BIN, "--listen", "127.0.0.1:0", "--log", "off"], stdout=subprocess.PIPE, text=True)
 try:

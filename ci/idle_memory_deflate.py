@@ -13,7 +13,7 @@ message of 512 MiB of zeros (about 0.5 MiB on the wire, 1000:1), expects close
 fails beyond the limit + 128 KiB. `--threads 1` makes the figure steadier.
 
 Usage: python3 ci/idle_memory_deflate.py [N] [--offer plain|takeover|no-takeover] [--bomb [--threads T]]
-(build first: cargo build --release -p reference-server)
+(builds target/release/reference-server first)
 """
 import os, re, resource, socket, subprocess, sys, time, zlib
 
@@ -33,8 +33,9 @@ EXTRA = ["--threads", args[args.index("--threads") + 1]] if "--threads" in args 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if soft < N + 100:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, N + 100), hard))
-if not os.path.exists(BIN):
-    sys.exit(f"idle_memory_deflate.py: {BIN} missing: cargo build --release -p reference-server")
+# build (a no-op when fresh): a stale binary would measure old code
+if subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "reference-server"], cwd=ROOT).returncode != 0:
+    sys.exit("idle_memory_deflate.py: cargo build --release -p reference-server failed")
 
 
 def status_kib(pid, field):
