@@ -101,12 +101,14 @@ impl Inflater {
         let used = |d: &Decompress| usize::try_from(d.total_in() - start_in).unwrap_or(usize::MAX);
         // one byte past the limit tells "over" from "exactly at"
         let room = self.limit.saturating_add(1).saturating_sub(out.len()).min(CHUNK);
-        out.reserve(room);
-        let spare = out.capacity() - out.len();
-        let (before_in, before_out) = (self.inner.total_in(), out.len());
-        let status = self
-            .inner
-            .decompress_vec(input, out, FlushDecompress::Sync)
+        // exactly `room` bytes of output (not the Vec's spare capacity, which may be larger): zlib must stop at the
+        // limit, not decode past it and then report corrupt data that lies beyond the limit
+        let (before_in, before_out, total_out) = (self.inner.total_in(), out.len(), self.inner.total_out());
+        out.resize(before_out + room, 0);
+        let result = self.inner.decompress(input, &mut out[before_out..], FlushDecompress::Sync);
+        let produced = usize::try_from(self.inner.total_out() - total_out).unwrap_or(room).min(room);
+        out.truncate(before_out + produced);
+        let status = result
             .map_err(|e| InflateError::Corrupt { reason: e.to_string(), input_consumed: used(&self.inner) })?;
         if out.len() > self.limit {
             out.truncate(self.limit);
@@ -114,6 +116,6 @@ impl Inflater {
         }
         self.ended = status == Status::StreamEnd;
         let consumed = usize::try_from(self.inner.total_in() - before_in).unwrap_or(input.len());
-        Ok((consumed, out.len() - before_out == spare))
+        Ok((consumed, produced == room))
     }
 }

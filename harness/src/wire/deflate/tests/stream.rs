@@ -104,6 +104,18 @@ fn a_bomb_stops_at_the_limit() {
 }
 
 #[test]
+fn data_over_the_limit_is_over_it_even_when_corrupt_data_follows() {
+    // 50,000 bytes in a stored block, then a corrupt one: past a 40,000-byte limit the rest is never read
+    // (found by the `inflate` fuzz target: flate2 was given more output room than the limit left)
+    let mut payload = BlockWriter::new().stored(&vec![b'a'; 50_000], false).finish();
+    payload.extend_from_slice(&CORRUPT_STORED_LENGTH);
+    let theirs = Inflater::new(15, false, 40_000).inflate(&payload);
+    assert!(matches!(theirs, Err(InflateError::OverLimit { limit: 40_000, .. })), "{theirs:?}");
+    let ours = StreamAnalyzer::new(40_000).message(&payload);
+    assert!(matches!(ours, Err(AnalyzeError::OverLimit { limit: 40_000, .. })), "{ours:?}");
+}
+
+#[test]
 fn corrupt_data_is_a_typed_error() {
     let mut a = StreamAnalyzer::new(LIMIT);
     assert!(matches!(a.message(&CORRUPT_RESERVED_BLOCK), Err(AnalyzeError::ReservedBlockType { at: 0 })));
