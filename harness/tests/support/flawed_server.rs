@@ -165,6 +165,20 @@ flaws! {
     EchoesOfferedSubprotocols,
     /// Breaks RFC 6455 §9.1: copies the client's Sec-WebSocket-Extensions offer into the 101 without implementing it.
     EchoesOfferedExtensions,
+    /// Breaks RFC 7692 §7 (decline an offer with an unknown, repeated or invalid parameter) and §7.1.1.1, §7.1.2.1
+    /// (answer server_no_context_takeover and server_max_window_bits when offered): accepts the first
+    /// permessage-deflate offer as a bare `permessage-deflate`, whatever its parameters say.
+    DeflateIgnoresParameters,
+    /// Breaks RFC 7692 §7.1.2.2: answers `client_max_window_bits=15` whether or not it was offered, and whatever
+    /// smaller value was offered.
+    DeflateAlwaysClientWindow15,
+    /// Breaks RFC 7692 §7.1.2.1: answers `server_max_window_bits=15` to an offer of a smaller window.
+    DeflateServerWindow15,
+    /// Breaks RFC 7692 §7 (one permessage-deflate element in a response): lists one for every offer.
+    DeflateAcceptsEveryOffer,
+    /// Breaks RFC 7692 §7 (decline what it cannot support) and RFC 6455 §4.2.2: answers an offer of
+    /// `server_max_window_bits=8` with 500, as python-websockets did until 2026 (zlib refuses a window of 8).
+    DeflateRefusesWindow8,
     /// Breaks RFC 6455 §10.4 (one client must not deny service to others): serves one connection at a time,
     /// reading its request head with no time limit (a blocking accept loop).
     ServesOneConnectionAtATime,

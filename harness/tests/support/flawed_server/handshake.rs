@@ -176,14 +176,57 @@ fn validate(
         subprotocol = Some(fields.values("Sec-WebSocket-Protocol").collect::<Vec<_>>().join(", "));
     }
     // RFC 6455 §9.1: no extension is implemented, so none is accepted
+    let offers: Vec<&str> = fields.values("Sec-WebSocket-Extensions").collect();
     let extensions = if flaws.has(Flaw::SendsUnofferedExtension) {
         Some("permessage-deflate".to_owned())
-    } else if flaws.has(Flaw::EchoesOfferedExtensions) && fields.values("Sec-WebSocket-Extensions").next().is_some() {
-        Some(fields.values("Sec-WebSocket-Extensions").collect::<Vec<_>>().join(", "))
+    } else if flaws.has(Flaw::EchoesOfferedExtensions) && !offers.is_empty() {
+        Some(offers.join(", "))
     } else {
-        None
+        deflate_answer(&offers, flaws)?
     };
     Ok(response_101(key, subprotocol.as_deref(), extensions.as_deref(), flaws))
+}
+
+/// The answer to permessage-deflate offers (RFC 7692). The fixture compresses nothing, so without a flaw it declines,
+/// which RFC 7692 §7 always allows. Each deflate flaw accepts the first offer in a way that breaks one rule; the
+/// cases that catch them end before any message is sent, so no compression is needed to be caught.
+fn deflate_answer(offers: &[&str], flaws: &Flaws) -> Result<Option<String>, Answer> {
+    let elements: Vec<Vec<&str>> = offers
+        .iter()
+        .flat_map(|o| o.split(','))
+        .map(|e| e.split(';').map(str::trim).collect::<Vec<_>>())
+        .filter(|params| params.first().is_some_and(|n| n.eq_ignore_ascii_case("permessage-deflate")))
+        .collect();
+    let Some(first) = elements.first() else { return Ok(None) };
+    let window_8 = elements.iter().flatten().any(|p| p.replace(' ', "") == "server_max_window_bits=8");
+    if flaws.has(Flaw::DeflateRefusesWindow8) && window_8 {
+        return Err(refuse(500, "Internal Server Error", "zlib refuses a raw deflate window of 8", &[]));
+    }
+    if flaws.has(Flaw::DeflateAcceptsEveryOffer) {
+        return Ok(Some(vec!["permessage-deflate"; elements.len()].join(", ")));
+    }
+    if flaws.has(Flaw::DeflateIgnoresParameters) {
+        return Ok(Some("permessage-deflate".to_owned()));
+    }
+    let (client_15, server_15) = (flaws.has(Flaw::DeflateAlwaysClientWindow15), flaws.has(Flaw::DeflateServerWindow15));
+    if !client_15 && !server_15 {
+        return Ok(None);
+    }
+    // the first offer accepted as it should be, but for the flawed window
+    let mut answer = String::from("permessage-deflate");
+    for param in &first[1..] {
+        let name = param.split('=').next().unwrap_or_default().trim();
+        match name {
+            "server_no_context_takeover" | "client_no_context_takeover" => answer.push_str(&format!("; {name}")),
+            "server_max_window_bits" if server_15 => answer.push_str("; server_max_window_bits=15"),
+            "server_max_window_bits" => answer.push_str(&format!("; {param}")),
+            _ => {}
+        }
+    }
+    if client_15 {
+        answer.push_str("; client_max_window_bits=15");
+    }
+    Ok(Some(answer))
 }
 
 /// Whether a Host value is `uri-host [ ":" port ]` (RFC 7230 §5.4, RFC 3986 §3.2.2): an IPv6 literal in
