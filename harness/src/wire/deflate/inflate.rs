@@ -108,8 +108,8 @@ impl Inflater {
         let result = self.inner.decompress(input, &mut out[before_out..], FlushDecompress::Sync);
         let produced = usize::try_from(self.inner.total_out() - total_out).unwrap_or(room).min(room);
         out.truncate(before_out + produced);
-        let status = result
-            .map_err(|e| InflateError::Corrupt { reason: e.to_string(), input_consumed: used(&self.inner) })?;
+        let status =
+            result.map_err(|e| InflateError::Corrupt { reason: e.to_string(), input_consumed: used(&self.inner) })?;
         if out.len() > self.limit {
             out.truncate(self.limit);
             return Err(InflateError::OverLimit { limit: self.limit, input_consumed: used(&self.inner) });
