@@ -108,6 +108,12 @@ impl Inflater {
         let result = self.inner.decompress(input, &mut out[before_out..], FlushDecompress::Sync);
         let produced = usize::try_from(self.inner.total_out() - total_out).unwrap_or(room).min(room);
         out.truncate(before_out + produced);
+        // zlib decodes the next code before it notices the output is full: when that code is corrupt it reports
+        // the corruption, although the byte over the limit came first in the stream (ours: over the limit)
+        if result.is_err() && out.len() > self.limit {
+            out.truncate(self.limit);
+            return Err(InflateError::OverLimit { limit: self.limit, input_consumed: used(&self.inner) });
+        }
         let status =
             result.map_err(|e| InflateError::Corrupt { reason: e.to_string(), input_consumed: used(&self.inner) })?;
         if out.len() > self.limit {

@@ -116,6 +116,21 @@ fn data_over_the_limit_is_over_it_even_when_corrupt_data_follows() {
 }
 
 #[test]
+fn a_corrupt_code_right_after_the_byte_over_the_limit_is_over_the_limit_in_both_decoders() {
+    // found by the `inflate` fuzz target (its input layout: a count of cuts, 255 % 17 = 0 here, then the message): 65,537
+    // bytes, then an invalid distance code; zlib decodes that code before it notices its output is full
+    let seed = include_bytes!("../../../../fuzz/seeds/inflate/regression-corrupt-code-after-the-limit");
+    let message = &seed[1..];
+    let theirs = Inflater::new(15, false, 65_536).inflate(message);
+    assert!(matches!(theirs, Err(InflateError::OverLimit { limit: 65_536, .. })), "{theirs:?}");
+    let ours = StreamAnalyzer::new(65_536).message(message);
+    assert!(matches!(ours, Err(AnalyzeError::OverLimit { limit: 65_536, .. })), "{ours:?}");
+    // with room for it, both read on to the corrupt code
+    assert!(matches!(Inflater::new(15, false, 65_537).inflate(message), Err(InflateError::Corrupt { .. })));
+    assert!(matches!(StreamAnalyzer::new(65_537).message(message), Err(AnalyzeError::InvalidCode { .. })));
+}
+
+#[test]
 fn corrupt_data_is_a_typed_error() {
     let mut a = StreamAnalyzer::new(LIMIT);
     assert!(matches!(a.message(&CORRUPT_RESERVED_BLOCK), Err(AnalyzeError::ReservedBlockType { at: 0 })));
