@@ -1,31 +1,10 @@
 //! The connection core with permessage-deflate (RFC 7692 §6): wire exchanges as data.
 
+use super::tests::client_frame as frame;
 use super::*;
 use crate::deflate::{negotiate, DeflateConfig};
-use crate::frame::{apply_mask_bytewise, MaskingKey};
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 const LIMITS: Limits = Limits { max_message_size: 1 << 20, max_frame_size: 1 << 20 };
-
-/// A masked client frame: `b0` is the first byte as sent (FIN, RSV, opcode).
-fn frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![b0];
-    let len = payload.len();
-    if len < 126 {
-        f.push(0x80 | len as u8);
-    } else if len <= 0xFFFF {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        f.push(0x80 | 127);
-        f.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    f.extend_from_slice(&KEY);
-    let start = f.len();
-    f.extend_from_slice(payload);
-    apply_mask_bytewise(&mut f[start..], MaskingKey(KEY), 0);
-    f
-}
 
 fn connection(offer: Option<&str>, limits: Limits) -> Connection {
     let agreed = offer.map(|o| negotiate([o], &DeflateConfig::default()).expect("acceptable offer"));

@@ -7,7 +7,12 @@ const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// A masked client frame with a minimal length encoding.
 fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
+    client_frame(if fin { 0x80 } else { 0 } | opcode, payload)
+}
+
+/// A masked client frame with a minimal length encoding: `b0` is the first byte as sent (FIN, RSV, opcode).
+pub(super) fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![b0];
     let len = payload.len();
     if len < 126 {
         f.push(0x80 | len as u8);
