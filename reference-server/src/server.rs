@@ -23,7 +23,7 @@ const BACKLOG: u32 = 4096;
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
 /// use reference_server::{Config, Server};
-/// let server = Server::bind("127.0.0.1:0".parse().unwrap(), Config::default()).await?;
+/// let server = Server::bind("127.0.0.1:0".parse().unwrap(), Config::default()).await?; // ok: a doc example
 /// let running = server.spawn();
 /// println!("listening on {}", running.url());
 /// running.shutdown().await?;

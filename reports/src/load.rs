@@ -52,7 +52,8 @@ pub const HIST_SIGFIG: u8 = 3;
 /// A fresh empty latency histogram (1 µs to 60 s, 3 significant digits).
 pub fn new_histogram() -> Histogram<u64> {
     // the bounds are constants that the crate accepts (low >= 1, high >= 2 * low, sigfig <= 5)
-    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG).unwrap_or_else(|_| Histogram::new(3).unwrap())
+    let default = || Histogram::new(3).unwrap(); // ok: 3 significant digits, within the crate's 0..=5
+    Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG).unwrap_or_else(|_| default())
 }
 
 /// Why a histogram blob could not be read or written, or reports not merged.

@@ -207,7 +207,7 @@ impl CaseRun<'_> {
                 false
             }
             Step::Expect { what, timeout, mismatch, repeat, line } => {
-                self.expect(state, StepJudge::new(what, *mismatch, *repeat), *timeout, *line).await
+                self.run_expect(state, StepJudge::new(what, *mismatch, *repeat), *timeout, *line).await
             }
         }
     }
@@ -257,7 +257,7 @@ impl CaseRun<'_> {
     }
 
     /// An `expect` step: events to the step's judge until it is met or missed.
-    async fn expect(
+    async fn run_expect(
         &mut self,
         state: &mut CaseState,
         mut judge: StepJudge<'_>,

@@ -23,7 +23,7 @@
 //! )
 //! .into_bytes();
 //! received.extend_from_slice(&[0x81, 0x00]); // the server's first frame came in the same read
-//! let (response, head_len) = parse_response(&received)?.expect("complete head");
+//! let (response, head_len) = parse_response(&received)?.expect("complete head"); // ok: a doc example
 //! assert!(request.check_response(&response).is_empty());
 //! assert_eq!(&received[head_len..], [0x81, 0x00]); // for the FrameReader
 //! # Ok::<(), wsharness::wire::HandshakeError>(())
