@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use reports::conformance::{CaseReport, CloseReport, ConformanceReport, HostInfo, Tally, TargetInfo, WireEvent};
+use reports::conformance::{
+    CaseReport, CloseReport, ConformanceReport, DeflateReport, DeflateTraffic, HostInfo, Tally, TargetInfo, WireEvent,
+};
 
 use crate::case::Case;
+use crate::conformance::judge::{DeflateSummary, DirectionStats};
 use crate::conformance::trace::{Direction, TraceEvent, TraceKind};
 use crate::conformance::CaseOutcome;
 use crate::verdict::FailOn;
@@ -32,7 +35,18 @@ pub fn case_report(case: &Case, outcome: &CaseOutcome) -> CaseReport {
         duration_ms: outcome.duration.as_millis() as u64,
         source: format!("{}:{}", case.source.file, case.source.line),
         wire: outcome.trace.iter().map(wire_event).collect(),
+        deflate: outcome.deflate.as_ref().map(deflate_report),
     }
+}
+
+fn deflate_report(d: &DeflateSummary) -> DeflateReport {
+    let traffic = |s: &DirectionStats| DeflateTraffic {
+        messages: s.messages,
+        compressed: s.compressed,
+        plain_bytes: s.plain_bytes,
+        wire_bytes: s.wire_bytes,
+    };
+    DeflateReport { extension: d.response.clone(), sent: traffic(&d.client), received: traffic(&d.server) }
 }
 
 fn wire_event(e: &TraceEvent) -> WireEvent {

@@ -108,6 +108,50 @@ pub struct CaseReport {
     pub source: String,
     /// The wire trace.
     pub wire: Vec<WireEvent>,
+    /// permessage-deflate, when the server accepted it: what was negotiated and what compression
+    /// did each way (absent in reports written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deflate: Option<DeflateReport>,
+}
+
+/// permessage-deflate on one case's connection (RFC 7692).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeflateReport {
+    /// The server's `Sec-WebSocket-Extensions` value, as sent.
+    pub extension: String,
+    /// The messages the harness sent.
+    pub sent: DeflateTraffic,
+    /// The messages the server sent.
+    pub received: DeflateTraffic,
+}
+
+/// Data messages one way on a permessage-deflate connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeflateTraffic {
+    /// Data messages.
+    pub messages: u64,
+    /// Of which compressed (RSV1).
+    pub compressed: u64,
+    /// Payload bytes before compression.
+    pub plain_bytes: u64,
+    /// Payload bytes on the wire.
+    pub wire_bytes: u64,
+}
+
+impl DeflateTraffic {
+    /// Plain bytes per wire byte (`None` with no bytes on the wire).
+    pub fn ratio(&self) -> Option<f64> {
+        (self.wire_bytes > 0).then(|| self.plain_bytes as f64 / self.wire_bytes as f64)
+    }
+
+    /// One line: `1000 messages (1000 compressed), 4.0 MiB -> 812.3 KiB, ratio 5.04`.
+    pub fn describe(&self) -> String {
+        let ratio = self.ratio().map_or_else(|| "-".to_string(), |r| format!("{r:.2}"));
+        format!(
+            "{} messages ({} compressed), {} -> {} bytes, ratio {ratio}",
+            self.messages, self.compressed, self.plain_bytes, self.wire_bytes
+        )
+    }
 }
 
 /// How the connection closed.

@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::mem::size_of;
 
 use super::limits::{human_bytes, MAX_CASE_BYTES, MAX_CASE_FRAMES, MAX_CASE_WRITES, MAX_LOADED_BYTES};
+use super::model::MessageSource;
 use super::model::{Case, Delivery, Expectation, Handshake, Request, Step};
 use super::send::SendCost;
 
@@ -59,6 +60,11 @@ pub(super) fn held_bytes(case: &Case) -> u64 {
                     frame.payload.len() + fill.as_ref().map_or(0, |f| f.pattern.len()) + delivery_bytes(delivery)
                 }
                 Step::Raw { bytes, delivery, .. } => bytes.len() + delivery_bytes(delivery),
+                Step::Messages(m) => match &m.source {
+                    MessageSource::Bytes(b) => b.len(),
+                    MessageSource::Fill(f) => f.pattern.len(),
+                    MessageSource::Data { .. } | MessageSource::Bomb { .. } => 0,
+                },
                 Step::Expect { what, .. } => expectation_bytes(what),
                 Step::ShutdownWrite | Step::Wait(_) => 0,
             };
@@ -130,6 +136,13 @@ impl CaseCost {
     pub(super) fn add(&mut self, step: &Step) -> Result<(), String> {
         match step {
             Step::Frame { delivery, .. } | Step::Raw { delivery, .. } => self.add_send(step, delivery),
+            Step::Messages(m) => {
+                self.add_send(step, &Delivery::default())?;
+                if m.echo {
+                    self.add_expect(&Expectation::Echo, m.count as u64)?;
+                }
+                Ok(())
+            }
             Step::Expect { what, repeat, .. } => self.add_expect(what, *repeat as u64),
             Step::ShutdownWrite | Step::Wait(_) => Ok(()),
         }
@@ -258,6 +271,17 @@ fn describe_send(step: &Step) -> (String, bool) {
             (parts.join(", "), fragment.is_some())
         }
         Step::Raw { bytes, repeat, .. } => (format!("send_raw of {} bytes, repeat = {repeat}", bytes.len()), false),
+        Step::Messages(m) => {
+            let mut parts = vec![match &m.source {
+                MessageSource::Bomb { inflated } => format!("bomb = {inflated}"),
+                other => format!("payload_len = {}", other.plain_len()),
+            }];
+            if let Some(f) = m.fragment {
+                parts.push(format!("fragment = {f}"));
+            }
+            parts.push(format!("repeat = {}", m.count));
+            (parts.join(", "), m.fragment.is_some())
+        }
         _ => (String::new(), false),
     }
 }

@@ -16,20 +16,24 @@
 /// (`limits/64-mib-message-in-64-kib-fragments`); Autobahn's largest is 16 MiB (9.1.6, 9.2.6).
 pub const MAX_PAYLOAD_LEN: u64 = 64 << 20;
 
+/// The largest inflated size of a `bomb` payload: 4 GiB (about 27 MiB compressed, sent as it is).
+pub const MAX_BOMB: u64 = 4 << 30;
+
 /// Most bytes one case may put on the wire over all its steps and
 /// repetitions, frame headers included, and most payload bytes its
-/// expectations may wait for: 128 MiB. The largest shipped case sends 64 MiB
-/// and 14 KiB of headers; twice that leaves room for a large message and its
-/// echo-sized follow-up while stopping `repeat` from multiplying a large payload.
-pub const MAX_CASE_BYTES: u64 = 128 << 20;
+/// expectations may wait for: 192 MiB. The largest shipped case is Autobahn
+/// 12.x.15's bound before compression: 1000 messages of 128 KiB in 256-byte
+/// frames, 132 MiB with headers (compressed, far less); the cap leaves room for
+/// that while stopping `repeat` from multiplying a large payload without end.
+pub const MAX_CASE_BYTES: u64 = 192 << 20;
 
 /// Most frames one case may send (every fragment and every repetition counts;
 /// a `send_raw` repetition counts as one), and most events its expectations
-/// may wait for (the sum of their `repeat`s): 262144. The most a shipped case
-/// expects is 10001 events (10000 pongs); the most it sends is 65537 frames (`limits/9.3/...-in-64-byte-fragments`: 4 MiB in
-/// 64-byte fragments and an empty last one); `fragment = 1` on a 64 MiB
+/// may wait for (the sum of their `repeat`s): 1048576. The most a shipped case
+/// sends is Autobahn 12.5.15's bound: 1000 messages of 128 KiB (incompressible) in 256-byte fragments,
+/// 513,000 frames; `fragment = 1` on a 64 MiB
 /// payload would be 67 million frames and 448 MiB of headers and payload.
-pub const MAX_CASE_FRAMES: u64 = 1 << 18;
+pub const MAX_CASE_FRAMES: u64 = 1 << 20;
 
 /// Most TCP writes one case's delivery (`chunk`, `chunks`) may cut its steps
 /// into: 262144. The most a shipped case makes is 65550 (`delivery/byte-by-byte/text-65536-bytes`:

@@ -6,12 +6,15 @@ use std::fmt;
 use std::time::Duration;
 
 use super::cost::{held_bytes, Budget, CaseCost};
-use super::limits::{MAX_FILE_BYTES, MAX_FILE_CASES, MAX_PAYLOAD_LEN, MAX_REPEAT};
+use super::data::DataSet;
+use super::limits::{MAX_BOMB, MAX_FILE_BYTES, MAX_FILE_CASES, MAX_PAYLOAD_LEN, MAX_REPEAT};
 use super::matrix;
-use super::model::{Case, Delivery, Expectation, Fill, Handshake, ReadPace, Request, Source, Step};
+use super::model::{
+    Case, Delivery, Expectation, Fill, Handshake, MessageSource, Messages, ReadPace, Request, Source, Step,
+};
 use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawStep, Value};
 use crate::verdict::Verdict;
-use crate::wire::{FrameSpec, LengthEncoding};
+use crate::wire::{FrameSpec, LengthEncoding, Opcode};
 
 /// A mistake in a case file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -353,6 +356,11 @@ fn set_fields(s: &RawStep) -> Vec<&'static str> {
         fill,
         fill_hex,
         fragment,
+        compress,
+        data,
+        bomb,
+        echo,
+        same_payload,
         repeat,
         close_code,
         reason,
@@ -403,6 +411,84 @@ const FRAME_FIELDS: &[&str] = &[
     "pause_ms",
 ];
 
+const MESSAGES_FIELDS: &[&str] = &[
+    "compress",
+    "data",
+    "bomb",
+    "echo",
+    "same_payload",
+    "payload",
+    "payload_hex",
+    "payload_len",
+    "fill",
+    "fill_hex",
+    "fragment",
+    "repeat",
+];
+
+/// A send step whose messages are built when the case runs: `compress`, `data`, `bomb`, `echo`.
+fn messages(s: &RawStep, op: &Param, ctx: &Ctx<'_>, line: usize) -> R<Step> {
+    let opcode = match op {
+        Param::Placeholder(p) => match ctx.fill(p)?.trim() {
+            "text" => Opcode::Text,
+            "binary" => Opcode::Binary,
+            other => {
+                return Err(
+                    format!("a step with compress, data, bomb or echo sends text or binary, got '{other}'").into()
+                )
+            }
+        },
+        Param::Int(i) => {
+            return Err(format!("a step with compress, data, bomb or echo sends \"text\" or \"binary\", got {i}").into())
+        }
+    };
+    if s.same_payload.is_some() && s.data.is_none() {
+        return Err("same_payload goes with data = \"...\"".into());
+    }
+    let source = match (&s.data, &s.bomb) {
+        (Some(_), Some(_)) => return Err("set data or bomb, not both".into()),
+        (Some(name), None) => {
+            let name = ctx.fill(name)?;
+            let set = DataSet::parse(&name)
+                .ok_or_else(|| format!("unknown data set '{name}': use json, image, text, html or pdf"))?;
+            let len = s.payload_len.as_ref().ok_or("data = \"...\" needs payload_len = N (bytes per message)")?;
+            if s.payload.is_some() || s.payload_hex.is_some() || s.fill.is_some() || s.fill_hex.is_some() {
+                return Err("data takes payload_len only, not payload, payload_hex, fill or fill_hex".into());
+            }
+            let len = ctx.ranged("payload_len", len, MAX_PAYLOAD_LEN)? as usize;
+            MessageSource::Data { set, len, same: s.same_payload.unwrap_or(false) }
+        }
+        (None, Some(b)) => {
+            if s.compress == Some(true) || s.payload.is_some() || s.payload_hex.is_some() || s.payload_len.is_some() {
+                return Err(
+                    "bomb is a compressed payload of its own: it takes no compress, payload or payload_len".into()
+                );
+            }
+            MessageSource::Bomb { inflated: ctx.ranged("bomb", b, MAX_BOMB)? as usize }
+        }
+        (None, None) => match payload_source(s, ctx)? {
+            Payload::Bytes(b) => MessageSource::Bytes(b),
+            Payload::Fill(f) => MessageSource::Fill(f),
+        },
+    };
+    let fragment = match &s.fragment {
+        None => None,
+        Some(f) => match ctx.ranged("fragment", f, MAX_PAYLOAD_LEN)? {
+            0 => return Err("fragment must be at least 1 byte".into()),
+            n => Some(n as usize),
+        },
+    };
+    Ok(Step::Messages(Messages {
+        opcode,
+        source,
+        count: repeat(s, ctx)?,
+        compress: s.compress.unwrap_or(false),
+        fragment,
+        echo: s.echo.unwrap_or(false),
+        line,
+    }))
+}
+
 fn repeat(s: &RawStep, ctx: &Ctx<'_>) -> R<usize> {
     match &s.repeat {
         None => Ok(1),
@@ -420,6 +506,10 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
         return Err("a step has exactly one of send, send_raw, wait_ms, expect, shutdown".into());
     }
     if let Some(op) = &s.send {
+        if [s.compress, s.echo, s.same_payload].iter().any(Option::is_some) || s.data.is_some() || s.bomb.is_some() {
+            only(s, "a send step that builds messages (compress, data, bomb, echo)", MESSAGES_FIELDS)?;
+            return messages(s, op, ctx, line);
+        }
         only(s, "send", FRAME_FIELDS)?;
         let (frame, fill) = frame(s, op, ctx)?;
         let fragment = match &s.fragment {
@@ -538,9 +628,9 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             .into())
         }
     };
-    let mismatch = match s.mismatch.as_deref() {
+    let mismatch = match s.mismatch.as_deref().map(|m| ctx.fill(m)).transpose()? {
         None => Verdict::Failed,
-        Some(m) => match Verdict::parse(m) {
+        Some(m) => match Verdict::parse(&m) {
             Some(v @ (Verdict::NonStrict | Verdict::Informational | Verdict::Unimplemented | Verdict::Failed)) => v,
             _ => {
                 return Err(

@@ -9,6 +9,7 @@
 //! step's bytes a chunk at a time.
 
 mod cost;
+pub mod data;
 pub mod limits;
 mod load;
 mod matrix;
@@ -17,5 +18,7 @@ mod raw;
 mod send;
 
 pub use load::{check_unique_ids, collect, load_dir, parse_cases, CaseError};
-pub use model::{Case, Delivery, Expectation, Fill, Handshake, ReadPace, Request, Source, Step};
+pub use model::{
+    Case, Delivery, Expectation, Fill, Handshake, MessageSource, Messages, ReadPace, Request, Source, Step,
+};
 pub use send::{FrameNote, FrameStream, FrameStreamError, SendCost, MAX_CHUNK, MAX_NOTES, NOTE_HEAD};

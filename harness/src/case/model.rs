@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use super::data::DataSet;
 use crate::verdict::Verdict;
-use crate::wire::FrameSpec;
+use crate::wire::{FrameSpec, Opcode};
 
 /// One conformance case.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +119,10 @@ pub enum Step {
         /// How its bytes are delivered (all repetitions form one byte stream).
         delivery: Delivery,
     },
+    /// Send data messages whose payloads the harness builds (a data set, a fill, fixed bytes, a
+    /// decompression bomb), compressed with the connection's permessage-deflate or not, and await
+    /// their echoes batch by batch when asked.
+    Messages(Messages),
     /// Send raw bytes.
     Raw {
         /// The bytes.
@@ -144,6 +149,75 @@ pub enum Step {
         /// 1-based line of the step, for reports.
         line: usize,
     },
+}
+
+/// A `send` step that builds its messages when the case runs (RFC 7692 cases, Autobahn 12.x/13.x).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Messages {
+    /// Text or binary.
+    pub opcode: Opcode,
+    /// Where each message's payload comes from.
+    pub source: MessageSource,
+    /// How many messages.
+    pub count: usize,
+    /// Compress each message with the negotiated permessage-deflate parameters (RSV1 on its first frame).
+    pub compress: bool,
+    /// Cut each message's wire payload (compressed, if it is) into frames of this many bytes.
+    pub fragment: Option<usize>,
+    /// Await the echo of each batch of messages before sending the next (bounded memory, like Autobahn's
+    /// lock-step but a batch at a time).
+    pub echo: bool,
+    /// 1-based line of the step, for reports.
+    pub line: usize,
+}
+
+/// Where a [`Messages`] step's payloads come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageSource {
+    /// The same bytes every time.
+    Bytes(Vec<u8>),
+    /// A length and a repeating pattern.
+    Fill(Fill),
+    /// The next `len` bytes of a data set each time, wrapping around (Autobahn's cases 12/13), or the
+    /// same first `len` bytes every time.
+    Data {
+        /// The set.
+        set: DataSet,
+        /// Bytes per message.
+        len: usize,
+        /// Every message is the set's first `len` bytes.
+        same: bool,
+    },
+    /// A compressed payload that inflates to this many zero bytes (RFC 7692 §8.1 warns of these):
+    /// sent with RSV1 as it is, never through the compressor.
+    Bomb {
+        /// The inflated size.
+        inflated: usize,
+    },
+}
+
+impl MessageSource {
+    /// The largest payload of one message before compression (a bomb's inflated size).
+    pub fn plain_len(&self) -> usize {
+        match self {
+            MessageSource::Bytes(b) => b.len(),
+            MessageSource::Fill(f) => f.len,
+            MessageSource::Data { len, .. } => *len,
+            MessageSource::Bomb { inflated } => *inflated,
+        }
+    }
+
+    /// The largest wire payload of one message: what is sent before any compression can shrink it
+    /// (DEFLATE adds at most 5 bytes per 16 KiB stored block and a few bytes of framing).
+    pub fn max_wire_len(&self) -> usize {
+        match self {
+            MessageSource::Bomb { inflated } => inflated / 150 + 64,
+            other => {
+                let n = other.plain_len();
+                n + (n / 16384 + 1) * 5 + 16
+            }
+        }
+    }
 }
 
 /// What the server should do.

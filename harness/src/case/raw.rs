@@ -125,6 +125,18 @@ pub struct RawStep {
     pub fill: Option<String>,
     pub fill_hex: Option<String>,
     pub fragment: Option<Param>,
+    // messages built when the case runs (permessage-deflate)
+    /// Compress each message with the negotiated permessage-deflate (RFC 7692).
+    pub compress: Option<bool>,
+    /// A data set each message is sliced from: json, image, text, html, pdf.
+    pub data: Option<String>,
+    /// A compressed payload inflating to this many bytes (a decompression bomb).
+    pub bomb: Option<Param>,
+    /// Await each batch's echo before sending the next.
+    pub echo: Option<bool>,
+    /// With `data`: every message is the set's first `payload_len` bytes (a message repeated, to tempt a
+    /// compressor into referring to the previous one).
+    pub same_payload: Option<bool>,
     pub close_code: Option<Param>,
     pub reason: Option<String>,
     pub reason_hex: Option<String>,

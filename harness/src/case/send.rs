@@ -59,6 +59,13 @@ impl SendCost {
                 SendCost::of_frames(frame, fill.as_ref(), *fragment, *fresh_mask, *repeat)
             }
             Step::Raw { bytes, repeat, .. } => SendCost { frames: 1, bytes: bytes.len() as u64 }.times(*repeat as u64),
+            Step::Messages(m) => {
+                // compression can only shrink this bound: it is counted before anything is built
+                let wire = m.source.max_wire_len() as u64;
+                let frames = m.fragment.map_or(1, |f| wire.div_ceil(f as u64).max(1));
+                let header = crate::wire::FrameHeader::MAX_LEN as u64;
+                SendCost { frames, bytes: wire + frames * header }.times(m.count as u64)
+            }
             _ => SendCost::default(),
         }
     }

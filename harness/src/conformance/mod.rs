@@ -9,6 +9,7 @@
 pub mod connect;
 pub mod event;
 pub mod judge;
+pub mod messages;
 pub mod observe;
 pub mod pool;
 pub mod probe;

@@ -69,7 +69,7 @@ async fn handshake(
     let key = request.websocket_key().unwrap_or_default().to_string();
     conn.send(&request.encode(), &Delivery::default(), &mut DeliveryState::default()).await;
     let budget = deadline.saturating_duration_since(began);
-    let response = read_response(&mut conn, deadline, budget).await.map_err(HandshakeFailure::Response)?;
+    let response = read_response(&mut conn, deadline, budget, &[]).await.map_err(HandshakeFailure::Response)?;
     Ok((conn, response, key))
 }
 

@@ -16,15 +16,16 @@ use super::connect::{connect, ConnectError};
 use super::event::describe_frame_start;
 use super::event::Closed;
 use super::judge::{
-    looks_like_tls, CaseJudgement, CaseState, CloseFacts, CloseJudge, CloseOutcome, CloseStart, Judgement, NoResponse,
-    Opening, StepEnd, StepJudge,
+    looks_like_tls, CaseJudgement, CaseState, CloseFacts, CloseJudge, CloseOutcome, CloseStart, Deflate,
+    DeflateSummary, Judgement, NoResponse, Opening, StepEnd, StepJudge,
 };
+use super::messages::{BuildError, MessageBuilder};
 use super::observe::{BacklogCap, Conn, DeliveryState, HeadRead};
 use super::probe::probe_alive;
 use super::send::{opening_request, raw_pieces, read_limit, FRAMES_NOTED};
 use super::target::Target;
 use super::trace::{Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES};
-use crate::case::{Case, Delivery, FrameStream, FrameStreamError, Step, MAX_CHUNK};
+use crate::case::{Case, Delivery, Expectation, FrameStream, FrameStreamError, Messages, Step, MAX_CHUNK};
 use crate::verdict::Verdict;
 use crate::wire::{parse_response, FrameSpec, ServerResponse};
 
@@ -80,6 +81,8 @@ pub struct CaseOutcome {
     pub connect_error: Option<ConnectError>,
     /// For a case NOT RUN: when the target went away, from the start of the run.
     pub lost_at: Option<Duration>,
+    /// permessage-deflate, when the server accepted it: the extension and the traffic each way.
+    pub deflate: Option<DeflateSummary>,
 }
 
 impl CaseOutcome {
@@ -97,6 +100,7 @@ impl CaseOutcome {
             server_header: None,
             connect_error: None,
             lost_at: None,
+            deflate: None,
         }
     }
 }
@@ -122,6 +126,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Cas
     CaseOutcome {
         id: case.id.clone(),
         verdict: judgement.verdict,
+        deflate: judgement.deflate,
         close: judgement.close,
         reason: judgement.reason,
         expected: judgement.expected,
@@ -172,6 +177,7 @@ impl CaseRun<'_> {
             state.judgement.close = Some(self.close_phase(&state).await);
         }
         state.judgement.judge_violations(&self.conn.facts, &state.sent.close_codes);
+        state.judgement.judge_deflate(state.deflate.as_ref());
         (state.judgement, server_header)
     }
 
@@ -181,9 +187,9 @@ impl CaseRun<'_> {
         self.conn.note(TraceKind::Http { dir: Direction::Sent, head: capped_text(&request.bytes) });
         self.conn.send(&request.bytes, &self.case.handshake.delivery, &mut DeliveryState::default()).await;
         let budget = self.deadline.saturating_duration_since(self.start);
-        let response = read_response(&mut self.conn, self.deadline, budget).await;
         let protocols: Vec<&str> = request.protocols.iter().map(String::as_str).collect();
         let extensions: Vec<&str> = request.extensions.iter().map(String::as_str).collect();
+        let response = read_response(&mut self.conn, self.deadline, budget, &extensions).await;
         Opening::judge(response, &request.key, &protocols, &extensions)
     }
 
@@ -191,6 +197,7 @@ impl CaseRun<'_> {
     async fn run_step(&mut self, step: &Step, state: &mut CaseState) -> bool {
         match step {
             Step::Frame { .. } => self.send_frames(state, step).await,
+            Step::Messages(m) => self.send_messages(state, m).await,
             Step::Raw { bytes, repeat, delivery } => {
                 self.send_raw(state, bytes, *repeat, delivery).await;
                 false
@@ -241,6 +248,76 @@ impl CaseRun<'_> {
             writing = writing && self.conn.send(chunk, delivery, &mut delivering).await;
         }
         false
+    }
+
+    /// A step of built messages, written a batch at a time; when the step awaits echoes, each batch's
+    /// echoes are judged before the next batch is built (what is held stays a batch, whatever the count).
+    async fn send_messages(&mut self, state: &mut CaseState, step: &Messages) -> bool {
+        let negotiated = state.deflate.as_ref().map(|d| *d.negotiated());
+        let mut builder = match MessageBuilder::new(step, negotiated.as_ref()) {
+            Ok(b) => b,
+            Err(e) => return cannot_build(state, &e),
+        };
+        let (mut batch, mut plain, mut messages, mut noted) = (Vec::new(), 0u64, 0usize, 0usize);
+        loop {
+            let before = batch.len();
+            let built = match builder.next(&mut batch) {
+                Some(Ok(b)) => Some(b),
+                Some(Err(e)) => return cannot_build(state, &e),
+                None => None,
+            };
+            if let Some(b) = built {
+                if noted < FRAMES_NOTED {
+                    noted += 1;
+                    let summary = describe_frame_start(&b.first, b.first.declared_len, &[]);
+                    let summary = match b.frames {
+                        1 => summary,
+                        n => format!("{summary} (first of {n} frames)"),
+                    };
+                    self.conn.trace.frame(Direction::Sent, summary);
+                }
+                if let Some(d) = state.deflate.as_mut() {
+                    d.client.add(b.plain_len as u64, b.wire_len as u64, b.compressed);
+                }
+                state.sent.message_sent(b.echo, (batch.len() - before) as u64);
+                plain += b.plain_len as u64;
+                messages += 1;
+            } else if batch.is_empty() {
+                break;
+            }
+            let last = builder.is_done();
+            if last || plain >= BATCH_BYTES || messages % BATCH_MESSAGES == 0 {
+                if self.write_batch(state, &mut batch, plain, step).await {
+                    return true;
+                }
+                plain = 0;
+            }
+            if last {
+                break;
+            }
+        }
+        let how = if step.compress { "compressed " } else { "" };
+        state.last_sent = format!("{} {how}messages", step.count);
+        if step.count > FRAMES_NOTED {
+            let more = step.count - FRAMES_NOTED;
+            self.conn.note(TraceKind::Note(format!("... {more} more messages sent like these")));
+        }
+        false
+    }
+
+    /// Writes a batch of built messages and, when the step awaits echoes, judges them; `true` when the
+    /// case stops here.
+    async fn write_batch(&mut self, state: &mut CaseState, batch: &mut Vec<u8>, plain: u64, step: &Messages) -> bool {
+        // a correct server's echo of the batch fits, compressed or not
+        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes().saturating_add(plain)));
+        self.conn.send(batch, &Delivery::default(), &mut DeliveryState::default()).await;
+        batch.clear();
+        if !step.echo {
+            return false;
+        }
+        // each batch has the run's case timeout: a server that stalls costs that, not the case's whole budget
+        let wait = Some(self.options.case_timeout);
+        self.run_expect(state, StepJudge::new(&Expectation::Echo, Verdict::Failed, 1), wait, step.line).await
     }
 
     /// A `send_raw` step, in pieces of whole repetitions.
@@ -325,6 +402,23 @@ impl CaseRun<'_> {
     }
 }
 
+/// Plain bytes of a batch of built messages whose echoes are awaited together.
+const BATCH_BYTES: u64 = 256 * 1024;
+
+/// Messages of such a batch at most.
+const BATCH_MESSAGES: usize = 64;
+
+/// A step whose messages cannot be built: UNIMPLEMENTED when the server declined permessage-deflate
+/// (Autobahn's 12.x/13.x rate that so), else the harness cannot run the case (ERRORED). Stops the case.
+fn cannot_build(state: &mut CaseState, e: &BuildError) -> bool {
+    let verdict = match e {
+        BuildError::NotNegotiated => Verdict::Unimplemented,
+        _ => Verdict::Errored,
+    };
+    state.judgement.miss(verdict, e.to_string(), None, None);
+    true
+}
+
 /// A send step whose frame cannot be built: the harness cannot run the case.
 fn cannot_encode(state: &mut CaseState, e: &FrameStreamError) {
     let reason = format!("the case's frame cannot be encoded: {e}");
@@ -341,8 +435,14 @@ pub async fn send_frame(conn: &mut Conn, frame: &FrameSpec) {
 }
 
 /// Reads the HTTP response of the opening handshake; after a 101 the bytes that follow it are
-/// frames, after anything else they are not read as frames.
-pub async fn read_response(conn: &mut Conn, deadline: Instant, budget: Duration) -> Result<ServerResponse, NoResponse> {
+/// frames (read knowing whether it accepted permessage-deflate from the `extensions` offered), after
+/// anything else they are not read as frames.
+pub async fn read_response(
+    conn: &mut Conn,
+    deadline: Instant,
+    budget: Duration,
+    extensions: &[&str],
+) -> Result<ServerResponse, NoResponse> {
     let mut head = Vec::new();
     loop {
         match conn.read_head(deadline).await {
@@ -357,6 +457,7 @@ pub async fn read_response(conn: &mut Conn, deadline: Instant, budget: Duration)
                 let text = String::from_utf8_lossy(&response.raw_head).into_owned();
                 conn.note(TraceKind::Http { dir: Direction::Received, head: text });
                 if response.status == 101 {
+                    conn.facts.deflate = Deflate::accepted(&response, extensions).is_some();
                     conn.push_frames(&head[len..]);
                 } else {
                     conn.ignore_rest();

@@ -64,6 +64,14 @@ pub fn read_limit(case: &Case) -> u64 {
             Step::Raw { bytes, repeat, .. } => {
                 sent = sent.saturating_add((bytes.len() as u64).saturating_mul(*repeat as u64));
             }
+            Step::Messages(m) => {
+                // a bomb's echo is not read whole: its compressed size bounds what a correct server sends back
+                let len = match m.source {
+                    crate::case::MessageSource::Bomb { .. } => m.source.max_wire_len(),
+                    _ => m.source.plain_len(),
+                };
+                sent = sent.saturating_add((len as u64).saturating_mul(m.count as u64));
+            }
             Step::Expect { what: Expectation::Message { payload, .. }, .. } => {
                 expected = expected.max(payload.len() as u64);
             }

@@ -18,6 +18,9 @@ use super::violation::{Violation, ViolationKind};
 pub const MAX_LEN_7: u64 = 125;
 /// Largest payload length of a control frame.
 pub const MAX_CONTROL_PAYLOAD: u64 = 125;
+/// The RSV1 bit of [`FrameHeader::rsv`] (RSV1 RSV2 RSV3, high to low): permessage-deflate's
+/// "Per-Message Compressed" bit (RFC 7692 §6).
+pub const RSV1: u8 = 0b100;
 
 /// Which payload length field a header uses (RFC 6455 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

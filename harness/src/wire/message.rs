@@ -8,12 +8,14 @@
 //! message and starts a new one. A completed text message that is not UTF-8 is
 //! still returned, with a violation.
 //!
-//! Payloads are taken as sent: no extension (e.g. permessage-deflate) is decoded.
+//! Payloads are taken as sent: a message whose first frame has RSV1 is marked
+//! [`Assembled::compressed`] and left for the caller to inflate (permessage-deflate, RFC 7692 §6).
 
 use std::fmt;
 
 use thiserror::Error;
 
+use super::header::RSV1;
 use super::opcode::Opcode;
 use super::reader::ObservedFrame;
 use super::violation::{Violation, ViolationKind};
@@ -82,12 +84,17 @@ pub struct Assembled {
     pub message: Option<Message>,
     /// Sequence and content rules the frame broke.
     pub violations: Vec<Violation>,
+    /// The completed message's first frame had RSV1 set: its payload is compressed (RFC 7692 §6),
+    /// and a text message's UTF-8 is judged after inflating, not here.
+    pub compressed: bool,
 }
 
 /// A message whose final fragment has not arrived.
 #[derive(Debug, Clone)]
 struct Partial {
     text: bool,
+    /// RSV1 on the first frame (RFC 7692 §6: the message is compressed).
+    compressed: bool,
     payload: Vec<u8>,
     fragments: usize,
 }
@@ -199,11 +206,17 @@ impl MessageAssembler {
                         format!("{} frame while a {} was incomplete (dropped)", opcode.name(), previous.describe()),
                     ));
                 }
-                Partial { text: opcode == Opcode::Text, payload: Vec::new(), fragments: 0 }
+                Partial {
+                    text: opcode == Opcode::Text,
+                    compressed: frame.header.rsv & RSV1 != 0,
+                    payload: Vec::new(),
+                    fragments: 0,
+                }
             }
         };
         let partial = self.append(partial, body)?;
         if frame.fin() {
+            out.compressed = partial.compressed;
             out.message = Some(self.complete(partial, &mut out.violations));
         } else {
             self.partial = Some(partial);
@@ -228,7 +241,11 @@ impl MessageAssembler {
     }
 
     fn complete(&self, partial: Partial, violations: &mut Vec<Violation>) -> Message {
-        if !partial.text {
+        if !partial.text || partial.compressed {
+            // a compressed text message is UTF-8 once inflated (RFC 7692 §6): the caller judges it then
+            if partial.text {
+                return Message::Text(partial.payload);
+            }
             return Message::Binary(partial.payload);
         }
         if let Err(e) = std::str::from_utf8(&partial.payload) {

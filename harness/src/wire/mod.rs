@@ -51,7 +51,7 @@ pub use handshake::{
     accept_for, fresh_key, parse_response, ClientRequest, HandshakeError, HeaderField, RawRequest, ResponseParser,
     ServerResponse,
 };
-pub use header::{EncodeError, FrameHeader, LengthField};
+pub use header::{EncodeError, FrameHeader, LengthField, RSV1};
 pub use mask::{apply_mask, Mask, MaskingKey};
 pub use message::{AssembleError, Assembled, Message, MessageAssembler};
 pub use opcode::Opcode;

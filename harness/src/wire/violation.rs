@@ -98,6 +98,10 @@ pub enum ViolationKind {
     DeflateUnterminated,
     /// The sender removes the 4 octets 00 00 ff ff from the tail end of the compressed data.
     DeflateTailNotRemoved,
+    /// RSV1 marks a compressed message on its first frame only: never on a continuation or control frame.
+    DeflateRsv1NotFirstFrame,
+    /// A compressed text message MUST be UTF-8 once inflated.
+    DeflateTextNotUtf8,
 }
 
 impl ViolationKind {
@@ -133,6 +137,7 @@ impl ViolationKind {
             DeflateServerWindowNotHonoured | DeflateWindowExceeded => "RFC 7692 §7.1.2.1",
             DeflateClientWindowNotOffered | DeflateClientWindowLargerThanOffered => "RFC 7692 §7.1.2.2",
             DeflateInvalidData | DeflateUnterminated | DeflateTailNotRemoved => "RFC 7692 §7.2.1",
+            DeflateRsv1NotFirstFrame | DeflateTextNotUtf8 => "RFC 7692 §6",
         }
     }
 
@@ -200,6 +205,12 @@ impl ViolationKind {
             }
             DeflateTailNotRemoved => {
                 "the sender removes the 4 octets 00 00 ff ff from the tail end of the compressed data"
+            }
+            DeflateRsv1NotFirstFrame => {
+                "RSV1 is set on the first frame of a compressed message only, never on a continuation or control frame"
+            }
+            DeflateTextNotUtf8 => {
+                "a compressed text message MUST be UTF-8 once inflated (RFC 6455 §8.1 applies to the inflated data)"
             }
         }
     }

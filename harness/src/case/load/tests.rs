@@ -296,7 +296,7 @@ fn a_repeated_large_payload_is_refused_with_what_it_would_send() {
     assert!(e.contains("1000000 frames, 67108878000000 bytes (61 TiB) on the wire"), "{e}");
     assert!(
         e.ends_with(
-            "a case may send at most 262144 frames and 134217728 bytes (128 MiB): lower repeat or the payload's size"
+            "a case may send at most 1048576 frames and 201326592 bytes (192 MiB): lower repeat or the payload's size"
         ),
         "{e}"
     );
@@ -307,16 +307,16 @@ fn one_byte_fragments_of_a_large_payload_are_refused_by_their_frame_count() {
     let e = first_error(&one_step("send = \"text\"\npayload_len = 67108864\nfragment = 1"));
     assert!(e.starts_with("cases/t.toml:7: case 'a', step 1: payload_len = 67108864, fragment = 1: "), "{e}");
     assert!(e.contains("67108864 frames, 469762048 bytes (448 MiB) on the wire"), "{e}");
-    assert!(e.contains("a case may send at most 262144 frames and 134217728 bytes (128 MiB): raise fragment"), "{e}");
-    let e = first_error(&one_step("send = \"text\"\npayload_len = 300000\nfragment = 1"));
-    assert!(e.ends_with("300000 frames, 2100000 bytes (2 MiB) on the wire; a case may send at most 262144 frames: raise fragment, or lower payload_len or repeat"), "{e}");
+    assert!(e.contains("a case may send at most 1048576 frames and 201326592 bytes (192 MiB): raise fragment"), "{e}");
+    let e = first_error(&one_step("send = \"text\"\npayload_len = 1100000\nfragment = 1"));
+    assert!(e.ends_with("1100000 frames, 7700000 bytes (7.3 MiB) on the wire; a case may send at most 1048576 frames: raise fragment, or lower payload_len or repeat"), "{e}");
 }
 
 #[test]
 fn the_steps_of_a_case_add_up() {
-    let step = "send = \"binary\"\npayload_len = 50000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 50000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 50000000";
+    let step = "send = \"binary\"\npayload_len = 60000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 60000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 60000000\n[[case.step]]\nsend = \"binary\"\npayload_len = 60000000";
     let e = first_error(&one_step(step));
-    assert_eq!(e, "cases/t.toml:13: case 'a', step 3: payload_len = 50000000: 1 frame, 50000014 bytes (47.7 MiB) on the wire, 150000042 bytes with the steps before it; a case may send at most 134217728 bytes (128 MiB): split the case");
+    assert_eq!(e, "cases/t.toml:16: case 'a', step 4: payload_len = 60000000: 1 frame, 60000014 bytes (57.2 MiB) on the wire, 240000056 bytes with the steps before it; a case may send at most 201326592 bytes (192 MiB): split the case");
 }
 
 #[test]

@@ -207,7 +207,11 @@ impl<'a> StepJudge<'a> {
         if let Some(v) = assembled.violations.first() {
             return Some(Err((Mismatch::rated(expected, Actual::Saw(v.to_string())), None)));
         }
-        let got = assembled.message?;
+        let got = match case.server_message(assembled.message?, assembled.compressed) {
+            Ok(m) => m,
+            // RFC 7692 §7.2.2: a compressed message that cannot be inflated is not the message sent
+            Err(why) => return Some(Err((Mismatch::broken(expected, Actual::Saw(why)), None))),
+        };
         if &got == want {
             // the next echo due, if any, is part of the same repetition
             if *echo {

@@ -12,6 +12,7 @@
 //! wording of reasons).
 
 pub mod close;
+pub mod deflate;
 pub mod describe;
 pub mod expect;
 pub mod opening;
@@ -25,11 +26,12 @@ use std::time::Duration;
 use super::event::close_code;
 use crate::case::Expectation;
 use crate::verdict::{CloseVerdict, Verdict};
-use crate::wire::{ClosePayload, FrameHeader, MessageAssembler, Opcode, Violation, ViolationKind};
+use crate::wire::{ClosePayload, FrameHeader, Message, MessageAssembler, Opcode, Violation, ViolationKind, RSV1};
 
 pub use close::{CloseFacts, CloseJudge, CloseOutcome, ClosePhase, CloseStart, Initiator};
+pub use deflate::{DeflateSummary, DirectionStats, ServerDeflate};
 pub use expect::{Judgement, StepJudge};
-pub use opening::{looks_like_tls, NoResponse, Opening};
+pub use opening::{looks_like_tls, Deflate, NoResponse, Opening};
 pub use sent::SentMessages;
 
 /// What the server did instead of what a step expected.
@@ -106,13 +108,25 @@ pub struct WireFacts {
     pub repeated: u64,
     /// The server's first close frame, when read: its code (`None`: no code).
     pub server_close: Option<Option<u16>>,
+    /// permessage-deflate was negotiated: RSV1 may mark a message's first frame (RFC 7692 §6).
+    pub deflate: bool,
 }
 
 impl WireFacts {
     /// Takes note of one frame read from the server: its header and the start of its payload (all of a
     /// control frame's).
     pub fn on_frame(&mut self, header: &FrameHeader, first: &[u8]) {
-        self.add(header.server_violations(0));
+        let starts_message = header.defined_opcode().is_some_and(|o| o.is_data() && o != Opcode::Continuation);
+        // RFC 7692 §6: with permessage-deflate, RSV1 marks a compressed message on its first frame
+        let allowed = if self.deflate && starts_message { RSV1 } else { 0 };
+        let mut found = header.server_violations(allowed);
+        if self.deflate && !starts_message && header.rsv & RSV1 != 0 {
+            // RFC 7692 §6.1: RSV1 is set on the first frame of a message only
+            found.retain(|v| v.kind != ViolationKind::ReservedBitsSet || header.rsv & !RSV1 != 0);
+            let what = format!("RSV1 on a {} frame", Opcode::name_of(header.opcode));
+            found.push(Violation::new(ViolationKind::DeflateRsv1NotFirstFrame, what));
+        }
+        self.add(found);
         if header.defined_opcode() == Some(Opcode::Close) {
             self.add(ClosePayload::parse(first).violations());
             if self.server_close.is_none() {
@@ -145,11 +159,13 @@ pub struct CaseJudgement {
     pub observed: Option<String>,
     /// The close behaviour, where judged.
     pub close: Option<CloseOutcome>,
+    /// permessage-deflate, when negotiated: the extension and the traffic each way.
+    pub deflate: Option<DeflateSummary>,
 }
 
 impl Default for CaseJudgement {
     fn default() -> Self {
-        CaseJudgement { verdict: Verdict::Ok, reason: None, expected: None, observed: None, close: None }
+        CaseJudgement { verdict: Verdict::Ok, reason: None, expected: None, observed: None, close: None, deflate: None }
     }
 }
 
@@ -193,6 +209,27 @@ impl CaseJudgement {
         }
     }
 
+    /// Judges the server's compressed stream once the case is over: a rule of RFC 7692 broken is FAILED,
+    /// with its evidence; a server that negotiated permessage-deflate and compressed nothing worth
+    /// compressing is reported (INFORMATIONAL), with what it sent.
+    pub fn judge_deflate(&mut self, deflate: Option<&ServerDeflate>) {
+        let Some(d) = deflate else { return };
+        self.deflate = Some(d.summary());
+        for v in &d.violations {
+            let reason = format!("the server's compressed data breaks {}: {}", v.rfc, v.observed);
+            self.miss(Verdict::Failed, reason, Some(v.rule.to_string()), Some(v.observed.clone()));
+        }
+        if d.never_compressed() {
+            let s = &d.server;
+            let reason = format!(
+                "permessage-deflate negotiated ({}), but the server compressed none of its {} messages \
+                 ({} bytes, the largest {} bytes): compression ratio 1.00",
+                d.deflate.response, s.messages, s.wire_bytes, s.largest
+            );
+            self.miss(Verdict::Informational, reason, None, None);
+        }
+    }
+
     /// The close verdict, if judged.
     pub fn close_verdict(&self) -> Option<CloseVerdict> {
         self.close.as_ref().map(|c| c.verdict)
@@ -228,6 +265,8 @@ pub struct CaseState {
     pub judgement: CaseJudgement,
     /// What the case sent last, in one line (for "no response within 2 s after sending ...").
     pub last_sent: String,
+    /// permessage-deflate, when negotiated: the server's stream inflated and judged, both ways counted.
+    pub deflate: Option<ServerDeflate>,
 }
 
 /// How one step ended, for [`CaseState::conclude`].
@@ -250,14 +289,39 @@ pub struct StepEnd<'a> {
 impl CaseState {
     /// The state of a case whose handshake got `opening`; `message_limit` bounds a reassembled message.
     pub fn new(opening: Opening, message_limit: u64) -> CaseState {
+        let limit = usize::try_from(message_limit).unwrap_or(usize::MAX);
+        let deflate = opening.deflate.clone().map(|d| ServerDeflate::new(d, limit));
+        let sent = match &opening.deflate {
+            Some(d) => SentMessages::default().with_deflate(&d.negotiated, limit),
+            None => SentMessages::default(),
+        };
         CaseState {
+            deflate,
             opening,
-            sent: SentMessages::default(),
+            sent,
             assembler: MessageAssembler::with_max_message(message_limit),
             close_taken: None,
             accepted_drop: false,
             judgement: CaseJudgement::default(),
             last_sent: String::from("the opening handshake"),
+        }
+    }
+
+    /// A data message from the server as the application sees it: inflated if compressed (RFC 7692 §6),
+    /// counted either way; `Err` with the rule broken when it cannot be read.
+    pub fn server_message(&mut self, m: Message, compressed: bool) -> Result<Message, String> {
+        match (&mut self.deflate, compressed) {
+            (Some(d), true) => {
+                let plain = d.inflate(m.payload(), m.is_text())?;
+                Ok(if m.is_text() { Message::Text(plain) } else { Message::Binary(plain) })
+            }
+            (Some(d), false) => {
+                d.plain(m.payload().len());
+                Ok(m)
+            }
+            // RFC 6455 §5.2: without an extension that defines it, RSV1 is 0
+            (None, true) => Err("a message with RSV1 set although permessage-deflate was not negotiated".into()),
+            (None, false) => Ok(m),
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::describe::join_codes;
 use super::{Actual, Mismatch};
+use crate::wire::deflate::{negotiate, Negotiated, Negotiation};
 use crate::wire::{HandshakeError, ServerResponse};
 
 /// Why there is no response to judge.
@@ -54,6 +55,29 @@ pub struct Opening {
     pub response: Result<ServerResponse, NoResponse>,
     /// What is wrong with a 101 (RFC 6455 §4.1 items 1-6), if it was one.
     pub problems: Vec<String>,
+    /// permessage-deflate, when a valid 101 accepted it (RFC 7692 §7).
+    pub deflate: Option<Deflate>,
+}
+
+/// permessage-deflate as a valid 101 accepted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deflate {
+    /// The server's `Sec-WebSocket-Extensions` value(s), as sent.
+    pub response: String,
+    /// What each side may use.
+    pub negotiated: Negotiated,
+}
+
+impl Deflate {
+    /// The permessage-deflate a response accepted, judged against the extensions offered; `None` when it
+    /// was not offered, declined, or answered against the rules (the 101's problems say so).
+    pub fn accepted(response: &ServerResponse, offered: &[&str]) -> Option<Deflate> {
+        let values: Vec<&str> = response.header_values("Sec-WebSocket-Extensions").collect();
+        match negotiate(offered, &values) {
+            Ok(Negotiation::Accepted(negotiated)) => Some(Deflate { response: values.join(", "), negotiated }),
+            _ => None,
+        }
+    }
 }
 
 impl Opening {
@@ -71,7 +95,11 @@ impl Opening {
             }
             _ => Vec::new(),
         };
-        Opening { response, problems }
+        let deflate = match &response {
+            Ok(r) if r.status == 101 && problems.is_empty() => Deflate::accepted(r, extensions),
+            _ => None,
+        };
+        Opening { response, problems, deflate }
     }
 
     /// A valid 101: frames follow.

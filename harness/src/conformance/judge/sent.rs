@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use crate::wire::{ClosePayload, FrameReader, LengthField, Message, MessageAssembler, ObservedFrame};
+use crate::wire::deflate::{Inflater, Negotiated};
+use crate::wire::{ClosePayload, FrameReader, LengthField, Message, MessageAssembler, ObservedFrame, RSV1};
 
 /// Data messages the case sent and whose echo is still due.
 #[derive(Debug, Default)]
@@ -18,6 +19,9 @@ pub struct SentMessages {
     pending: VecDeque<Message>,
     /// Bytes the case wrote in all.
     bytes: u64,
+    /// permessage-deflate was negotiated: our compressed messages are inflated with our parameters to
+    /// know their echo (RFC 7692 §6).
+    inflater: Option<Inflater>,
 }
 
 impl SentMessages {
@@ -36,6 +40,27 @@ impl SentMessages {
         self.bytes
     }
 
+    /// permessage-deflate was negotiated: our messages with RSV1 are compressed with our side's
+    /// parameters, each inflating to at most `limit` bytes.
+    pub fn with_deflate(mut self, negotiated: &Negotiated, limit: usize) -> SentMessages {
+        let n = negotiated;
+        self.inflater = Some(Inflater::new(n.client_max_window_bits, n.client_no_context_takeover, limit));
+        self
+    }
+
+    /// A whole message the runner built and wrote as `wire_bytes` bytes of valid frames, whose echo is
+    /// `message` (the plain bytes, before any compression; `None`: no echo is due). Its frames are not
+    /// read back.
+    pub fn message_sent(&mut self, message: Option<Message>, wire_bytes: u64) {
+        self.bytes += wire_bytes;
+        match message {
+            Some(m) if !self.broken && !self.mid_frame() => self.pending.push_back(m),
+            // a message without an echo (a bomb): the server must refuse it, nothing after it is echoed
+            None => self.broken = true,
+            Some(_) => {}
+        }
+    }
+
     /// Reads our own frame bytes back to know which messages a correct server
     /// echoes: only messages made of valid client frames, and valid UTF-8 for
     /// text. A frame that breaks a rule makes the server fail the connection
@@ -47,13 +72,17 @@ impl SentMessages {
             if let Some(ClosePayload::Code { code, .. }) = frame.close_payload() {
                 self.close_codes.push(code.0);
             }
-            if self.broken || !valid_client_frame(&frame) {
+            if self.broken || !valid_client_frame(&frame, self.inflater.is_some()) {
                 self.broken = true;
                 continue;
             }
             match self.assembler.push_owned(frame) {
                 Ok(a) if a.violations.is_empty() => {
-                    if let Some(m) = a.message {
+                    let message = match a.message {
+                        Some(m) if a.compressed => self.inflate(m),
+                        other => other,
+                    };
+                    if let Some(m) = message {
                         if m.is_text() && m.as_text().is_none() {
                             self.broken = true;
                         } else {
@@ -67,15 +96,35 @@ impl SentMessages {
     }
 }
 
-/// Whether a frame we sent keeps the client's rules of RFC 6455 §5 (no extension is negotiated).
-fn valid_client_frame(f: &ObservedFrame) -> bool {
+impl SentMessages {
+    /// Our compressed message, inflated as the server must (RFC 7692 §7.2.2); `None` (and nothing echoed
+    /// from here on) when it does not inflate: the server fails the connection.
+    fn inflate(&mut self, m: Message) -> Option<Message> {
+        let inflated = self.inflater.as_mut().map(|i| i.inflate(m.payload()));
+        match inflated {
+            Some(Ok(plain)) if m.is_text() => Some(Message::Text(plain)),
+            Some(Ok(plain)) => Some(Message::Binary(plain)),
+            _ => {
+                self.broken = true;
+                None
+            }
+        }
+    }
+}
+
+/// Whether a frame we sent keeps the client's rules of RFC 6455 §5, with permessage-deflate's RSV1 where
+/// it was negotiated (`deflate`).
+fn valid_client_frame(f: &ObservedFrame, deflate: bool) -> bool {
     let h = &f.header;
     let Some(opcode) = h.defined_opcode() else {
         // RFC 6455 §5.2: a reserved opcode fails the connection
         return false;
     };
-    // RFC 6455 §5.3: a client masks every frame; §5.2: RSV bits are 0 without an extension
-    let masked_plain = h.masking_key.is_some() && h.rsv == 0;
+    // RFC 7692 §6.1: RSV1 marks a compressed message, on its first frame only
+    let starts_message = opcode.is_data() && opcode != crate::wire::Opcode::Continuation;
+    let allowed = if deflate && starts_message { RSV1 } else { 0 };
+    // RFC 6455 §5.3: a client masks every frame; §5.2: RSV bits are 0 unless an extension defines them
+    let masked_plain = h.masking_key.is_some() && h.rsv & !allowed == 0;
     // RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes
     let control_ok = !opcode.is_control() || (h.fin && h.declared_len <= 125);
     // RFC 6455 §5.2: the minimal number of bytes encodes the length

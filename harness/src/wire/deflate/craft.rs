@@ -178,6 +178,7 @@ pub fn literal_message(data: &[u8]) -> Vec<u8> {
 
 /// A message that inflates to `inflated_len` zero bytes from about `inflated_len / 158` compressed
 /// bytes (a literal, then length-258 distance-1 references in fixed Huffman blocks): a decompression bomb.
+/// Built a block of [`BOMB_BLOCK_TOKENS`] references at a time: a 4 GiB bomb holds its 27 MiB, not its tokens.
 pub fn bomb_message(inflated_len: usize) -> Vec<u8> {
     let mut w = BlockWriter::new();
     if inflated_len == 0 {
@@ -198,9 +199,19 @@ pub fn bomb_message(inflated_len: usize) -> Vec<u8> {
             tokens.push(Token::Match { length: length as u16, distance: 1 });
         }
         left -= length;
+        if tokens.len() >= BOMB_BLOCK_TOKENS {
+            w.fixed(&tokens, false);
+            tokens.clear();
+        }
     }
-    w.fixed(&tokens, false).finish_message()
+    if !tokens.is_empty() {
+        w.fixed(&tokens, false);
+    }
+    w.finish_message()
 }
+
+/// References per fixed block of a bomb.
+pub const BOMB_BLOCK_TOKENS: usize = 1 << 16;
 
 /// A message whose one back-reference has `distance` (1..=32768): `distance` literal bytes
 /// (a counting pattern), then a 3-byte copy from `distance` back. With `distance` = 2^bits + 1

@@ -70,14 +70,20 @@ pub fn negotiate(offered: &[&str], response_values: &[&str]) -> Result<Negotiati
         return if found.is_empty() { Ok(Negotiation::Declined) } else { Err(found) };
     };
     let response = response_params(accepted, &mut found);
+    let offers = offers(offered);
     if offered_names.iter().any(|name| is_deflate(name)) {
-        judge_against_offers(&offers(offered), &response, &mut found);
+        judge_against_offers(&offers, &response, &mut found);
     }
-    if found.is_empty() {
-        Ok(Negotiation::Accepted(negotiated(&response)))
-    } else {
-        Err(found)
+    if !found.is_empty() {
+        return Err(found);
     }
+    let mut n = negotiated(&response);
+    let fitted = offers.iter().filter_map(|o| o.as_ref().ok()).find(|o| against_offer(o, &response).is_empty());
+    if fitted.is_some_and(|o| o.client_no_context_takeover) {
+        // RFC 7692 §7.1.1.2: the offer told the server we would not use context takeover: we keep our word
+        n.client_no_context_takeover = true;
+    }
+    Ok(Negotiation::Accepted(n))
 }
 
 fn is_deflate(name: &str) -> bool {
