@@ -138,7 +138,7 @@ const FLAWS_BY_CASE: &[(&str, &[Flaw])] = &[
     ("limits/9.{3,4}/*", &[Flaw::EchoesEachFragment]),
     ("limits/9.{5,6}/*", &[Flaw::NoPartialFrameBuffering]),
     ("limits/9.{7,8}/*", &[Flaw::OneFramePerRead]),
-    // RFC 7692 §7: permessage-deflate negotiation (the fixture compresses nothing: each flaw accepts badly)
+    // RFC 7692 §7: permessage-deflate negotiation (each flaw accepts badly; those connections compress nothing)
     ("rfc7692/7/decline-*", &[Flaw::DeflateIgnoresParameters]),
     ("rfc7692/7.1.2.1/window-8-server*", &[Flaw::DeflateRefusesWindow8]),
     ("rfc7692/7.1.2.1/window-8-client", &[Flaw::DeflateAlwaysClientWindow15]),
@@ -151,7 +151,54 @@ const FLAWS_BY_CASE: &[(&str, &[Flaw])] = &[
         "rfc7692/{7.1.2.2/accept-client-max-window-bits-without-value,7/invalid-offer-then-valid-offer}",
         &[Flaw::EchoesOfferedExtensions],
     ),
+    // RFC 7692 §6: compressed-message framing
+    ("rfc7692/6.1/rsv1-on-a-*", &[Flaw::DeflateAcceptsRsv1Anywhere]),
+    ("rfc7692/6/rsv*-{with-deflate-negotiated,after-a-declined-offer,without-an-offer}", &[Flaw::IgnoresRsv]),
+    ("rfc7692/6/uncompressed-message-on-a-deflate-connection", &[Flaw::DeflateInflatesUncompressed]),
+    (
+        "rfc7692/6/compressed-and-plain-messages-interleaved",
+        &[Flaw::DeflateInflatesUncompressed, Flaw::DeflateResetsClientContext],
+    ),
+    ("rfc7692/6*/*", &[Flaw::DeflateUtf8BeforeInflating, Flaw::DeflateLeavesTail]),
+    // RFC 7692 §7.2: compressed data
+    ("rfc7692/7.2.3.2/shared-window", &[Flaw::DeflateResetsClientContext]),
+    ("rfc7692/7.2.3.*/*", &[Flaw::DeflateUtf8BeforeInflating, Flaw::DeflateLeavesTail]),
+    ("rfc7692/7.2/text-whose-compressed-bytes-are-not-utf8", &[Flaw::DeflateUtf8BeforeInflating]),
+    ("rfc7692/7.2.2/corrupt-*", &[Flaw::DeflateIgnoresCorruptData]),
+    ("rfc7692/7.2/invalid-utf8-after-inflating*", &[Flaw::DeflateSkipsUtf8AfterInflating]),
+    // RFC 7692 §8: decompression bombs (the server must survive: a crash fails the `alive` step)
+    ("rfc7692/8/bomb-*", &[Flaw::DeflateBombCrashes]),
+    // RFC 7692 §7.1: the accepted parameters, judged in the server's stream
+    ("rfc7692/7.1.2.1/server-window-8-honoured-if-accepted", &[Flaw::DeflateServerWindow15]),
+    ("rfc7692/7.1.2.1/server-window-*-honoured", &[Flaw::DeflateIgnoresServerWindow, Flaw::DeflateServerWindow15]),
+    ("rfc7692/7.1.1.1/server-no-context-takeover-*", &[Flaw::DeflateKeepsContext]),
+    (
+        "rfc7692/7.1/server-no-context-takeover-and-window-10",
+        &[Flaw::DeflateKeepsContext, Flaw::DeflateIgnoresServerWindow],
+    ),
+    ("rfc7692/7.2.1/client-context-takeover-*", &[Flaw::DeflateResetsClientContext]),
+    // Autobahn 13.x: every offer's parameters in the stream, and the stream's tail
+    (
+        "rfc7692/7.1/{server-no-context-takeover-window-9,three-offers}/*",
+        &[Flaw::DeflateKeepsContext, Flaw::DeflateIgnoresServerWindow, Flaw::DeflateLeavesTail],
+    ),
+    ("rfc7692/7.1/server-window-9/*", &[Flaw::DeflateIgnoresServerWindow, Flaw::DeflateLeavesTail]),
+    ("rfc7692/7.1/server-no-context-takeover*/*", &[Flaw::DeflateKeepsContext, Flaw::DeflateLeavesTail]),
+    ("rfc7692/7.1/{default,server-window-15}/*", &[Flaw::DeflateLeavesTail]),
+    // Autobahn 12.x: 1000 compressed messages of each payload set
+    ("rfc7692/7.2/{json,image,text,html,pdf}/*", &[Flaw::DeflateLeavesTail]),
 ];
+
+/// The 1000-message permessage-deflate cases (Autobahn 12.x/13.x) of more than this many bytes are left out of
+/// the flawless pass: about 11 GB through deflate each way in all, which the main job runs against the reference
+/// server in release (`.ci/run`) and Autobahn's own 12.x/13.x confirm. Their flaws still run here: each stops at
+/// the first message that breaks its rule.
+const FLAWLESS_PASS_BYTES: usize = 1 << 20;
+
+/// Whether the flawless pass runs a case (all but the large 1000-message permessage-deflate ones).
+fn in_flawless_pass(case: &Case) -> bool {
+    !case.steps.iter().any(|s| matches!(s, Step::Messages(m) if m.source.plain_len() * m.count > FLAWLESS_PASS_BYTES))
+}
 
 /// Cases run at once, each against a fixture server of its own.
 const JOBS: usize = 16;
@@ -170,6 +217,10 @@ fn heavy(case: &Case) -> bool {
                 (len * repeat, frames, delivery)
             }
             Step::Raw { bytes, repeat, delivery } => (bytes.len() * repeat, 1, delivery),
+            Step::Messages(m) => {
+                cost += m.source.max_wire_len() * m.count;
+                continue;
+            }
             _ => continue,
         };
         let writes = delivery.chunks.iter().min().map_or(1, |chunk| bytes / chunk.max(&1));
@@ -293,10 +344,11 @@ async fn every_case_fails_against_a_server_that_breaks_its_rule() {
         assert!(cases.iter().any(|c| c.id == *id), "WEAK_CASES entry {id} is no case");
     }
 
-    // the flawless fixture is a correct server: no case may fail against it (it implements no extension, so the
-    // cases that need an accepted permessage-deflate offer are UNIMPLEMENTED; the reference server gets them OK)
+    // the flawless fixture is a correct server: no case may fail against it (it declines permessage-deflate offers
+    // it does not take exactly as it likes, window 8 among them: those cases are UNIMPLEMENTED)
     let began = Instant::now();
-    let runs: Vec<(Option<Flaw>, Case)> = cases.iter().map(|c| (None, c.clone())).collect();
+    let runs: Vec<(Option<Flaw>, Case)> =
+        cases.iter().filter(|c| in_flawless_pass(c)).map(|c| (None, c.clone())).collect();
     let wrong: Vec<String> = run_each(&runs)
         .await
         .into_iter()

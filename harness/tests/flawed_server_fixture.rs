@@ -152,6 +152,67 @@ fn close_1000() -> FrameSpec {
     FrameSpec::close(CloseCode::NORMAL, "")
 }
 
+/// The default request offering permessage-deflate as `offer`.
+fn deflate_request(offer: &str) -> ClientRequest {
+    default_request().extensions(&[offer])
+}
+
+/// On a connection offering `permessage-deflate{params}`: `frames`, a close 1000; the echoes expected in between.
+fn deflate_probe(params: &str, frames: &[FrameSpec], echoes: &[&str]) -> Probe {
+    let offer = format!("permessage-deflate{params}");
+    let accepted = format!("extensions {offer}");
+    let mut expect = vec!["status 101", &accepted];
+    expect.extend_from_slice(echoes);
+    expect.extend(["close 1000", "eof"]);
+    Probe::request(deflate_request(&offer)).then(frames).then(&[close_1000()]).expect(&expect)
+}
+
+/// On a permessage-deflate connection, `frame` fails the connection with `code`.
+fn deflate_failure(frame: FrameSpec, code: &str) -> Probe {
+    Probe::request(deflate_request("permessage-deflate")).then(&[frame, close_1000()]).expect(&[
+        "status 101",
+        "extensions permessage-deflate",
+        &format!("close {code}"),
+        "eof",
+    ])
+}
+
+/// RFC 7692 §7.2.3.1: "Hello" compressed, RSV1 set.
+fn hello_compressed() -> FrameSpec {
+    FrameSpec::text(vec![0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).rsv(0b100)
+}
+
+/// `n` bytes a compressor finds nothing in.
+fn noise(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x2545_f491;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// The compressed sizes of `messages` as a correct server sends them: zlib level 6, a `bits` window, the tail
+/// removed, context taken over unless `reset`.
+fn deflated(messages: &[&[u8]], bits: u8, reset: bool) -> Vec<usize> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut c = Compress::new_with_window_bits(Compression::new(6), false, bits);
+    messages
+        .iter()
+        .map(|m| {
+            if reset {
+                c.reset();
+            }
+            let mut out = Vec::with_capacity(m.len() + 64);
+            c.compress_vec(m, &mut out, FlushCompress::Sync).expect("zlib");
+            out.len() - 4
+        })
+        .collect()
+}
+
 /// Settings that keep the probe table fast: short timers, a 64 KiB message limit.
 fn quick_settings() -> Settings {
     Settings {
@@ -703,10 +764,50 @@ fn probe_for(flaw: Flaw) -> Probe {
             accepted(Probe::request(default_request().extensions(&["permessage-deflate; x-unknown"])))
         }
         DeflateAlwaysClientWindow15 | DeflateAcceptsEveryOffer => {
-            accepted(Probe::request(default_request().extensions(&["permessage-deflate, permessage-deflate"])))
+            Probe::request(default_request().extensions(&["permessage-deflate, permessage-deflate"]))
+                .then(&[close_1000()])
+                .expect(&["status 101", "extensions permessage-deflate", "close 1000", "eof"])
         }
-        DeflateServerWindow15 => {
-            accepted(Probe::request(default_request().extensions(&["permessage-deflate; server_max_window_bits=10"])))
+        DeflateServerWindow15 => Probe::request(deflate_request("permessage-deflate; server_max_window_bits=10"))
+            .then(&[close_1000()])
+            .expect(&["status 101", "extensions permessage-deflate; server_max_window_bits=10", "close 1000", "eof"]),
+        DeflateLeavesTail | DeflateInflatesUncompressed | DeflateUtf8BeforeInflating => {
+            // a compressed "Hello", and the same uncompressed: both echoed compressed, the second with context
+            let lens = deflated(&[b"Hello", b"Hello"], 15, false);
+            let echoes: Vec<String> = lens.iter().map(|n| format!("text {n} bytes [ReservedBitsSet]")).collect();
+            deflate_probe("", &[hello_compressed(), FrameSpec::text("Hello")], &[&echoes[0], &echoes[1]])
+        }
+        DeflateIgnoresServerWindow => {
+            // a block, then its start again 600 bytes later: a 512-byte window cannot refer back to it
+            let block = noise(600);
+            let message = [&block[..], &block[..400]].concat();
+            let echo = format!("binary {} bytes [ReservedBitsSet]", deflated(&[&message], 9, false)[0]);
+            deflate_probe("; server_max_window_bits=9", &[FrameSpec::binary(message)], &[&echo])
+        }
+        DeflateKeepsContext => {
+            let message = noise(100);
+            let lens = deflated(&[&message, &message], 15, true);
+            let echoes: Vec<String> = lens.iter().map(|n| format!("binary {n} bytes [ReservedBitsSet]")).collect();
+            let frames = [FrameSpec::binary(message.clone()), FrameSpec::binary(message)];
+            deflate_probe("; server_no_context_takeover", &frames, &[&echoes[0], &echoes[1]])
+        }
+        DeflateResetsClientContext => {
+            // RFC 7692 §7.2.3.2: the second "Hello" refers back to the first
+            let lens = deflated(&[b"Hello", b"Hello"], 15, false);
+            let echoes: Vec<String> = lens.iter().map(|n| format!("text {n} bytes [ReservedBitsSet]")).collect();
+            let second = FrameSpec::text(vec![0xf2, 0x00, 0x11, 0x00, 0x00]).rsv(0b100);
+            deflate_probe("", &[hello_compressed(), second], &[&echoes[0], &echoes[1]])
+        }
+        DeflateAcceptsRsv1Anywhere => deflate_failure(FrameSpec::ping("p").rsv(0b100), "1002"),
+        // a stored block holding c0 80, an overlong NUL
+        DeflateSkipsUtf8AfterInflating => {
+            let stored = vec![0x00, 0x04, 0x00, 0xfb, 0xff, 0x48, 0xc0, 0x80, 0x21, 0x00];
+            deflate_failure(FrameSpec::text(stored).rsv(0b100), "1007")
+        }
+        DeflateIgnoresCorruptData => deflate_failure(FrameSpec::binary(vec![0x06, 0x00]).rsv(0b100), "1007"),
+        DeflateBombCrashes => {
+            let bomb = wsharness::wire::deflate::craft::bomb_message(quick_settings().max_message as usize * 4);
+            deflate_failure(FrameSpec::binary(bomb).rsv(0b100), "1009")
         }
         DeflateRefusesWindow8 => {
             accepted(Probe::request(default_request().extensions(&["permessage-deflate; server_max_window_bits=8"])))

@@ -59,6 +59,10 @@ struct Args {
     /// which keeps no per-connection history between messages.
     #[arg(long)]
     deflate_no_context_takeover: bool,
+    /// permessage-deflate: the zlib level of what the server compresses (0 stored, 1 fastest, 9 smallest).
+    #[arg(long, default_value_t = reference_server::deflate::DEFAULT_LEVEL, value_name = "LEVEL",
+          value_parser = clap::value_parser!(u8).range(0..=9))]
+    deflate_level: u8,
     /// Runtime worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -124,6 +128,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             client_max_window_bits: args.deflate_window_bits,
             server_no_context_takeover: args.deflate_no_context_takeover,
             client_no_context_takeover: args.deflate_no_context_takeover,
+            level: args.deflate_level,
         }),
         ..Config::default()
     };

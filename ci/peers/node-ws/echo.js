@@ -5,7 +5,8 @@
 // Usage: node echo.js PORT        (loopback only; port 0 picks a free port)
 // Prints "node-ws listening on ws://127.0.0.1:PORT/" once it accepts connections.
 // Every text or binary message is sent back as received; ws answers pings, validates UTF-8 and
-// runs the closing handshake itself. permessage-deflate stays off (the ws server default).
+// runs the closing handshake itself. permessage-deflate stays off (the ws server default) unless
+// WS_DEFLATE=1 is set: then ws negotiates it with its defaults (messages under 1 KiB are sent uncompressed).
 'use strict';
 
 const { WebSocketServer } = require('ws');
@@ -17,7 +18,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 // 64 MiB: above Autobahn 9.x's largest message (16 MiB)
-const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 64 * 1024 * 1024 });
+const perMessageDeflate = process.env.WS_DEFLATE === '1';
+const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 64 * 1024 * 1024, perMessageDeflate });
 
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));

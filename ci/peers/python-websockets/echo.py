@@ -6,10 +6,12 @@ Usage: python echo.py PORT        (loopback only; port 0 picks a free port)
 Prints "python-websockets listening on ws://127.0.0.1:PORT/" once it accepts connections.
 Every text or binary message is sent back as received (text as str, binary as bytes); the library
 answers pings, validates UTF-8 and runs the closing handshake. Compression and keepalive pings are
-off so that the only frames on the wire are the ones the test provokes.
+off so that the only frames on the wire are the ones the test provokes; WS_DEFLATE=1 turns
+permessage-deflate on with the library's defaults (its default when not told otherwise).
 """
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -24,7 +26,12 @@ async def echo(ws):
 async def main(port):
     # 64 MiB: above Autobahn 9.x's largest message (16 MiB)
     async with serve(
-        echo, "127.0.0.1", port, compression=None, max_size=64 * 1024 * 1024, ping_interval=None
+        echo,
+        "127.0.0.1",
+        port,
+        compression="deflate" if os.environ.get("WS_DEFLATE") == "1" else None,
+        max_size=64 * 1024 * 1024,
+        ping_interval=None,
     ) as server:
         bound = server.sockets[0].getsockname()[1]
         print(f"python-websockets listening on ws://127.0.0.1:{bound}/", flush=True)

@@ -59,13 +59,28 @@ enum Codec {
     Bomb(Vec<u8>),
 }
 
+/// Compressed payloads kept for replay, at most this many bytes of them per step.
+pub const REPLAY_BYTES: usize = 4 << 20;
+
 /// Builds a step's messages one at a time.
 pub struct MessageBuilder<'a> {
     step: &'a Messages,
     cursor: Option<DataCursor>,
+    /// Where the next message starts in the data set (the replay key).
+    offset: usize,
     codec: Codec,
+    /// Compressed payloads by offset: without context takeover on our side a payload always compresses to
+    /// the same bytes, so each distinct one is compressed once and replayed (`None`: takeover, no replay).
+    replay: Option<Replay>,
     plain: Vec<u8>,
     built: usize,
+}
+
+/// Compressed payloads already built, by where their plain payload starts in the data set.
+#[derive(Debug, Default)]
+struct Replay {
+    by_offset: std::collections::HashMap<usize, Vec<u8>>,
+    bytes: usize,
 }
 
 impl std::fmt::Debug for MessageBuilder<'_> {
@@ -88,7 +103,14 @@ impl<'a> MessageBuilder<'a> {
             MessageSource::Data { set, len, .. } => Some(DataCursor::new(set, len)),
             _ => None,
         };
-        Ok(MessageBuilder { step, cursor, codec, plain: Vec::new(), built: 0 })
+        // RFC 7692 §7.1.1.2: without context takeover each message is compressed on its own
+        let independent = match &codec {
+            Codec::Zlib(_) => deflate.is_some_and(|n| n.client_no_context_takeover),
+            Codec::Stored => true,
+            Codec::Plain | Codec::Bomb(_) => false,
+        };
+        let replay = independent.then(Replay::default);
+        Ok(MessageBuilder { step, cursor, offset: 0, codec, replay, plain: Vec::new(), built: 0 })
     }
 
     /// Whether every message of the step has been built.
@@ -106,13 +128,22 @@ impl<'a> MessageBuilder<'a> {
     }
 
     fn build(&mut self, out: &mut Vec<u8>) -> Result<Built, BuildError> {
+        let key = self.offset;
         self.fill_plain();
-        let (wire, compressed) = match &mut self.codec {
-            Codec::Plain => (None, false),
-            Codec::Zlib(c) => (Some(c.compress(&self.plain)?), true),
-            Codec::Stored => (Some(craft::stored_message(&self.plain)), true),
-            Codec::Bomb(b) => (Some(b.clone()), true),
+        let replayed = self.replay.as_ref().and_then(|r| r.by_offset.get(&key)).cloned();
+        let (wire, compressed) = match (&mut self.codec, replayed) {
+            (_, Some(done)) => (Some(done), true),
+            (Codec::Plain, _) => (None, false),
+            (Codec::Zlib(c), None) => (Some(c.compress(&self.plain)?), true),
+            (Codec::Stored, None) => (Some(craft::stored_message(&self.plain)), true),
+            (Codec::Bomb(b), None) => (Some(b.clone()), true),
         };
+        if let (Some(r), Some(w)) = (self.replay.as_mut(), wire.as_ref()) {
+            if r.bytes + w.len() <= REPLAY_BYTES && !r.by_offset.contains_key(&key) {
+                r.bytes += w.len();
+                r.by_offset.insert(key, w.clone());
+            }
+        }
         let payload = wire.as_deref().unwrap_or(&self.plain);
         let (first, frames) = frames_into(out, self.step.opcode, payload, compressed, self.step.fragment)?;
         let echo = match self.codec {
@@ -127,10 +158,16 @@ impl<'a> MessageBuilder<'a> {
         Ok(Built { echo, plain_len, wire_len: payload.len(), compressed, first, frames })
     }
 
-    /// The next plain payload into `self.plain` (a bomb has none: it is compressed data already).
+    /// The next plain payload into `self.plain` (a bomb has none: it is compressed data already), and where
+    /// the one after it starts.
     fn fill_plain(&mut self) {
         match (&self.step.source, &mut self.cursor) {
             (MessageSource::Data { same: true, .. }, Some(_)) if self.built > 1 => {}
+            (MessageSource::Data { set, len, same }, Some(cursor)) => {
+                cursor.next_into(&mut self.plain);
+                let total = set.bytes().len().max(1);
+                self.offset = if *same { 0 } else { (self.offset + len % total) % total };
+            }
             (_, Some(cursor)) => cursor.next_into(&mut self.plain),
             (MessageSource::Bytes(b), None) if self.built == 1 => self.plain.clone_from(b),
             (MessageSource::Fill(f), None) if self.built == 1 => self.plain = f.bytes(),
@@ -244,6 +281,27 @@ mod tests {
             }
             assert_eq!(read_back(&wire, &n), vec![b"hello hello hello".to_vec(); 3]);
         }
+    }
+
+    #[test]
+    fn without_context_takeover_each_distinct_payload_is_compressed_once_and_replayed() {
+        let n = Negotiated { client_no_context_takeover: true, ..Negotiated::default() };
+        let total = DataSet::Image.bytes().len();
+        // a length that divides the set's size twice over: the payloads repeat every few messages
+        let len = total / 2;
+        let s = step(MessageSource::Data { set: DataSet::Image, len, same: false }, true, None, 6);
+        let mut b = MessageBuilder::new(&s, Some(&n)).expect("builder");
+        let mut wire = Vec::new();
+        let mut echoes = Vec::new();
+        while let Some(built) = b.next(&mut wire) {
+            echoes.push(built.expect("built").echo.expect("echo").payload().to_vec());
+        }
+        assert_eq!(b.replay.as_ref().map(|r| r.by_offset.len()), Some(2));
+        assert_eq!(echoes[0], echoes[2]);
+        assert_ne!(echoes[0], echoes[1]);
+        assert_eq!(read_back(&wire, &n), echoes);
+        let with_takeover = MessageBuilder::new(&s, Some(&Negotiated::default())).expect("builder");
+        assert!(with_takeover.replay.is_none());
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! [`Settings`] timer or by the server being stopped (dropping it stops it too).
 
 mod conn;
+mod deflate;
 mod frame;
 mod handshake;
 mod utf8;
@@ -179,6 +180,28 @@ flaws! {
     /// Breaks RFC 7692 §7 (decline what it cannot support) and RFC 6455 §4.2.2: answers an offer of
     /// `server_max_window_bits=8` with 500, as python-websockets did until 2026 (zlib refuses a window of 8).
     DeflateRefusesWindow8,
+    /// Breaks RFC 7692 §7.2.1: leaves the 4 octets 00 00 ff ff at the end of each compressed echo.
+    DeflateLeavesTail,
+    /// Breaks RFC 7692 §7.1.2.1: compresses with a 32 KiB window after accepting a smaller server_max_window_bits.
+    DeflateIgnoresServerWindow,
+    /// Breaks RFC 7692 §7.1.1.1: keeps its compression context after accepting server_no_context_takeover.
+    DeflateKeepsContext,
+    /// Breaks RFC 7692 §7.2.2 (context takeover is the client's right unless asked otherwise): resets its
+    /// inflater for every message, so a message that refers to the previous one does not inflate (1007).
+    DeflateResetsClientContext,
+    /// Breaks RFC 7692 §6.1: accepts RSV1 on continuation and control frames.
+    DeflateAcceptsRsv1Anywhere,
+    /// Breaks RFC 7692 §6: inflates every data message, RSV1 or not.
+    DeflateInflatesUncompressed,
+    /// Breaks RFC 7692 §6 with RFC 6455 §8.1: validates the UTF-8 of the compressed bytes of a text message.
+    DeflateUtf8BeforeInflating,
+    /// Breaks RFC 6455 §8.1 with RFC 7692 §6: never checks the UTF-8 of an inflated text message.
+    DeflateSkipsUtf8AfterInflating,
+    /// Breaks RFC 7692 §7.2.2: echoes what it inflated before corrupt data instead of failing with 1007.
+    DeflateIgnoresCorruptData,
+    /// Breaks RFC 7692 §8 with RFC 6455 §10.4: inflates without a bound and dies (the whole server) when a
+    /// message inflates past its limit.
+    DeflateBombCrashes,
     /// Breaks RFC 6455 §10.4 (one client must not deny service to others): serves one connection at a time,
     /// reading its request head with no time limit (a blocking accept loop).
     ServesOneConnectionAtATime,
@@ -447,7 +470,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut head = Vec::new();
     let deadline = Instant::now() + settings.handshake_timeout;
     let no_timeout = flaws.has(Flaw::NoHandshakeTimeout) || flaws.has(Flaw::ServesOneConnectionAtATime);
-    let (response, head_len) = loop {
+    let (response, head_len, deflate) = loop {
         let answer = match handshake::answer(&head, flaws, settings) {
             // the first read taken for the whole head
             Answer::NeedMore if !head.is_empty() && flaws.has(Flaw::NoPartialHeadBuffering) => {
@@ -464,7 +487,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 }
                 return;
             }
-            Answer::Upgrade { response, head_len } => break (response, head_len),
+            Answer::Upgrade { response, head_len, deflate } => break (response, head_len, deflate),
             Answer::Refuse { response } => {
                 if stream.write_all(&response).await.is_ok() {
                     close_gracefully(stream, settings).await;
@@ -498,7 +521,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     if flaws.has(Flaw::Floods) {
         return flood(stream, flaws, settings).await;
     }
-    let mut conn = Conn::new(flaws.clone(), settings.max_message);
+    let mut conn = Conn::new(flaws.clone(), settings.max_message, deflate);
     let pipelined = &head[head_len..];
     let mut actions =
         if pipelined.is_empty() || flaws.has(Flaw::ExtraBytesLost) { Vec::new() } else { conn.on_read(pipelined) };

@@ -258,7 +258,7 @@ fn new_deflater(agreed: &Agreed, history: &[u8]) -> Result<Compress, ProtocolErr
         return Ok(Compress::new_with_window_bits(Compression::none(), false, MIN_WINDOW_BITS + 1));
     }
     // ok: bits is 9..=15 here (the negotiation yields 8..=15)
-    let mut c = Compress::new_with_window_bits(Compression::default(), false, bits);
+    let mut c = Compress::new_with_window_bits(Compression::new(u32::from(agreed.level)), false, bits);
     if !agreed.server_no_context_takeover && !history.is_empty() {
         c.set_dictionary(tail(history, bits)).map_err(|_| ProtocolError::CompressorFailed)?;
     }

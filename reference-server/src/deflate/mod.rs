@@ -18,4 +18,4 @@ mod offer;
 
 pub use codec::Codec;
 pub(crate) use codec::UNMASK_CHUNK;
-pub use offer::{negotiate, Agreed, DeflateConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+pub use offer::{negotiate, Agreed, DeflateConfig, DEFAULT_LEVEL, MAX_WINDOW_BITS, MIN_WINDOW_BITS};

@@ -312,7 +312,12 @@ impl CaseState {
     pub fn server_message(&mut self, m: Message, compressed: bool) -> Result<Message, String> {
         match (&mut self.deflate, compressed) {
             (Some(d), true) => {
+                let seen = d.violations.len();
                 let plain = d.inflate(m.payload(), m.is_text())?;
+                if let Some(v) = d.violations.get(seen) {
+                    // a rule of RFC 7692 broken in the stream: the case has its verdict, the rest need not run
+                    return Err(format!("compressed data that breaks {}: {}", v.rfc, v.observed));
+                }
                 Ok(if m.is_text() { Message::Text(plain) } else { Message::Binary(plain) })
             }
             (Some(d), false) => {

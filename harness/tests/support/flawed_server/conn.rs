@@ -11,6 +11,7 @@
 
 use wsharness::wire::CloseCode;
 
+use super::deflate::{Agreement, Codec, InflateFail};
 use super::frame::{self, Header, BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
 use super::utf8::Utf8Validator;
 use super::{Flaw, Flaws};
@@ -53,8 +54,13 @@ enum State {
 #[derive(Debug)]
 struct Message {
     text: bool,
+    /// RSV1 on its first frame: compressed (RFC 7692 §6).
+    compressed: bool,
     data: Vec<u8>,
 }
+
+/// RSV1 in [`Header::rsv`]: permessage-deflate's "compressed" bit.
+const RSV1: u8 = 0b100;
 
 /// What the next bytes of the buffer hold.
 enum Next {
@@ -79,11 +85,14 @@ pub(crate) struct Conn {
     fed: usize,
     /// Bytes at the front of `buf` that came in earlier reads than the current one.
     carried: usize,
+    /// permessage-deflate, when the handshake accepted it.
+    deflate: Option<Codec>,
 }
 
 impl Conn {
-    pub fn new(flaws: Flaws, max_message: u64) -> Conn {
+    pub fn new(flaws: Flaws, max_message: u64, deflate: Option<Agreement>) -> Conn {
         Conn {
+            deflate: deflate.map(|a| Codec::new(a, flaws.clone())),
             flaws,
             max_message,
             buf: Vec::new(),
@@ -192,7 +201,10 @@ impl Conn {
         let defined = matches!(h.opcode, CONTINUATION | TEXT | BINARY | CLOSE | PING | PONG);
         let control = h.opcode & 0x8 != 0;
         // RFC 6455 §5.2: RSV bits are 0 without an extension; reserved opcodes fail
-        if h.rsv != 0 && !self.has(Flaw::IgnoresRsv) {
+        // RFC 7692 §6.1: with permessage-deflate, RSV1 on the first frame of a data message
+        let starts = matches!(h.opcode, TEXT | BINARY) || self.has(Flaw::DeflateAcceptsRsv1Anywhere);
+        let allowed = if self.deflate.is_some() && starts { RSV1 } else { 0 };
+        if h.rsv & !allowed != 0 && !self.has(Flaw::IgnoresRsv) {
             return Err(PROTOCOL_ERROR);
         }
         if !defined && !self.has(Flaw::IgnoresReservedOpcodes) {
@@ -236,26 +248,36 @@ impl Conn {
         }
         // RFC 6455 §10.4: refuse a message over the limit as soon as its size is known
         let size = self.message.as_ref().map_or(0, |m| m.data.len() as u64).saturating_add(len);
-        if defined && size > self.max_message && !self.has(Flaw::NoMessageLimit) {
+        // (a server without a bound on inflating has none on what it buffers either)
+        let unbounded = self.has(Flaw::NoMessageLimit) || self.has(Flaw::DeflateBombCrashes);
+        if defined && size > self.max_message && !unbounded {
             return Err(MESSAGE_TOO_BIG);
         }
         Ok(len)
     }
 
-    /// Whether the frame at the front of the buffer belongs to a text message.
-    fn is_text(&self, opcode: u8) -> bool {
-        match (&self.message, opcode) {
-            (Some(message), CONTINUATION | TEXT | BINARY) => message.text,
-            (None, TEXT) => true,
+    /// Whether the frame at the front of the buffer belongs to a text message whose frames carry its text
+    /// (not compressed, or a flaw that reads compressed bytes as text).
+    fn is_text(&self, h: &Header) -> bool {
+        let text = match (&self.message, h.opcode) {
+            (Some(message), CONTINUATION | TEXT | BINARY) => message.text && !message.compressed,
+            (None, TEXT) => !self.compressed(h),
             _ => false,
-        }
+        };
+        text || (self.has(Flaw::DeflateUtf8BeforeInflating)
+            && self.message.as_ref().map_or(h.opcode == TEXT, |m| m.text))
+    }
+
+    /// Whether a message starting with this frame is compressed.
+    fn compressed(&self, h: &Header) -> bool {
+        self.deflate.is_some() && (h.rsv & RSV1 != 0 || self.has(Flaw::DeflateInflatesUncompressed))
     }
 
     /// Feeds the UTF-8 validator the payload bytes of the frame in progress up to
     /// `upto` that it has not seen; `false` if the text is already invalid
     /// (RFC 6455 §8.1: fail as soon as invalid UTF-8 is found).
     fn validate_text(&mut self, h: &Header, upto: usize) -> bool {
-        if !self.is_text(h.opcode) || self.has(Flaw::NoUtf8Validation) || self.has(Flaw::LateUtf8Failure) {
+        if !self.is_text(h) || self.has(Flaw::NoUtf8Validation) || self.has(Flaw::LateUtf8Failure) {
             return true;
         }
         let start = h.header_len + self.fed;
@@ -284,7 +306,9 @@ impl Conn {
     }
 
     fn on_data(&mut self, h: &Header, payload: Vec<u8>, out: &mut Vec<Action>) {
-        let mut message = self.message.take().unwrap_or(Message { text: h.opcode == TEXT, data: Vec::new() });
+        let compressed = self.compressed(h);
+        let mut message =
+            self.message.take().unwrap_or(Message { text: h.opcode == TEXT, compressed, data: Vec::new() });
         if self.has(Flaw::EchoesEachFragment) {
             let opcode = if message.text { TEXT } else { BINARY };
             if !h.fin {
@@ -301,6 +325,9 @@ impl Conn {
             return;
         }
         let utf8 = std::mem::take(&mut self.utf8);
+        if message.compressed {
+            return self.on_compressed(message, out);
+        }
         if message.text && !self.has(Flaw::NoUtf8Validation) {
             let valid = if self.has(Flaw::LateUtf8Failure) {
                 std::str::from_utf8(&message.data).is_ok()
@@ -311,8 +338,39 @@ impl Conn {
                 return self.fail(INVALID_PAYLOAD, out);
             }
         }
-        // RFC 6455 §5.6: echo the message, same type, one frame
+        self.echo(message, out);
+    }
+
+    /// A compressed message, whole: inflated within the limit (RFC 7692 §7.2.2), its text checked, echoed.
+    fn on_compressed(&mut self, mut message: Message, out: &mut Vec<Action>) {
+        let (limit, flaws) = (self.max_message, self.flaws.clone());
+        let Some(codec) = self.deflate.as_mut() else { return self.fail(PROTOCOL_ERROR, out) };
+        match codec.inflate(&message.data, limit) {
+            Ok(data) => message.data = data,
+            Err(InflateFail::TooBig) if flaws.has(Flaw::DeflateBombCrashes) => {
+                self.state = State::Closed;
+                return out.push(Action::Crash);
+            }
+            Err(InflateFail::TooBig) => return self.fail(MESSAGE_TOO_BIG, out),
+            Err(InflateFail::Corrupt) => return self.fail(INVALID_PAYLOAD, out),
+        }
+        let check = !self.has(Flaw::NoUtf8Validation) && !self.has(Flaw::DeflateSkipsUtf8AfterInflating);
+        // RFC 6455 §8.1 on the inflated text (RFC 7692 §6)
+        if message.text && check && std::str::from_utf8(&message.data).is_err() {
+            return self.fail(INVALID_PAYLOAD, out);
+        }
+        self.echo(message, out);
+    }
+
+    /// RFC 6455 §5.6: echoes the message, same type, one frame (compressed when permessage-deflate is on).
+    fn echo(&mut self, message: Message, out: &mut Vec<Action>) {
         let opcode = if message.text && !self.has(Flaw::EchoesAsBinary) { TEXT } else { BINARY };
+        if let Some(codec) = self.deflate.as_mut() {
+            let mut frame = frame::encode(true, opcode, &codec.compress(&message.data), &self.flaws);
+            // RFC 7692 §6.1: RSV1 on the (only) frame of a compressed message
+            frame[0] |= RSV1 << 4;
+            return out.push(Action::Write(frame));
+        }
         if self.has(Flaw::FragmentsEchoWrongly) {
             let (first, second) = message.data.split_at(message.data.len() / 2);
             out.push(Action::Write(frame::encode(false, CONTINUATION, first, &self.flaws)));

@@ -12,6 +12,7 @@ use base64::Engine;
 use sha1::{Digest, Sha1};
 use wsharness::wire::accept_for;
 
+use super::deflate::{self, Agreement};
 use super::{Flaw, Flaws, Settings};
 
 /// Most header fields a request may have (more gets 431).
@@ -24,8 +25,9 @@ const FIELD_TABLE: usize = 8;
 pub(crate) enum Answer {
     /// The request head is not complete yet.
     NeedMore,
-    /// Write `response`; the bytes from `head_len` on are the first frames.
-    Upgrade { response: Vec<u8>, head_len: usize },
+    /// Write `response`; the bytes from `head_len` on are the first frames; `deflate`: permessage-deflate
+    /// was accepted with these parameters.
+    Upgrade { response: Vec<u8>, head_len: usize, deflate: Option<Agreement> },
     /// Write `response`, then close.
     Refuse { response: Vec<u8> },
     /// Close TCP without a response.
@@ -72,7 +74,7 @@ pub(crate) fn answer(buf: &[u8], flaws: &Flaws, settings: &Settings) -> Answer {
     };
     let fields = Fields::new(parsed, req.headers, flaws);
     match validate(&req, &fields, flaws, settings) {
-        Ok(response) => Answer::Upgrade { response, head_len },
+        Ok((response, deflate)) => Answer::Upgrade { response, head_len, deflate },
         Err(refusal) => refusal,
     }
 }
@@ -87,7 +89,7 @@ fn validate(
     fields: &Fields,
     flaws: &Flaws,
     settings: &Settings,
-) -> Result<Vec<u8>, Answer> {
+) -> Result<(Vec<u8>, Option<Agreement>), Answer> {
     let bad = |why: &str| Err(bad_request(why));
     // RFC 6455 §4.2.1 item 1: GET (RFC 7231 §4.1: case-sensitive), HTTP/1.1 or higher
     let method = req.method.unwrap_or_default();
@@ -175,42 +177,46 @@ fn validate(
     if flaws.has(Flaw::EchoesOfferedSubprotocols) && !offered.is_empty() {
         subprotocol = Some(fields.values("Sec-WebSocket-Protocol").collect::<Vec<_>>().join(", "));
     }
-    // RFC 6455 §9.1: no extension is implemented, so none is accepted
+    // RFC 6455 §9.1: permessage-deflate is the one extension implemented
     let offers: Vec<&str> = fields.values("Sec-WebSocket-Extensions").collect();
-    let extensions = if flaws.has(Flaw::SendsUnofferedExtension) {
-        Some("permessage-deflate".to_owned())
+    let (extensions, deflate) = if flaws.has(Flaw::SendsUnofferedExtension) {
+        (Some("permessage-deflate".to_owned()), None)
     } else if flaws.has(Flaw::EchoesOfferedExtensions) && !offers.is_empty() {
-        Some(offers.join(", "))
+        (Some(offers.join(", ")), None)
     } else {
         deflate_answer(&offers, flaws)?
     };
-    Ok(response_101(key, subprotocol.as_deref(), extensions.as_deref(), flaws))
+    Ok((response_101(key, subprotocol.as_deref(), extensions.as_deref(), flaws), deflate))
 }
 
-/// The answer to permessage-deflate offers (RFC 7692). The fixture compresses nothing, so without a flaw it declines,
-/// which RFC 7692 §7 always allows. Each deflate flaw accepts the first offer in a way that breaks one rule; the
-/// cases that catch them end before any message is sent, so no compression is needed to be caught.
-fn deflate_answer(offers: &[&str], flaws: &Flaws) -> Result<Option<String>, Answer> {
+/// The answer to permessage-deflate offers (RFC 7692), and what it agreed on. Without a flaw the first offer
+/// the fixture takes exactly as it likes is accepted ([`deflate::accept`]), else all are declined, which RFC 7692
+/// §7 always allows. Each negotiation flaw accepts the first offer in a way that breaks one rule; the cases that
+/// catch them end before any message is sent, so those connections compress nothing.
+fn deflate_answer(offers: &[&str], flaws: &Flaws) -> Result<(Option<String>, Option<Agreement>), Answer> {
     let elements: Vec<Vec<&str>> = offers
         .iter()
         .flat_map(|o| o.split(','))
         .map(|e| e.split(';').map(str::trim).collect::<Vec<_>>())
         .filter(|params| params.first().is_some_and(|n| n.eq_ignore_ascii_case("permessage-deflate")))
         .collect();
-    let Some(first) = elements.first() else { return Ok(None) };
+    let Some(first) = elements.first() else { return Ok((None, None)) };
     let window_8 = elements.iter().flatten().any(|p| p.replace(' ', "") == "server_max_window_bits=8");
     if flaws.has(Flaw::DeflateRefusesWindow8) && window_8 {
         return Err(refuse(500, "Internal Server Error", "zlib refuses a raw deflate window of 8", &[]));
     }
     if flaws.has(Flaw::DeflateAcceptsEveryOffer) {
-        return Ok(Some(vec!["permessage-deflate"; elements.len()].join(", ")));
+        return Ok((Some(vec!["permessage-deflate"; elements.len()].join(", ")), None));
     }
     if flaws.has(Flaw::DeflateIgnoresParameters) {
-        return Ok(Some("permessage-deflate".to_owned()));
+        return Ok((Some("permessage-deflate".to_owned()), None));
     }
     let (client_15, server_15) = (flaws.has(Flaw::DeflateAlwaysClientWindow15), flaws.has(Flaw::DeflateServerWindow15));
     if !client_15 && !server_15 {
-        return Ok(None);
+        return Ok(match deflate::accept(&elements) {
+            Some((answer, agreed)) => (Some(answer), Some(agreed)),
+            None => (None, None),
+        });
     }
     // the first offer accepted as it should be, but for the flawed window
     let mut answer = String::from("permessage-deflate");
@@ -226,7 +232,7 @@ fn deflate_answer(offers: &[&str], flaws: &Flaws) -> Result<Option<String>, Answ
     if client_15 {
         answer.push_str("; client_max_window_bits=15");
     }
-    Ok(Some(answer))
+    Ok((Some(answer), None))
 }
 
 /// Whether a Host value is `uri-host [ ":" port ]` (RFC 7230 §5.4, RFC 3986 §3.2.2): an IPv6 literal in
