@@ -7,7 +7,9 @@ use crate::deflate::{negotiate, DeflateConfig};
 const LIMITS: Limits = Limits { max_message_size: 1 << 20, max_frame_size: 1 << 20 };
 
 fn connection(offer: Option<&str>, limits: Limits) -> Connection {
-    let agreed = offer.map(|o| negotiate([o], &DeflateConfig::default()).expect("acceptable offer")); // ok: test
+    // zlib's default level 6, with which RFC 7692 §7.2.3 made its examples: the server's bytes are compared exactly
+    let config = DeflateConfig { level: 6, ..DeflateConfig::default() };
+    let agreed = offer.map(|o| negotiate([o], &config).expect("acceptable offer")); // ok: test
     Connection::with_deflate(limits, agreed)
 }
 

@@ -295,9 +295,7 @@ fn a_repeated_large_payload_is_refused_with_what_it_would_send() {
     assert!(e.starts_with("cases/t.toml:7: case 'a', step 1: payload_len = 67108864, repeat = 1000000: "), "{e}");
     assert!(e.contains("1000000 frames, 67108878000000 bytes (61 TiB) on the wire"), "{e}");
     assert!(
-        e.ends_with(
-            "a case may send at most 1048576 frames and 201326592 bytes (192 MiB): lower repeat or the payload's size"
-        ),
+        e.ends_with("a case may send at most 201326592 bytes (192 MiB): lower repeat or the payload's size"),
         "{e}"
     );
 }
@@ -328,18 +326,20 @@ fn byte_by_byte_delivery_of_a_large_payload_is_refused_by_its_write_count() {
 
 #[test]
 fn repeated_raw_bytes_and_expectations_are_counted() {
-    let e = first_error(&one_step("send_raw = \"89 80 00 00 00 00\"\nrepeat = 300000"));
+    let e = first_error(&one_step("send_raw = \"89 80 00 00 00 00\"\nrepeat = 1100000"));
     assert!(
-        e.contains("send_raw of 6 bytes, repeat = 300000: 300000 frames, 1800000 bytes (1.7 MiB) on the wire"),
+        e.contains("send_raw of 6 bytes, repeat = 1100000: 1100000 frames, 6600000 bytes (6.3 MiB) on the wire"),
         "{e}"
     );
-    let e = first_error(&one_step("expect = \"pong\"\npayload = \"p\"\nrepeat = 300000"));
+    let e = first_error(&one_step("expect = \"pong\"\npayload = \"p\"\nrepeat = 1100000"));
     assert!(
-        e.contains("step 1: expect repeat = 300000: 300000 events expected in all; a case may expect at most 262144"),
+        e.contains(
+            "step 1: expect repeat = 1100000: 1100000 events expected in all; a case may expect at most 1048576"
+        ),
         "{e}"
     );
-    let e = first_error(&one_step("expect = \"message\"\npayload_len = 1000000\nrepeat = 200"));
-    assert!(e.contains("expect repeat = 200 of a 1000000-byte payload: 200000000 bytes (190.7 MiB) expected"), "{e}");
+    let e = first_error(&one_step("expect = \"message\"\npayload_len = 1000000\nrepeat = 210"));
+    assert!(e.contains("expect repeat = 210 of a 1000000-byte payload: 210000000 bytes (200.3 MiB) expected"), "{e}");
 }
 
 /// A file with a matrix of `names` names of 40 values each: 6 names is the 1.2 KB file asking for 40^6 = 4 billion cases.
