@@ -5,10 +5,10 @@
 //! seed by a PRNG of our own (splitmix64), so it is the same bytes on every machine and run, made once per
 //! process on first use (a few milliseconds for all five in release). Each set has a similar character for
 //! DEFLATE: structure, repetition and compression ratio (the tests check the ratios at level 6), and about
-//! its original's size; four are a multiple of 64 KiB (192, 224, 256 KiB and 1 MiB for 194,056, 222,218,
-//! 263,647 and 1,042,328 bytes), so that a cursor of Autobahn's sizes (powers of two) comes back to the same
+//! its original's size, each a multiple of 64 KiB (192, 256, 224, 256 KiB and 1 MiB for 194,056, 263,222,
+//! 222,218, 263,647 and 1,042,328 bytes), so that a cursor of Autobahn's sizes (powers of two) comes back to the same
 //! offsets after a few messages and a compressor without context takeover can replay its output
-//! (`conformance::messages`); the image keeps its BMP's exact 263,222 bytes.
+//! (`conformance::messages`); the image is a 512x509 BMP of 256 KiB (Autobahn's is 512x512, 263,222 bytes).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 pub enum DataSet {
     /// Pretty-printed JSON records (Autobahn's 194,056-byte JSON file); DEFLATE ratio about 7:1.
     Json,
-    /// A 512x512 8-bit grayscale BMP of a smooth, grainy synthetic photo (Autobahn's Lena); about 1.2:1.
+    /// A 512x509 8-bit grayscale BMP of a smooth, grainy synthetic photo (Autobahn's Lena, 512x512); about 1.2:1.
     Image,
     /// German-like verse drama in ASCII (Autobahn's Faust, sent as binary); about 2.8:1.
     Text,
@@ -68,7 +68,7 @@ impl DataSet {
     fn info(self) -> Info {
         const INFO: [Info; 5] = [
             ("json", 196_608, "pretty-printed JSON records", json),
-            ("image", 263_222, "512x512 8-bit grayscale BMP of a synthetic photo", image),
+            ("image", 262_144, "512x509 8-bit grayscale BMP of a synthetic photo", image),
             ("text", 229_376, "German-like verse drama in ASCII", text),
             ("html", 262_144, "HTML page with navigation, articles, lists and tables", html),
             ("pdf", 1_048_576, "PDF of compressed-looking streams", pdf),
@@ -293,12 +293,17 @@ fn json_record(rng: &mut Rng, id: usize, s: &mut String) {
     );
 }
 
-/// A 512x512 8-bit grayscale BMP: smooth low-frequency shapes plus a little grain.
+/// An 8-bit grayscale BMP 512 pixels wide, as many rows as `size` holds (a gap of zeros before the pixels
+/// makes up the rest): smooth low-frequency shapes plus a little grain.
 fn image(size: usize) -> Vec<u8> {
     const W: usize = 512;
+    const HEADERS: usize = 54 + 256 * 4;
+    let height = size.saturating_sub(HEADERS) / W;
+    let offset = size - height * W;
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"BM");
-    let header = [size as u32, 0, 1078, 40, W as u32, W as u32, 1 | 8 << 16, 0, (W * W) as u32, 2835, 2835, 256, 256];
+    let (w, h) = (W as u32, height as u32);
+    let header = [size as u32, 0, offset as u32, 40, w, h, 1 | 8 << 16, 0, w * h, 2835, 2835, 256, 256];
     // file size, reserved, pixels' offset; info header: its size, width, height, 1 plane and 8 bits, no
     // compression, pixels' size, 72 dpi both ways, palette size, all of it important
     for v in header {
@@ -307,6 +312,7 @@ fn image(size: usize) -> Vec<u8> {
     for g in 0..=255u8 {
         out.extend_from_slice(&[g, g, g, 0]);
     }
+    out.resize(offset, 0);
     let turn = std::f32::consts::TAU / W as f32;
     let wave = |n: usize, parts: &[(f32, f32, f32)]| -> Vec<f32> {
         (0..n).map(|i| parts.iter().map(|&(a, f, p)| a * (i as f32 * f * turn + p).sin()).sum()).collect()
@@ -314,15 +320,15 @@ fn image(size: usize) -> Vec<u8> {
     let blob =
         |c: f32, w: f32| -> Vec<f32> { (0..W).map(|i| (-((i as f32 / W as f32 - c) / w).powi(2)).exp()).collect() };
     let cols = wave(W, &[(38.0, 0.7, 0.3), (14.0, 3.1, 1.0), (6.0, 11.0, 2.0)]);
-    let rows = wave(W, &[(30.0, 0.9, 2.1), (12.0, 4.3, 0.5), (5.0, 13.0, 1.3)]);
-    let diag = wave(2 * W, &[(16.0, 1.6, 0.8), (5.0, 7.0, 0.1)]);
+    let rows = wave(height, &[(30.0, 0.9, 2.1), (12.0, 4.3, 0.5), (5.0, 13.0, 1.3)]);
+    let diag = wave(W + height, &[(16.0, 1.6, 0.8), (5.0, 7.0, 0.1)]);
     let (bx, by) = (blob(0.55, 0.17), blob(0.48, 0.22));
     let mut rng = Rng::new(2);
     for (y, (&r, &gy)) in rows.iter().zip(&by).enumerate() {
         for (x, (&c, &gx)) in cols.iter().zip(&bx).enumerate() {
             let n = rng.next();
             let grain = (n & 7) as f32 + ((n >> 8) & 7) as f32 - 7.0;
-            // ok: x + y < 2 * W, the length of diag
+            // ok: x + y < W + height, the length of diag
             let v = 118.0 + c + r + diag[x + y] + 60.0 * gx * gy + grain;
             out.push(v.clamp(0.0, 255.0) as u8);
         }
@@ -551,7 +557,9 @@ mod tests {
     fn formats_look_right() {
         let image = DataSet::Image.bytes();
         assert!(image.starts_with(b"BM") && image[2..6] == (image.len() as u32).to_le_bytes());
-        assert_eq!(image[10..14], 1078u32.to_le_bytes());
+        let offset = u32::from_le_bytes([image[10], image[11], image[12], image[13]]) as usize;
+        let (width, height) = (&image[18..22], u32::from_le_bytes([image[22], image[23], image[24], image[25]]));
+        assert!(offset >= 1078 && width == 512u32.to_le_bytes() && offset + 512 * height as usize == image.len());
         let pdf = DataSet::Pdf.bytes();
         assert!(pdf.starts_with(b"%PDF-1.4\n") && pdf.ends_with(b"%%EOF\n"));
         let json: Result<Vec<serde_json::Value>, _> = serde_json::from_slice(DataSet::Json.bytes());
