@@ -153,7 +153,8 @@ pub fn extensions_value(offers: &[ExtensionOffer]) -> String {
 pub struct Negotiated {
     /// The server resets its LZ77 window for each message (RFC 7692 §7.1.1.1).
     pub server_no_context_takeover: bool,
-    /// The client (we) must reset its window for each message (RFC 7692 §7.1.1.2).
+    /// The client (we) resets its window for each message (RFC 7692 §7.1.1.2): the server asked for it, or the
+    /// offer it accepted carried the hint that we would.
     pub client_no_context_takeover: bool,
     /// The server's window is at most 2^this bytes (RFC 7692 §7.1.2.1); 15 when not limited.
     pub server_max_window_bits: u8,
