@@ -71,7 +71,18 @@ async fn a_conformance_report_with_failures_opens_cleanly_in_chromium() {
     let run_dir = dir.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_wsharness"))
-            .args(["conformance", &url, "--quiet", "--case-timeout", "2s", "--out", "run"])
+            // the 1000-message permessage-deflate cases take minutes in a debug build and add nothing to the page
+            .args([
+                "conformance",
+                &url,
+                "--quiet",
+                "--filter",
+                "!rfc7692/*-x1000",
+                "--case-timeout",
+                "2s",
+                "--out",
+                "run",
+            ])
             .current_dir(&run_dir)
             .output()
             .expect("wsharness runs")
