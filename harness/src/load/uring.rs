@@ -54,6 +54,17 @@ fn buffers_from_env() -> Option<(u16, usize)> {
     let size: usize = size.trim().parse().ok().filter(|s| (64..=1 << 24).contains(s))?;
     Some((count.next_power_of_two(), size))
 }
+/// How many rings, and how many slots each, for `connections` with a descriptor limit of `fd_soft`:
+/// as few rings as the limit allows (a fixed-file table holds at most the limit), each sized for
+/// its share of the connections (handed out in turn, never more than that share), not for the
+/// limit: a ring's slots are memory in this process and in the kernel, and a soft limit of 2^20
+/// (common in containers) would cost hundreds of megabytes for a run of two connections.
+fn ring_sizes(connections: u64, fd_soft: u64) -> (usize, u32) {
+    let most = fd_soft.saturating_sub(16).clamp(1, 1 << 20);
+    let rings = connections.div_ceil(most).max(1);
+    let share = connections.div_ceil(rings).clamp(1, most);
+    (rings as usize, share as u32)
+}
 /// Buffer group id.
 const BGID: u16 = 7;
 /// Longest sleep of a ring thread (it also watches for new connections and the run's tokens).
@@ -122,8 +133,7 @@ impl Pool {
     /// Rings enough for `connections` with a descriptor limit of `fd_soft`; fails when io_uring or a
     /// feature it needs is missing.
     pub fn start(connections: u64, fd_soft: u64) -> std::io::Result<Pool> {
-        let capacity = fd_soft.saturating_sub(16).clamp(1, 1 << 20) as u32;
-        let rings = connections.div_ceil(u64::from(capacity)).max(1) as usize;
+        let (rings, capacity) = ring_sizes(connections, fd_soft);
         let bufs = buffers_from_env().unwrap_or_else(|| buffers_for(connections.div_ceil(rings as u64)));
         let ctx: Arc<OnceLock<Arc<Ctx>>> = Arc::new(OnceLock::new());
         let stop = Arc::new(AtomicBool::new(false));
@@ -633,5 +643,17 @@ mod tests {
         for (k, g, s) in [(RECV, 1, 0), (SEND, 0x3FFF_FFFF, u32::MAX), (CLOSE, 77, 12345)] {
             assert_eq!(split(user_data(k, g, s)), (k, g, s));
         }
+    }
+
+    #[test]
+    fn rings_are_sized_for_the_connections_not_the_descriptor_limit() {
+        // two connections under a container's soft limit of 2^20: one ring of two slots
+        assert_eq!(ring_sizes(2, 1 << 20), (1, 2));
+        assert_eq!(ring_sizes(2, u64::MAX), (1, 2));
+        // 50,000 connections under a limit of 20,000: three rings, none over the limit
+        assert_eq!(ring_sizes(50_000, 20_000), (3, 16_667));
+        assert_eq!(ring_sizes(19_984, 20_000), (1, 19_984));
+        assert_eq!(ring_sizes(0, 20_000), (1, 1));
+        assert_eq!(ring_sizes(10, 0), (10, 1));
     }
 }
