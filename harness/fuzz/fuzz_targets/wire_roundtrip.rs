@@ -10,13 +10,14 @@
 //!   its wire bytes are the encoded bytes;
 //! - the assembler's messages and sequence violations equal a small model of
 //!   §5.4 (fragments, interleaved control frames, continuation without a start,
-//!   a new message inside one, data after close) and §8.1 (UTF-8 of text).
+//!   a new message inside one, data after close) and §8.1 (UTF-8 of text, left to the caller
+//!   for a message whose first frame has RSV1: compressed, RFC 7692 §6).
 #![no_main]
 
 use fuzz_input::{cuts_for, pieces, raw_cuts, FrameDesc};
 use libfuzzer_sys::fuzz_target;
 use wsharness::wire::{
-    FrameReader, FrameSpec, LengthEncoding, Message, MessageAssembler, ObservedFrame, ViolationKind,
+    FrameReader, FrameSpec, LengthEncoding, Message, MessageAssembler, ObservedFrame, ViolationKind, RSV1,
 };
 
 fuzz_target!(|input: &[u8]| {
@@ -70,7 +71,8 @@ fuzz_target!(|input: &[u8]| {
 /// RFC 6455 §5.4, §5.5.1 and §8.1 as the assembler documents them.
 fn model(specs: &[FrameSpec]) -> (Vec<Message>, Vec<ViolationKind>) {
     let (mut messages, mut kinds) = (Vec::new(), Vec::new());
-    let mut partial: Option<(bool, Vec<u8>)> = None;
+    // (text, compressed: RSV1 on the first frame, whose UTF-8 the caller judges after inflating; RFC 7692 §6)
+    let mut partial: Option<(bool, bool, Vec<u8>)> = None;
     let mut close_seen = false;
     for s in specs {
         match s.opcode {
@@ -79,7 +81,7 @@ fn model(specs: &[FrameSpec]) -> (Vec<Message>, Vec<ViolationKind>) {
                 if close_seen {
                     kinds.push(ViolationKind::DataAfterClose);
                 }
-                let (text, mut payload) = match (s.opcode, partial.take()) {
+                let (text, compressed, mut payload) = match (s.opcode, partial.take()) {
                     (0x0, None) => {
                         kinds.push(ViolationKind::ContinuationWithoutStart);
                         continue;
@@ -89,14 +91,14 @@ fn model(specs: &[FrameSpec]) -> (Vec<Message>, Vec<ViolationKind>) {
                         if previous.is_some() {
                             kinds.push(ViolationKind::DataFrameInsideMessage);
                         }
-                        (op == 0x1, Vec::new())
+                        (op == 0x1, s.rsv & RSV1 != 0, Vec::new())
                     }
                 };
                 payload.extend_from_slice(&s.payload);
                 if !s.fin {
-                    partial = Some((text, payload));
+                    partial = Some((text, compressed, payload));
                 } else if text {
-                    if std::str::from_utf8(&payload).is_err() {
+                    if !compressed && std::str::from_utf8(&payload).is_err() {
                         kinds.push(ViolationKind::TextNotUtf8);
                     }
                     messages.push(Message::Text(payload));

@@ -20,6 +20,7 @@ fuzz_target!(|input: &[u8]| {
             client_max_window_bits: 10,
             server_no_context_takeover: true,
             client_no_context_takeover: true,
+            ..DeflateConfig::default()
         },
     ];
     for config in configs {
