@@ -12,13 +12,24 @@
 //!   ends on a frame boundary, so it stays Open. Throughput in frames.
 //! - `header/parse/<length>`: [`FrameHeader::parse`] of one client header with
 //!   a 7-bit, 16-bit and 64-bit payload length (6, 8 and 14 bytes).
+//! - `deflate/process/<messages>`: permessage-deflate (RFC 7692) with context
+//!   takeover both ways, a fresh connection per iteration fed the same client
+//!   stream in reads of 64 KiB, as the I/O layer reads: 1000 text messages of
+//!   64 B, 64 of 16 KiB, and one binary message of 1 MiB (text-like bytes, about
+//!   3:1). Unmasking, inflating, UTF-8 validation, compressing the echo (level 1),
+//!   and the zlib objects made and dropped per read. Throughput in inflated bytes.
+//! - `deflate/bomb/1MiB-limit`: a 1000:1 bomb (2 MiB of zeros in about 2 KiB)
+//!   against a 1 MiB limit, up to the 1009 close. Throughput in bytes inflated (the limit).
 //!
-//! Run with `cargo bench -p reference-server --bench codec` (add `-- --quick` for a rough pass).
+//! Run with `cargo bench -p reference-server --bench codec` (add `-- --quick` for a rough pass,
+//! `-- deflate` for one group).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use flate2::{Compress, Compression, FlushCompress};
 use reference_server::conn::{Connection, Limits, State};
+use reference_server::deflate::{negotiate, DeflateConfig};
 use reference_server::frame::{apply_mask, apply_mask_bytewise, FrameHeader, MaskingKey, Rsv};
 
 const KEY: MaskingKey = MaskingKey([0x37, 0xfa, 0x21, 0x3d]);
@@ -112,5 +123,75 @@ fn header(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mask, echo, header);
+/// Bytes the I/O layer reads at a time (its pooled buffer).
+const READ: usize = 64 * 1024;
+
+/// A client's compressed frames for `messages` (RSV1, one frame each, RFC 7692 §7.2.1), one stream with context takeover.
+fn compressed_stream(opcode: u8, messages: &[&[u8]]) -> Vec<u8> {
+    let mut client = Compress::new(Compression::new(6), false);
+    let mut stream = Vec::new();
+    for message in messages {
+        let mut payload = Vec::with_capacity(message.len() + 1024);
+        client.compress_vec(message, &mut payload, FlushCompress::Sync).expect("deflate");
+        payload.truncate(payload.len() - 4);
+        stream.extend_from_slice(&client_frame(0x40 | opcode, &payload));
+    }
+    stream
+}
+
+/// Feeds `input` to a fresh permessage-deflate connection in reads of [`READ`] bytes, as the I/O layer does.
+fn deflate_run(limits: Limits, input: &[u8], out: &mut Vec<u8>) -> Connection {
+    let agreed = negotiate(["permessage-deflate"], &DeflateConfig::default());
+    let mut conn = Connection::with_deflate(limits, agreed);
+    let mut carry: Vec<u8> = Vec::with_capacity(READ + 16);
+    for piece in input.chunks(READ) {
+        carry.extend_from_slice(piece);
+        let n = conn.process(&carry, out);
+        carry.drain(..n);
+    }
+    conn
+}
+
+fn deflate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("deflate");
+    let text: Vec<u8> =
+        (0..200_000u32).flat_map(|i| format!("{} ", i.wrapping_mul(7919) % 100_003).into_bytes()).collect();
+    let short: Vec<&[u8]> = (0..1000).map(|i| &text[i * 64..i * 64 + 64]).collect();
+    let medium: Vec<&[u8]> = (0..64).map(|i| &text[i * 16_384..i * 16_384 + 16_384]).collect();
+    let cases: [(&str, u8, Vec<&[u8]>); 3] =
+        [("text-64B", 0x1, short), ("text-16KiB", 0x1, medium), ("binary-1MiB", 0x2, vec![&text[..1 << 20]])];
+    for (name, opcode, messages) in cases {
+        let input = compressed_stream(opcode, &messages);
+        let inflated: usize = messages.iter().map(|m| m.len()).sum();
+        let mut out = Vec::with_capacity(READ);
+        let conn = deflate_run(LIMITS, &input, &mut out);
+        assert_eq!(conn.state(), State::Open, "{name}");
+        assert!(!conn.is_mid_message(), "{name}");
+        group.throughput(Throughput::Bytes(inflated as u64));
+        group.bench_with_input(BenchmarkId::new("process", name), &input, |b, input| {
+            b.iter(|| {
+                out.clear();
+                deflate_run(LIMITS, black_box(input), &mut out)
+            })
+        });
+    }
+    let limit = 1usize << 20;
+    let zeros = vec![0u8; 2 * limit];
+    let bomb = compressed_stream(0x2, &[&zeros]);
+    assert!(bomb.len() * 1000 < zeros.len(), "{}", bomb.len());
+    let limits = Limits { max_message_size: limit as u64, max_frame_size: limit as u64 };
+    let mut out = Vec::with_capacity(READ);
+    let conn = deflate_run(limits, &bomb, &mut out);
+    assert_eq!(conn.failure().map(|e| e.close_code().0), Some(1009));
+    group.throughput(Throughput::Bytes(limit as u64));
+    group.bench_with_input(BenchmarkId::new("bomb", "1MiB-limit"), &bomb, |b, bomb| {
+        b.iter(|| {
+            out.clear();
+            deflate_run(limits, black_box(bomb), &mut out)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mask, echo, header, deflate);
 criterion_main!(benches);

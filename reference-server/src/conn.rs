@@ -29,6 +29,9 @@ pub struct Limits {
     pub max_frame_size: u64,
 }
 
+/// The unmasking buffer of a compressed frame's payload this short is this short too.
+const SMALL_PIECE: usize = 256;
+
 /// Above this capacity the reassembly buffer is released after each message,
 /// so an idle connection holds no large allocation.
 const KEEP_MESSAGE_CAPACITY: usize = 64 * 1024;
@@ -68,7 +71,8 @@ pub struct Connection {
     frame: Option<InFrame>,
     /// The opcode (Text or Binary) of the message being received, if any.
     message_opcode: Option<Opcode>,
-    /// The unmasked payload of the message being received (slow path only).
+    /// The unmasked payload of the plain message being received (slow path
+    /// only); a compressed one is inflated into the [`Codec`].
     message: Vec<u8>,
     utf8: Utf8Validator,
     control: ControlPayload,
@@ -138,9 +142,9 @@ impl Connection {
         self.frame.is_some() || self.message_opcode.is_some()
     }
 
-    /// Bytes currently held for reassembly.
+    /// Bytes currently held for reassembly (inflated bytes for a compressed message).
     pub fn buffered_len(&self) -> usize {
-        self.message.len()
+        self.message.len() + self.deflate.as_deref().map_or(0, |c| c.message().len())
     }
 
     /// The permessage-deflate state, if negotiated.
@@ -148,9 +152,9 @@ impl Connection {
         self.deflate.as_deref()
     }
 
-    /// Capacity currently allocated for reassembly.
+    /// Capacity currently allocated for reassembly (and inflation).
     pub fn buffered_capacity(&self) -> usize {
-        self.message.capacity()
+        self.message.capacity() + self.deflate.as_deref().map_or(0, |c| c.message().capacity())
     }
 
     /// Starts a server-initiated close (§7.1.2), e.g. 1001 on shutdown.
@@ -381,33 +385,50 @@ impl Connection {
         };
         let limit = usize::try_from(self.limits.max_message_size).unwrap_or(usize::MAX);
         let text = self.message_opcode == Some(Opcode::Text);
-        let mut piece = [0u8; UNMASK_CHUNK];
+        // a small frame does not zero 4 KiB: for a 64-byte message that was about as many instructions as inflating it
+        let (mut small, mut large);
+        let piece: &mut [u8] = if chunk.len() <= SMALL_PIECE {
+            small = [0u8; SMALL_PIECE];
+            &mut small
+        } else {
+            large = [0u8; UNMASK_CHUNK];
+            &mut large
+        };
         for (i, part) in chunk.chunks(UNMASK_CHUNK).enumerate() {
             let unmasked = &mut piece[..part.len()];
             unmasked.copy_from_slice(part);
             apply_mask(unmasked, header.mask, offset + i * UNMASK_CHUNK);
-            let start = self.message.len();
-            codec.inflate(unmasked, &mut self.message, limit)?;
+            let start = codec.message().len();
+            codec.inflate(unmasked, limit)?;
             if text {
                 // RFC 6455 §8.1 on the inflated text, as early as it is seen
-                self.utf8.feed(&self.message[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+                feed_utf8(&mut self.utf8, codec, start)?;
             }
         }
         if !(done && header.fin) {
             return Ok(());
         }
-        let start = self.message.len();
-        codec.finish_message(&mut self.message, limit)?;
+        let start = codec.message().len();
+        codec.finish_message(limit)?;
         let opcode = self.message_opcode.take().unwrap_or(Opcode::Binary);
         if text {
-            self.utf8.feed(&self.message[start..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+            feed_utf8(&mut self.utf8, codec, start)?;
             // RFC 6455 §8.1: the message must not end inside a code point
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         // echo compressed, as received: RSV1 on the (single) frame, RFC 7692 §6.1
-        let payload = codec.compress(&self.message)?;
-        write_server_header_compressed(out, opcode, payload.len());
-        out.extend_from_slice(&payload);
+        let at = out.len();
+        let len = match codec.compress_message(out) {
+            Ok(len) => len,
+            Err(e) => {
+                out.truncate(at);
+                return Err(e);
+            }
+        };
+        // the payload went straight into `out`; its header goes in front of it (one move, no second buffer)
+        write_server_header_compressed(out, opcode, len);
+        let header_len = out.len() - at - len;
+        out[at..].rotate_right(header_len);
         self.end_message();
         Ok(())
     }
@@ -463,7 +484,18 @@ impl Connection {
         self.frame = None;
         self.message = Vec::new();
         self.message_compressed = false;
+        if let Some(codec) = self.deflate.as_deref_mut() {
+            codec.discard_message();
+        }
     }
+}
+
+/// Validates the bytes of the codec's message inflated since `start` (RFC 6455 §8.1).
+fn feed_utf8(utf8: &mut Utf8Validator, codec: &Codec, start: usize) -> Result<(), ProtocolError> {
+    for part in codec.message().since(start) {
+        utf8.feed(part).map_err(|_| ProtocolError::InvalidUtf8)?;
+    }
+    Ok(())
 }
 
 /// Appends a close frame; `None` sends an empty body (§5.5.1). The reason is

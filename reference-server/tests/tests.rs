@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bomb_heap;
 mod delivery;
 mod echo_with_tungstenite;
 mod handshake;

@@ -4,6 +4,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+use super::message::InflatedMessage;
 use super::offer::{Agreed, MIN_WINDOW_BITS};
 use crate::error::ProtocolError;
 
@@ -11,10 +12,10 @@ use crate::error::ProtocolError;
 /// the receiver appends it before inflating (§7.2.2).
 const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// The first allocation for an inflated message.
-const INFLATE_CHUNK: usize = 4096;
-/// The second: past glibc's default mmap threshold, so that later growth is a remap, not a copy.
-const INFLATE_JUMP: usize = 256 * 1024;
+/// The smallest piece of output a deflater call is given.
+const MIN_DEFLATE_WINDOW: usize = 64;
+/// The largest piece of output a deflater call is given.
+const MAX_DEFLATE_WINDOW: usize = 64 * 1024;
 
 /// Bytes unmasked at a time before inflating them.
 pub(crate) const UNMASK_CHUNK: usize = 4096;
@@ -30,6 +31,8 @@ pub struct Codec {
     inflate_ended: bool,
     /// Compressed payload bytes received for the current message.
     wire_len: u64,
+    /// The current message, inflated so far.
+    message: InflatedMessage,
     /// The last plaintext bytes of the compressed messages, the same both ways
     /// (the server echoes compressed as compressed): the LZ77 window that
     /// context takeover carries to the next message (§7.2.1, §7.2.2).
@@ -44,6 +47,7 @@ impl std::fmt::Debug for Codec {
             .field("agreed", &self.agreed)
             .field("inflater", &self.inflater.is_some())
             .field("deflater", &self.deflater.is_some())
+            .field("message_len", &self.message.len())
             .field("history_len", &self.history.len())
             .finish()
     }
@@ -65,6 +69,7 @@ impl Codec {
             deflater: None,
             inflate_ended: false,
             wire_len: 0,
+            message: InflatedMessage::default(),
             history: Vec::new(),
             history_cap: inbound.max(outbound),
         }
@@ -85,17 +90,23 @@ impl Codec {
         (self.inflater.is_some(), self.deflater.is_some(), self.history.capacity())
     }
 
-    /// Inflates the next unmasked piece of a compressed message into `message`,
-    /// which never grows beyond `limit` bytes: one byte more is a 1009 (§10.4
-    /// of RFC 6455), found while inflating, before anything larger is allocated.
-    pub fn inflate(&mut self, data: &[u8], message: &mut Vec<u8>, limit: usize) -> Result<(), ProtocolError> {
+    /// The current message as inflated so far.
+    pub fn message(&self) -> &InflatedMessage {
+        &self.message
+    }
+
+    /// Inflates the next unmasked piece of a compressed message into the
+    /// current message, which never holds more than `limit` bytes: one byte
+    /// more is a 1009 (§10.4 of RFC 6455), found while inflating, before
+    /// anything larger is allocated.
+    pub fn inflate(&mut self, data: &[u8], limit: usize) -> Result<(), ProtocolError> {
         self.wire_len += data.len() as u64;
-        self.inflate_inner(data, message, limit)
+        self.inflate_inner(data, limit)
     }
 
     /// Ends a compressed message: RFC 7692 §7.2.2, the receiver appends 00 00 ff ff and inflates.
-    pub fn finish_message(&mut self, message: &mut Vec<u8>, limit: usize) -> Result<(), ProtocolError> {
-        self.inflate_inner(&TRAILER, message, limit)?;
+    pub fn finish_message(&mut self, limit: usize) -> Result<(), ProtocolError> {
+        self.inflate_inner(&TRAILER, limit)?;
         self.wire_len = 0;
         // RFC 7692 §7.2.2: under client_no_context_takeover every message starts from an empty window
         if self.agreed.client_no_context_takeover || self.inflate_ended {
@@ -105,7 +116,14 @@ impl Codec {
         Ok(())
     }
 
-    fn inflate_inner(&mut self, mut input: &[u8], message: &mut Vec<u8>, limit: usize) -> Result<(), ProtocolError> {
+    /// Forgets the current message and the inflater (the connection failed).
+    pub fn discard_message(&mut self) {
+        self.message = InflatedMessage::default();
+        self.wire_len = 0;
+        self.park(false);
+    }
+
+    fn inflate_inner(&mut self, mut input: &[u8], limit: usize) -> Result<(), ProtocolError> {
         if self.inflate_ended {
             // data after a final block has no meaning; the message ends with the block
             return Ok(());
@@ -114,66 +132,66 @@ impl Codec {
             Some(d) => d,
             None => self.inflater.insert(new_inflater(&self.agreed, &self.history)?),
         };
-        let too_big = || ProtocolError::MessageTooBig { len: limit as u64 + 1, limit: limit as u64 };
         loop {
-            if message.len() == message.capacity() {
-                if message.len() >= limit {
-                    // at the limit: any further output byte is one too many
+            // each call fills at most one segment (64 KiB): the message grows without ever being copied
+            let compressed = usize::try_from(self.wire_len).unwrap_or(usize::MAX);
+            let (status, consumed, all_used) = match self.message.room(limit, compressed) {
+                Some(room) => {
+                    let space = room.len();
+                    let (status, consumed, produced) = step(inflater, input, room)?;
+                    self.message.advance(produced);
+                    // room left over: the inflater used all the input it could
+                    (status, consumed, produced < space)
+                }
+                None => {
+                    // RFC 6455 §10.4: at the limit, any further output byte is one too many
                     let mut probe = [0u8; 1];
                     let (status, consumed, produced) = step(inflater, input, &mut probe)?;
                     if produced > 0 {
-                        return Err(too_big());
+                        return Err(ProtocolError::MessageTooBig { len: limit as u64 + 1, limit: limit as u64 });
                     }
-                    input = &input[consumed..];
-                    if status == Status::StreamEnd {
-                        self.inflate_ended = true;
-                        return Ok(());
-                    }
-                    if consumed == 0 {
-                        return Ok(());
-                    }
-                    continue;
+                    (status, consumed, consumed == 0)
                 }
-                message.reserve_exact(growth(message.capacity(), limit));
-            }
-            let before = inflater.total_in();
-            let status = inflater.decompress_vec(input, message, FlushDecompress::None).map_err(|_| corrupt())?;
-            input = &input[(inflater.total_in() - before) as usize..];
+            };
+            input = &input[consumed..];
             if status == Status::StreamEnd {
                 self.inflate_ended = true;
                 return Ok(());
             }
-            if message.len() < message.capacity() {
-                // room left over: the inflater used all the input it could
+            if all_used {
                 return Ok(());
             }
         }
     }
 
-    /// The compressed payload of an echoed message (§7.2.1): DEFLATE with the
-    /// agreed server window, flushed, the trailing 00 00 ff ff removed. An empty
-    /// message becomes the single octet 0x00 (§7.2.3.6).
-    pub fn compress(&mut self, message: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+    /// Compresses the current message for its echo (§7.2.1) and appends the
+    /// payload to `out`: DEFLATE with the agreed server window, flushed, the
+    /// trailing 00 00 ff ff removed; an empty message becomes the single octet
+    /// 0x00 (§7.2.3.6). Returns the payload's length. Each segment of the
+    /// message is freed once compressed, so the inflated and the compressed
+    /// message are never both held whole.
+    pub fn compress_message(&mut self, out: &mut Vec<u8>) -> Result<usize, ProtocolError> {
+        let message = std::mem::take(&mut self.message);
         let deflater = match &mut self.deflater {
             Some(c) => c,
             None => self.deflater.insert(new_deflater(&self.agreed, &self.history)?),
         };
-        let mut out = Vec::with_capacity(message.len() / 2 + 64);
-        let mut input = message;
-        loop {
-            if out.len() == out.capacity() {
-                out.reserve(out.capacity().max(64));
-            }
-            let before = deflater.total_in();
-            deflater.compress_vec(input, &mut out, FlushCompress::Sync).map_err(|_| ProtocolError::CompressorFailed)?;
-            input = &input[(deflater.total_in() - before) as usize..];
-            // a flush is complete when the compressor stops with output room to spare
-            if input.is_empty() && out.len() < out.capacity() {
-                break;
-            }
+        // the deflater has taken the history it needs: the history can move on to this message's end now
+        remember(&mut self.history, self.history_cap, &message);
+        let start = out.len();
+        // one allocation for most echoes; the pages are written (and so resident) only as the payload grows
+        out.reserve(message.len() / 2 + 64);
+        let mut segments = message.into_segments().peekable();
+        if segments.peek().is_none() {
+            deflate_into(deflater, &[], out, FlushCompress::Sync)?;
+        }
+        while let Some(segment) = segments.next() {
+            // the last segment goes in with the sync flush that ends the message's bytes (§7.2.1), the others without
+            let flush = if segments.peek().is_some() { FlushCompress::None } else { FlushCompress::Sync };
+            deflate_into(deflater, &segment, out, flush)?;
         }
         // RFC 7692 §7.2.1: remove the 00 00 ff ff the flush ended with
-        if !out.ends_with(&TRAILER) {
+        if !out[start..].ends_with(&TRAILER) {
             return Err(ProtocolError::CompressorFailed);
         }
         out.truncate(out.len() - TRAILER.len());
@@ -181,23 +199,7 @@ impl Codec {
         if self.agreed.server_no_context_takeover {
             deflater.reset();
         }
-        self.remember(message);
-        Ok(out)
-    }
-
-    /// Adds a compressed message's plaintext to the shared history.
-    fn remember(&mut self, message: &[u8]) {
-        let cap = self.history_cap;
-        if cap == 0 {
-            return;
-        }
-        if self.history.capacity() == 0 {
-            self.history.reserve_exact(cap);
-        }
-        let keep = message.len().min(cap);
-        let excess = (self.history.len() + keep).saturating_sub(cap);
-        self.history.drain(..excess);
-        self.history.extend_from_slice(&message[message.len() - keep..]);
+        Ok(out.len() - start)
     }
 
     /// Drops the zlib state between reads: the deflater always (the history
@@ -211,17 +213,49 @@ impl Codec {
     }
 }
 
-/// How much more room an inflated message gets when it is full: 4 KiB first,
-/// then straight to [`INFLATE_JUMP`], then doubling; never past `limit`. Few
-/// steps leave few freed blocks behind in the allocator (peak memory is what a
-/// bomb attacks), and a small message never allocates more than 4 KiB.
-fn growth(capacity: usize, limit: usize) -> usize {
-    let target = match capacity {
-        0 => INFLATE_CHUNK,
-        c if c < INFLATE_JUMP => INFLATE_JUMP,
-        c => c.saturating_mul(2),
-    };
-    target.min(limit).saturating_sub(capacity)
+/// Adds a compressed message's plaintext to the shared history, which keeps its last `cap` bytes.
+fn remember(history: &mut Vec<u8>, cap: usize, message: &InflatedMessage) {
+    if cap == 0 {
+        return;
+    }
+    if history.capacity() == 0 {
+        history.reserve_exact(cap);
+    }
+    let keep = message.len().min(cap);
+    let excess = (history.len() + keep).saturating_sub(cap);
+    history.drain(..excess);
+    message.copy_tail(keep, history);
+}
+
+/// Feeds `input` to the deflater with `flush`, appending to `out` until it is all taken.
+///
+/// Each call gets a window of `out` sized to what it should produce (half its
+/// input, then twice as much while that is not enough), not `out`'s whole
+/// spare capacity: flate2 (1.1.10, zlib-rs backend) zeroes all the spare
+/// capacity it is given on every `compress_vec` call, 64 KiB and more for the
+/// echo of a 64-byte message in a pooled reply buffer.
+fn deflate_into(
+    deflater: &mut Compress,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+    flush: FlushCompress,
+) -> Result<(), ProtocolError> {
+    let mut window = (input.len() / 2).clamp(MIN_DEFLATE_WINDOW, MAX_DEFLATE_WINDOW);
+    loop {
+        let start = out.len();
+        out.resize(start + window, 0);
+        let (taken, before) = (deflater.total_in(), deflater.total_out());
+        let result = deflater.compress(input, &mut out[start..], flush);
+        let produced = (deflater.total_out() - before) as usize;
+        out.truncate(start + produced);
+        result.map_err(|_| ProtocolError::CompressorFailed)?;
+        input = &input[(deflater.total_in() - taken) as usize..];
+        // done when the deflater stops with room to spare: all taken, and a flush complete
+        if input.is_empty() && produced < window {
+            return Ok(());
+        }
+        window = (window * 2).min(MAX_DEFLATE_WINDOW);
+    }
 }
 
 /// One call to the inflater into `buf`: (status, input consumed, output produced).

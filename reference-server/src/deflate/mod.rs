@@ -12,10 +12,18 @@
 //! as a plain one, both directions have the same history: one buffer serves
 //! both, so an idle connection with context takeover both ways holds 32 KiB at
 //! the default window, and none with no context takeover both ways.
+//!
+//! A compressed message is inflated into segments allocated at their final
+//! size ([`InflatedMessage`]), never past the message limit and never copied to
+//! grow, and compressed for its echo straight into the reply, each segment
+//! freed once compressed. A decompression bomb costs the limit and the
+//! inflater (zlib-rs: its state and a 32 KiB window whatever the window bits).
 
 mod codec;
+mod message;
 mod offer;
 
 pub use codec::Codec;
 pub(crate) use codec::UNMASK_CHUNK;
+pub use message::InflatedMessage;
 pub use offer::{negotiate, Agreed, DeflateConfig, DEFAULT_LEVEL, MAX_WINDOW_BITS, MIN_WINDOW_BITS};

@@ -10,10 +10,21 @@ fn agreed(offer: &str) -> Agreed {
 
 /// Inflates one whole compressed message (its payload as on the wire).
 fn inflate(codec: &mut Codec, payload: &[u8], limit: usize) -> Result<Vec<u8>, ProtocolError> {
-    let mut message = Vec::new();
-    codec.inflate(payload, &mut message, limit)?;
-    codec.finish_message(&mut message, limit)?;
+    codec.inflate(payload, limit)?;
+    codec.finish_message(limit)?;
+    let message = codec.message().to_vec();
+    codec.message = InflatedMessage::default();
     Ok(message)
+}
+
+/// The echo payload of `message` (the codec's message set to it, then compressed).
+fn compress(codec: &mut Codec, message: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+    codec.message = InflatedMessage::from_slice(message);
+    let mut out = vec![0xaa];
+    let len = codec.compress_message(&mut out)?;
+    assert_eq!((out.remove(0), out.len()), (0xaa, len), "appended after what `out` held");
+    assert_eq!(codec.message().capacity(), 0, "the message is released");
+    Ok(out)
 }
 
 const HELLO: &[u8] = &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
@@ -43,14 +54,14 @@ fn the_shared_window_survives_parking_and_is_reset_without_context_takeover() {
     let mut codec = Codec::new(agreed("permessage-deflate"));
     assert_eq!(inflate(&mut codec, HELLO, 1 << 20).unwrap(), b"Hello");
     // the echo puts the message in the history; parking drops every zlib object
-    codec.compress(b"Hello").unwrap();
+    compress(&mut codec, b"Hello").unwrap();
     codec.park(false);
     assert_eq!(codec.holds_state(), (false, false, 1 << 15));
     assert_eq!(inflate(&mut codec, &[0xf2, 0x00, 0x11, 0x00, 0x00], 1 << 20).unwrap(), b"Hello");
     // client_no_context_takeover: a back-reference to the previous message is corrupt data
     let mut codec = Codec::new(agreed("permessage-deflate; client_no_context_takeover; server_no_context_takeover"));
     assert_eq!(inflate(&mut codec, HELLO, 1 << 20).unwrap(), b"Hello");
-    codec.compress(b"Hello").unwrap();
+    compress(&mut codec, b"Hello").unwrap();
     codec.park(false);
     assert_eq!(codec.holds_state(), (false, false, 0));
     assert_eq!(
@@ -70,14 +81,14 @@ fn client_inflate(inflater: &mut Decompress, payload: &[u8]) -> Vec<u8> {
 fn compresses_as_the_rfc_says() {
     let mut codec = Codec::new(agreed("permessage-deflate"));
     // §7.2.3.6: an empty message is the single octet 0x00
-    assert_eq!(codec.compress(b"").unwrap(), [0x00]);
+    assert_eq!(compress(&mut codec, b"").unwrap(), [0x00]);
     let mut client = Decompress::new(false);
-    let first = codec.compress(b"Hello").unwrap();
+    let first = compress(&mut codec, b"Hello").unwrap();
     assert_eq!(first, HELLO, "§7.2.3.1");
     assert_eq!(client_inflate(&mut client, &first), b"Hello");
     // context takeover: the second "Hello" is a back-reference, also after the deflater was parked
     codec.park(false);
-    let second = codec.compress(b"Hello").unwrap();
+    let second = compress(&mut codec, b"Hello").unwrap();
     assert!(second.len() < first.len(), "{second:02x?}");
     assert_eq!(client_inflate(&mut client, &second), b"Hello");
 }
@@ -97,7 +108,7 @@ fn every_window_and_context_mode_round_trips_through_a_client() {
         let mut client = Decompress::new_with_window_bits(false, bits);
         for (i, len) in [0usize, 100, 30_000, 5, 40_000].into_iter().enumerate() {
             let message = &text[i * 7..i * 7 + len];
-            let payload = codec.compress(message).unwrap();
+            let payload = compress(&mut codec, message).unwrap();
             if codec.agreed().server_no_context_takeover {
                 client = Decompress::new_with_window_bits(false, bits);
             }
@@ -118,11 +129,13 @@ fn a_bomb_stops_at_the_limit_without_allocating_more() {
     c.compress_vec(&vec![0u8; limit + 4096], &mut bomb, FlushCompress::Sync).unwrap();
     assert!(bomb.len() < 2048, "{}", bomb.len());
     let mut codec = Codec::new(agreed("permessage-deflate"));
-    let mut message = Vec::new();
-    let err = codec.inflate(&bomb, &mut message, limit).unwrap_err();
+    let err = codec.inflate(&bomb, limit).unwrap_err();
     assert_eq!(err, ProtocolError::MessageTooBig { len: limit as u64 + 1, limit: limit as u64 });
-    assert_eq!(message.len(), limit);
-    assert!(message.capacity() <= limit, "{}", message.capacity());
+    assert_eq!(codec.message().len(), limit);
+    assert_eq!(codec.message().capacity(), limit, "allocated exactly up to the limit");
+    codec.discard_message();
+    assert_eq!(codec.holds_state(), (false, false, 0));
+    assert_eq!(codec.message().capacity(), 0);
     // exactly the limit is fine
     let mut c = Compress::new(Compression::best(), false);
     let mut exact = Vec::with_capacity(8192);
