@@ -75,24 +75,40 @@ impl Compressor {
     /// One message's compressed payload (to send with RSV1 set on its first frame).
     pub fn compress(&mut self, message: &[u8]) -> Result<Vec<u8>, CompressError> {
         let mut out = Vec::with_capacity(message.len() / 2 + 64);
-        let start_in = self.inner.total_in();
-        loop {
-            let done = usize::try_from(self.inner.total_in() - start_in).unwrap_or(message.len());
-            out.reserve(message.len().saturating_sub(done) / 2 + 64);
-            let spare = out.capacity() - out.len();
-            let before = out.len();
+        self.compress_into(&[message], &mut out)?;
+        Ok(out)
+    }
+
+    /// One message, given as consecutive `parts`, compressed and appended to `out`; returns the
+    /// compressed length. Nothing is allocated beyond what `out` grows by.
+    ///
+    /// On an error `out` is left as it was and the compressor starts afresh: its next message
+    /// refers to nothing before it, which a receiver keeping its window accepts as well.
+    pub fn compress_into(&mut self, parts: &[&[u8]], out: &mut Vec<u8>) -> Result<usize, CompressError> {
+        let start = out.len();
+        let last = parts.len().saturating_sub(1);
+        let mut result = Ok(());
+        for (i, part) in parts.iter().enumerate() {
             // RFC 7692 §7.2.1: compress the payload with DEFLATE and end it with an empty stored block (sync flush)
-            self.inner
-                .compress_vec(&message[done.min(message.len())..], &mut out, FlushCompress::Sync)
-                .map_err(|e| CompressError::Zlib(e.to_string()))?;
-            let all_in = usize::try_from(self.inner.total_in() - start_in).unwrap_or(0) >= message.len();
-            if all_in && out.len() - before < spare {
+            let flush = if i == last { FlushCompress::Sync } else { FlushCompress::None };
+            result = self.feed(part, out, flush);
+            if result.is_err() {
                 break;
             }
         }
+        if parts.is_empty() {
+            result = self.feed(&[], out, FlushCompress::Sync);
+        }
+        if let Err(e) = result {
+            out.truncate(start);
+            self.inner.reset();
+            return Err(e);
+        }
         // RFC 7692 §7.2.1: remove the 4 octets 00 00 ff ff from the tail end
-        strip_tail(&mut out);
-        if out.is_empty() {
+        if out.len() - start >= TAIL.len() && out.ends_with(&TAIL) {
+            out.truncate(out.len() - TAIL.len());
+        }
+        if out.len() == start {
             // zlib flushes nothing for an empty message after a flush; an empty payload would leave
             // the receiver a truncated stored block once it appends 00 00 ff ff: send an empty stored block
             out.push(0x00);
@@ -101,6 +117,22 @@ impl Compressor {
             // RFC 7692 §7.1.1.2: a client that may not take over context starts each message with an empty window
             self.inner.reset();
         }
-        Ok(out)
+        Ok(out.len() - start)
+    }
+
+    /// Compresses all of `input` into `out` with `flush`, growing `out` as needed.
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) -> Result<(), CompressError> {
+        let start_in = self.inner.total_in();
+        loop {
+            let done = usize::try_from(self.inner.total_in() - start_in).unwrap_or(input.len()).min(input.len());
+            out.reserve((input.len() - done) / 2 + 64);
+            let spare = out.capacity() - out.len();
+            let before = out.len();
+            self.inner.compress_vec(&input[done..], out, flush).map_err(|e| CompressError::Zlib(e.to_string()))?;
+            let all_in = usize::try_from(self.inner.total_in() - start_in).unwrap_or(0) >= input.len();
+            if all_in && out.len() - before < spare {
+                return Ok(());
+            }
+        }
     }
 }

@@ -38,12 +38,22 @@ pub enum InflateError {
 }
 
 /// Inflates a server's messages in order with the negotiated window and context rules.
+///
+/// Two ways to use it: [`Inflater::inflate`] takes a whole message's payload and returns its
+/// bytes; the streaming calls take a message a piece at a time and hand its bytes out as they
+/// come, holding none of them ([`Inflater::begin`], then [`Inflater::feed`] for each piece of
+/// payload, then [`Inflater::end`]): the load generator checks echoes this way, never
+/// reassembling them.
 pub struct Inflater {
     inner: Decompress,
     no_context_takeover: bool,
     limit: usize,
     /// The stream ended with a BFINAL block: the next message starts a fresh one.
     ended: bool,
+    /// Inflated bytes of the current message.
+    produced: usize,
+    /// `total_in` when the current message began.
+    start_in: u64,
 }
 
 impl std::fmt::Debug for Inflater {
@@ -61,7 +71,14 @@ impl Inflater {
     /// if `no_context_takeover`, each message at most `limit` bytes.
     pub fn new(window_bits: u8, no_context_takeover: bool, limit: usize) -> Inflater {
         let bits = window_bits.clamp(ZLIB_MIN_WINDOW_BITS, 15);
-        Inflater { inner: Decompress::new_with_window_bits(false, bits), no_context_takeover, limit, ended: false }
+        Inflater {
+            inner: Decompress::new_with_window_bits(false, bits),
+            no_context_takeover,
+            limit,
+            ended: false,
+            produced: 0,
+            start_in: 0,
+        }
     }
 
     /// The inflater for the server's messages on a connection that negotiated `negotiated`.
@@ -75,51 +92,85 @@ impl Inflater {
     /// BFINAL block the rest is ignored and the next message starts a new
     /// stream without history.
     pub fn inflate(&mut self, payload: &[u8]) -> Result<Vec<u8>, InflateError> {
+        let mut out = Vec::new();
+        let limit = self.limit;
+        self.begin(limit);
+        let mut scratch = vec![0u8; CHUNK.min(limit.saturating_add(1))];
+        let mut sink = |piece: &[u8]| out.extend_from_slice(piece);
+        self.feed(payload, &mut scratch, &mut sink)?;
+        self.end(&mut scratch, &mut sink)?;
+        Ok(out)
+    }
+
+    /// Starts a message that may inflate to at most `limit` bytes (streaming).
+    pub fn begin(&mut self, limit: usize) {
         // RFC 7692 §7.1.1.1: under no context takeover each message starts with an empty window
         if self.no_context_takeover || self.ended {
             self.inner.reset(false);
             self.ended = false;
         }
-        let start_in = self.inner.total_in();
-        let mut out = Vec::new();
-        // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate
-        for part in [payload, &TAIL[..]] {
-            let mut rest = part;
-            while !self.ended {
-                let (consumed, output_full) = self.step(rest, &mut out, start_in)?;
-                rest = &rest[consumed..];
-                if (rest.is_empty() || consumed == 0) && !output_full {
-                    break;
-                }
+        self.limit = limit;
+        self.produced = 0;
+        self.start_in = self.inner.total_in();
+    }
+
+    /// Inflates a piece of the current message's payload (streaming), handing the bytes to `sink`
+    /// at most `scratch.len()` at a time. Fails once the message passes its limit
+    /// ([`InflateError::OverLimit`]: `sink` got exactly the limit) or the data is corrupt.
+    pub fn feed(&mut self, input: &[u8], scratch: &mut [u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
+        let mut rest = input;
+        while !self.ended {
+            let (consumed, output_full) = self.step(rest, scratch, sink)?;
+            rest = &rest[consumed..];
+            if (rest.is_empty() || consumed == 0) && !output_full {
+                break;
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Ends the current message (streaming): what its last bytes still hold goes to `sink`.
+    pub fn end(&mut self, scratch: &mut [u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
+        // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate
+        self.feed(&TAIL, scratch, sink)
+    }
+
+    /// Inflated bytes of the current message so far.
+    pub fn produced(&self) -> usize {
+        self.produced
     }
 
     /// One call into zlib: the input bytes it consumed, and whether it filled the output room (more may be pending).
-    fn step(&mut self, input: &[u8], out: &mut Vec<u8>, start_in: u64) -> Result<(usize, bool), InflateError> {
+    fn step(
+        &mut self,
+        input: &[u8],
+        scratch: &mut [u8],
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(usize, bool), InflateError> {
+        let start_in = self.start_in;
         let used = |d: &Decompress| usize::try_from(d.total_in() - start_in).unwrap_or(usize::MAX);
-        // one byte past the limit tells "over" from "exactly at"
-        let room = self.limit.saturating_add(1).saturating_sub(out.len()).min(CHUNK);
-        // exactly `room` bytes of output (not the Vec's spare capacity, which may be larger): zlib must stop at the
-        // limit, not decode past it and then report corrupt data that lies beyond the limit
-        let (before_in, before_out, total_out) = (self.inner.total_in(), out.len(), self.inner.total_out());
-        out.resize(before_out + room, 0);
-        let result = self.inner.decompress(input, &mut out[before_out..], FlushDecompress::Sync);
+        // one byte past the limit tells "over" from "exactly at"; exactly `room` bytes of output: zlib must stop
+        // at the limit, not decode past it and then report corrupt data that lies beyond the limit
+        let room = self.limit.saturating_add(1).saturating_sub(self.produced).min(scratch.len()).max(1);
+        let Some(buf) = scratch.get_mut(..room) else {
+            // an empty scratch buffer: no room to inflate into
+            return Ok((0, false));
+        };
+        let (before_in, total_out) = (self.inner.total_in(), self.inner.total_out());
+        let result = self.inner.decompress(input, buf, FlushDecompress::Sync);
         let produced = usize::try_from(self.inner.total_out() - total_out).unwrap_or(room).min(room);
-        out.truncate(before_out + produced);
+        let over = (self.produced + produced).saturating_sub(self.limit);
         // zlib decodes the next code before it notices the output is full: when that code is corrupt it reports
         // the corruption, although the byte over the limit came first in the stream (ours: over the limit)
-        if result.is_err() && out.len() > self.limit {
-            out.truncate(self.limit);
+        if over > 0 {
+            sink(&buf[..produced - over]);
+            self.produced = self.limit;
             return Err(InflateError::OverLimit { limit: self.limit, input_consumed: used(&self.inner) });
         }
         let status =
             result.map_err(|e| InflateError::Corrupt { reason: e.to_string(), input_consumed: used(&self.inner) })?;
-        if out.len() > self.limit {
-            out.truncate(self.limit);
-            return Err(InflateError::OverLimit { limit: self.limit, input_consumed: used(&self.inner) });
-        }
+        sink(&buf[..produced]);
+        self.produced += produced;
         self.ended = status == Status::StreamEnd;
         let consumed = usize::try_from(self.inner.total_in() - before_in).unwrap_or(input.len());
         Ok((consumed, produced == room))

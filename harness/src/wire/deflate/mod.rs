@@ -40,7 +40,7 @@ pub use analyze::{AnalyzeError, Analyzed, Ending, MessageReport, StreamAnalyzer,
 pub use compress::{strip_tail, CompressError, Compressor};
 pub use craft::{BlockWriter, Token};
 pub use inflate::{InflateError, Inflater};
-pub use negotiate::{negotiate, Negotiation};
+pub use negotiate::{check_offer, negotiate, Negotiation};
 pub use params::{extensions_value, DeflateOffer, DeflateParam, ExtensionOffer, Negotiated, PERMESSAGE_DEFLATE};
 pub use syntax::{parse_extensions, ExtensionElement, ExtensionParam, SyntaxError};
 

@@ -116,6 +116,12 @@ fn offers(offered: &[&str]) -> Vec<Result<Params, String>> {
     out
 }
 
+/// Whether a server may accept this `permessage-deflate` offer: `Err` names its first unknown,
+/// repeated or invalid parameter, for which a server must decline it (RFC 7692 §7).
+pub fn check_offer(offer: &ExtensionElement) -> Result<(), String> {
+    offer_params(offer).map(|_| ())
+}
+
 /// An offer's parameters, or the first reason a server must decline it (RFC 7692 §7).
 fn offer_params(offer: &ExtensionElement) -> Result<Params, String> {
     let mut params = Params::default();

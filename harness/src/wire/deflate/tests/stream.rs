@@ -215,3 +215,73 @@ proptest! {
         }
     }
 }
+
+/// A message inflated through the streaming calls, its payload cut at `cuts`, with a scratch buffer of `scratch` bytes.
+fn streamed(
+    i: &mut Inflater,
+    payload: &[u8],
+    cuts: &[usize],
+    scratch: usize,
+    limit: usize,
+) -> Result<Vec<u8>, InflateError> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; scratch];
+    let mut sink = |piece: &[u8]| {
+        assert!(piece.len() <= scratch);
+        out.extend_from_slice(piece)
+    };
+    i.begin(limit);
+    let mut at = 0;
+    for &cut in cuts.iter().chain([&payload.len()]) {
+        let cut = cut.clamp(at, payload.len());
+        i.feed(&payload[at..cut], &mut buf, &mut sink)?;
+        at = cut;
+    }
+    i.end(&mut buf, &mut sink)?;
+    Ok(out)
+}
+
+#[test]
+fn streaming_inflation_hands_out_what_whole_inflation_returns_and_stops_at_the_limit() {
+    let (bomb, plain_bomb) = (bomb_message(100_000), vec![0u8; 100_000]);
+    for (payload, plain) in
+        [(&RFC_HELLO_TWO_BLOCKS[..], &b"Hello"[..]), (&RFC_HELLO_BFINAL, b"Hello"), (&bomb, &plain_bomb)]
+    {
+        for cuts in [vec![], vec![1], vec![1, 2, 3], vec![payload.len() / 2]] {
+            for scratch in [1, 7, 16 * 1024] {
+                let mut i = Inflater::new(15, false, 0);
+                assert_eq!(streamed(&mut i, payload, &cuts, scratch, plain.len()).as_deref(), Ok(plain));
+                // one byte short of the message: over the limit, exactly the limit handed out
+                let short = streamed(&mut Inflater::new(15, false, 0), payload, &cuts, scratch, plain.len() - 1);
+                assert!(matches!(short, Err(InflateError::OverLimit { .. })), "{short:?}");
+            }
+        }
+    }
+    // context carries over from message to message, as in whole inflation
+    let mut i = Inflater::new(15, false, 0);
+    assert_eq!(streamed(&mut i, &RFC_HELLO, &[2], 3, 5).as_deref(), Ok(&b"Hello"[..]));
+    assert_eq!(streamed(&mut i, &RFC_HELLO_SHARED_WINDOW, &[1], 3, 5).as_deref(), Ok(&b"Hello"[..]));
+    let corrupt = streamed(&mut Inflater::new(15, true, 0), &CORRUPT_RESERVED_BLOCK, &[], 64, 100);
+    assert!(matches!(corrupt, Err(InflateError::Corrupt { .. })));
+}
+
+#[test]
+fn a_message_compressed_from_parts_is_the_message_compressed_whole() {
+    let message: Vec<u8> = (0..5000u32).map(|i| b"abcdefgh"[(i % 8) as usize] ^ (i / 700) as u8).collect();
+    for reset in [false, true] {
+        let (mut whole, mut parts) = (Compressor::new(12, 1, reset).unwrap(), Compressor::new(12, 1, reset).unwrap());
+        let mut i = Inflater::new(12, reset, LIMIT);
+        for cut in [0, 8, 1, 5000] {
+            let mut out = b"kept".to_vec();
+            let n = parts.compress_into(&[&message[..cut], &message[cut..]], &mut out).unwrap();
+            assert_eq!(&out[..4], b"kept");
+            assert_eq!(n, out.len() - 4);
+            assert_eq!(i.inflate(&out[4..]).unwrap(), message);
+            if reset {
+                // without context takeover a message always compresses to the same bytes, however it was given
+                assert_eq!(out[4..], whole.compress(&message).unwrap());
+            }
+        }
+        assert_eq!(parts.compress_into(&[], &mut Vec::new()), Ok(1), "an empty message is one empty stored block");
+    }
+}
