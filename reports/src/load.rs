@@ -192,6 +192,10 @@ pub struct LoadSettings {
     pub ping_interval_ms: Option<u64>,
     /// `i/N` when this run is one shard of N.
     pub shard: Option<String>,
+    /// `--deflate`: the permessage-deflate offer sent (`Sec-WebSocket-Extensions` value); absent
+    /// when messages were not compressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deflate: Option<String>,
 }
 
 /// The headline numbers.
@@ -215,6 +219,75 @@ pub struct LoadSummary {
     pub measured_ms: u64,
     /// Bytes of payload sent in the measured phase.
     pub payload_bytes_sent: u64,
+    /// permessage-deflate numbers (`--deflate` runs; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deflate: Option<DeflateSummary>,
+}
+
+/// What permessage-deflate (RFC 7692) did to the measured messages and their verified echoes.
+///
+/// Plain bytes are payload bytes before compression (after inflating, for echoes); wire bytes are
+/// payload bytes as framed, compressed or not (frame headers not counted). A ratio is plain over
+/// wire (2.0: half the bytes on the wire; 0 when nothing was counted); merged reports add the
+/// bytes and recompute the ratios from the sums.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeflateSummary {
+    /// The parameters the server's 101 negotiated (a probe's, before the run), e.g.
+    /// `server_max_window_bits=15; client_max_window_bits=15`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<String>,
+    /// How messages were compressed: `context_takeover` (one zlib stream per connection),
+    /// `replay` (each size's body compressed once and replayed after the sequence number:
+    /// `client_no_context_takeover`), `independent` (each message alone) or `stored`
+    /// (`client_max_window_bits=8`, which zlib cannot compress with).
+    pub compression: String,
+    /// Payload bytes of measured messages before compression.
+    pub plain_bytes_sent: u64,
+    /// Their payload bytes on the wire.
+    pub wire_bytes_sent: u64,
+    /// Payload bytes of their verified echoes, inflated.
+    pub plain_bytes_received: u64,
+    /// Those echoes' payload bytes on the wire.
+    pub wire_bytes_received: u64,
+    /// Verified echoes that came compressed (RSV1; a server may compress each message or not).
+    pub messages_compressed_received: u64,
+    /// `plain_bytes_sent / wire_bytes_sent`.
+    pub ratio_sent: f64,
+    /// `plain_bytes_received / wire_bytes_received`.
+    pub ratio_received: f64,
+}
+
+/// `plain / wire`, three decimals (0 when `wire` is 0).
+pub fn compression_ratio(plain: u64, wire: u64) -> f64 {
+    if wire == 0 {
+        return 0.0;
+    }
+    (plain as f64 / wire as f64 * 1000.0).round() / 1000.0
+}
+
+impl DeflateSummary {
+    /// Sets both ratios from the byte counts.
+    pub fn set_ratios(&mut self) {
+        self.ratio_sent = compression_ratio(self.plain_bytes_sent, self.wire_bytes_sent);
+        self.ratio_received = compression_ratio(self.plain_bytes_received, self.wire_bytes_received);
+    }
+
+    /// Adds another shard's counts (exactly) and recomputes the ratios; differing descriptions are joined.
+    pub fn add(&mut self, o: &DeflateSummary) {
+        self.plain_bytes_sent += o.plain_bytes_sent;
+        self.wire_bytes_sent += o.wire_bytes_sent;
+        self.plain_bytes_received += o.plain_bytes_received;
+        self.wire_bytes_received += o.wire_bytes_received;
+        self.messages_compressed_received += o.messages_compressed_received;
+        if !self.compression.split(", ").any(|c| c == o.compression) {
+            self.compression = format!("{}, {}", self.compression, o.compression);
+        }
+        self.negotiated = match (self.negotiated.take(), &o.negotiated) {
+            (Some(a), Some(b)) if a != *b && !a.split(" | ").any(|x| x == b) => Some(format!("{a} | {b}")),
+            (a, b) => a.or_else(|| b.clone()),
+        };
+        self.set_ratios();
+    }
 }
 
 /// A latency distribution in microseconds.
@@ -479,6 +552,14 @@ impl LoadReport {
             s.connections_failed += o.connections_failed;
             s.measured_ms = s.measured_ms.max(o.measured_ms);
             s.payload_bytes_sent += o.payload_bytes_sent;
+            s.deflate = match (s.deflate.take(), &o.deflate) {
+                (Some(mut a), Some(b)) => {
+                    a.add(b);
+                    Some(a)
+                }
+                (a, b) => a.or_else(|| b.clone()),
+            };
+            out.settings.deflate = out.settings.deflate.take().or_else(|| r.settings.deflate.clone());
             out.errors.add(&r.errors);
             let (g, o) = (&mut out.generator, &r.generator);
             g.cpu_ms += o.cpu_ms;
@@ -603,6 +684,7 @@ mod tests {
                 timeout_ms: 1000,
                 ping_interval_ms: None,
                 shard: Some("0/3".into()),
+                deflate: None,
             },
             summary: LoadSummary {
                 throughput_per_s: samples.len() as f64,
@@ -614,6 +696,7 @@ mod tests {
                 connections_failed: 0,
                 measured_ms: 1000,
                 payload_bytes_sent: 0,
+                deflate: None,
             },
             latency_us: Percentiles::default(),
             latency_uncorrected_us: Percentiles::default(),
@@ -656,6 +739,52 @@ mod tests {
         assert_eq!(merged.merged_from, names);
         let averaged_p99 = reports.iter().map(|r| r.latency_us.p99).sum::<u64>() / 3;
         assert_ne!(merged.latency_us.p99, averaged_p99);
+    }
+
+    #[test]
+    fn merging_adds_deflate_bytes_exactly_and_recomputes_the_ratios_from_the_sums() {
+        let deflate = |plain: u64, wire: u64, compression: &str| {
+            let mut d = DeflateSummary {
+                negotiated: Some("server_max_window_bits=15; client_max_window_bits=15".into()),
+                compression: compression.into(),
+                plain_bytes_sent: plain,
+                wire_bytes_sent: wire,
+                plain_bytes_received: plain,
+                wire_bytes_received: wire * 2,
+                messages_compressed_received: plain / 64,
+                ..DeflateSummary::default()
+            };
+            d.set_ratios();
+            d
+        };
+        let mut a = shard_report(&[10]);
+        a.summary.deflate = Some(deflate(64_000, 1_000, "replay"));
+        a.settings.deflate = Some("permessage-deflate; client_no_context_takeover".into());
+        let mut b = shard_report(&[20]);
+        b.summary.deflate = Some(deflate(6_400, 3_000, "context_takeover"));
+        let plain = shard_report(&[30]);
+        let merged = LoadReport::merge(&[a, b, plain], &[]).unwrap();
+        let d = merged.summary.deflate.expect("deflate numbers");
+        assert_eq!((d.plain_bytes_sent, d.wire_bytes_sent), (70_400, 4_000));
+        assert_eq!(
+            (d.plain_bytes_received, d.wire_bytes_received, d.messages_compressed_received),
+            (70_400, 8_000, 1_100)
+        );
+        // from the sums, not an average of the ratios (64 and 2.133)
+        assert_eq!((d.ratio_sent, d.ratio_received), (17.6, 8.8));
+        assert_eq!(d.compression, "replay, context_takeover");
+        assert_eq!(d.negotiated.as_deref(), Some("server_max_window_bits=15; client_max_window_bits=15"));
+        assert_eq!(merged.settings.deflate.as_deref(), Some("permessage-deflate; client_no_context_takeover"));
+        assert_eq!(compression_ratio(5, 0), 0.0);
+    }
+
+    #[test]
+    fn a_report_without_deflate_reads_and_writes_without_it() {
+        let r = shard_report(&[1]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["summary"].get("deflate").is_none() && json["settings"].get("deflate").is_none());
+        let back: LoadReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
     }
 
     #[test]

@@ -38,6 +38,39 @@ fn the_load_fixture_validates_and_the_schema_refuses_drift() {
 }
 
 #[test]
+fn a_deflate_run_validates_renders_its_ratios_beside_the_rate_and_refuses_drift() {
+    let mut report = load_fixture();
+    let mut d = reports::load::DeflateSummary {
+        negotiated: Some("client_no_context_takeover; server_max_window_bits=15; client_max_window_bits=15".into()),
+        compression: "replay".into(),
+        plain_bytes_sent: report.summary.payload_bytes_sent,
+        wire_bytes_sent: report.summary.payload_bytes_sent / 8,
+        plain_bytes_received: report.summary.payload_bytes_sent,
+        wire_bytes_received: report.summary.payload_bytes_sent / 4,
+        messages_compressed_received: report.summary.messages_received,
+        ..Default::default()
+    };
+    d.set_ratios();
+    report.summary.deflate = Some(d);
+    report.settings.deflate = Some("permessage-deflate; client_no_context_takeover".into());
+    let good = serde_json::to_value(&report).expect("serialize");
+    assert_eq!(schema_errors("load.schema.json", &good), Vec::<String>::new());
+    for (what, path, value) in [
+        ("a compression the generator has not", "/summary/deflate/compression", "gzip".into()),
+        ("a negative ratio", "/summary/deflate/ratio_sent", serde_json::json!(-1.0)),
+        ("an offer of another extension", "/settings/deflate", "x-webkit-deflate-frame".into()),
+    ] {
+        let mut v = good.clone();
+        *v.pointer_mut(path).expect(path) = value;
+        assert!(!schema_errors("load.schema.json", &v).is_empty(), "the schema accepted {what}");
+    }
+    let html = reports::html::render(&Report::Load(Box::new(report))).expect("render");
+    let (rate, ratio) = (html.find("echoes/s").expect("the rate"), html.find("ratio sent").expect("the ratio"));
+    assert!(rate < ratio && html.contains("8.00:1") && html.contains("4.00:1"), "the ratios follow the rate");
+    assert!(html.contains("id=\"deflate\"") && html.contains("compression: replay"));
+}
+
+#[test]
 fn a_p99_20_percent_worse_is_a_regression_at_10_percent_and_not_at_25() {
     let base = load_fixture();
     let mut new = load_fixture();

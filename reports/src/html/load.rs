@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::plot::{self, Line};
 use super::{millis, CONTENT_SECURITY_POLICY};
-use crate::load::{decode_histogram, LoadReport, Percentiles, SeriesPoint};
+use crate::load::{decode_histogram, DeflateSummary, LoadReport, Percentiles, SeriesPoint};
 use crate::RenderError;
 
 #[derive(Template)]
@@ -28,6 +28,7 @@ struct Page<'a> {
     errors_by_detail: Vec<(String, u64)>,
     settings: Vec<(&'static str, String)>,
     generator: Vec<(&'static str, String)>,
+    deflate: Option<String>,
 }
 
 /// One headline number.
@@ -59,8 +60,13 @@ pub fn render(r: &LoadReport) -> Result<String, RenderError> {
         ])?
     };
     let s = &r.summary;
-    let tiles = vec![
-        Tile { label: "echoes/s", value: plot::short_number(s.throughput_per_s), bad: false },
+    let mut tiles = vec![Tile { label: "echoes/s", value: plot::short_number(s.throughput_per_s), bad: false }];
+    if let Some(d) = &s.deflate {
+        // beside the rate: what compression did to the bytes each way
+        tiles.push(Tile { label: "ratio sent", value: ratio(d.ratio_sent), bad: false });
+        tiles.push(Tile { label: "ratio received", value: ratio(d.ratio_received), bad: false });
+    }
+    tiles.extend([
         Tile { label: "p50", value: us(r.latency_us.p50), bad: false },
         Tile { label: "p99", value: us(r.latency_us.p99), bad: false },
         Tile { label: "p99.9", value: us(r.latency_us.p999), bad: false },
@@ -71,7 +77,7 @@ pub fn render(r: &LoadReport) -> Result<String, RenderError> {
             value: format!("{}/{}", s.connections, r.settings.connections),
             bad: s.connections_failed > 0,
         },
-    ];
+    ]);
     let page = Page {
         csp: CONTENT_SECURITY_POLICY,
         title: format!("wsharness load: {}", r.target.urls.join(", ")),
@@ -97,6 +103,7 @@ pub fn render(r: &LoadReport) -> Result<String, RenderError> {
         errors_by_detail: r.errors.by_detail.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         settings: settings(r),
         generator: generator(r),
+        deflate: s.deflate.as_ref().map(deflate_line),
     };
     page.render().map_err(RenderError::Template)
 }
@@ -117,6 +124,47 @@ fn time_plot(y_desc: &str, series: &[SeriesPoint], lines: &[(&str, Metric<'_>)])
         .map(|p| (p.t_ms.saturating_sub(p.interval_ms) as f64 / 1000.0, p.t_ms as f64 / 1000.0))
         .collect();
     plot::over_time(y_desc, &lines, &shaded)
+}
+
+/// A compression ratio: `12.3:1`, `-` when nothing was counted.
+fn ratio(v: f64) -> String {
+    if v > 0.0 {
+        format!("{v:.2}:1")
+    } else {
+        "-".into()
+    }
+}
+
+/// `1.2 MiB`.
+fn bytes(v: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = v as f64;
+    let mut i = 0;
+    while x >= 1024.0 && i + 1 < units.len() {
+        x /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v} B")
+    } else {
+        format!("{x:.1} {}", units[i])
+    }
+}
+
+/// What permessage-deflate did, in one line.
+fn deflate_line(d: &DeflateSummary) -> String {
+    format!(
+        "sent {} of payload as {} on the wire ({}), echoes {} as {} ({}), {} of them compressed; compression: {}{}",
+        bytes(d.plain_bytes_sent),
+        bytes(d.wire_bytes_sent),
+        ratio(d.ratio_sent),
+        bytes(d.plain_bytes_received),
+        bytes(d.wire_bytes_received),
+        ratio(d.ratio_received),
+        d.messages_compressed_received,
+        d.compression,
+        d.negotiated.as_ref().map(|n| format!("; negotiated {n}")).unwrap_or_default()
+    )
 }
 
 /// `229 µs`, `1.042 ms`, `1.25 s`.
@@ -166,6 +214,7 @@ fn settings(r: &LoadReport) -> Vec<(&'static str, String)> {
         ("timeout", millis(s.timeout_ms)),
         ("ping interval", opt_ms(s.ping_interval_ms)),
         ("shard", s.shard.clone().unwrap_or_else(|| "-".into())),
+        ("permessage-deflate offer", s.deflate.clone().unwrap_or_else(|| "-".into())),
     ]
 }
 
