@@ -29,6 +29,7 @@ fn plan() -> Plan {
         timeout_ns: u64::MAX / 4,
         window: Window { start_ns: 0, end_ns: u64::MAX },
         tickets: None,
+        deflate: None,
     }
 }
 

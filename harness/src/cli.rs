@@ -181,6 +181,25 @@ pub struct LoadArgs {
     /// Send a ping on every connection this often and time the pong.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub ping_interval: Option<Duration>,
+    /// Offer permessage-deflate (RFC 7692) and load with compressed messages; PARAMS are the
+    /// offer's parameters as written after the extension name (alone: client_max_window_bits;
+    /// `--deflate=`: none), e.g. --deflate='client_no_context_takeover; server_max_window_bits=10'.
+    ///
+    /// Messages are compressed with the negotiated window and context (zlib level 1; with
+    /// client_no_context_takeover each size's body is compressed once and replayed), RSV1 on each;
+    /// echoes are inflated as they arrive and verified. The summary and report add wire and
+    /// plaintext bytes and the compression ratio each way. A server that declines the offer, or
+    /// answers it against RFC 7692, fails the run before it starts (exit 2). Both --io drivers
+    /// support it.
+    #[arg(
+        long,
+        value_name = "PARAMS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = crate::load::deflate::DEFAULT_PARAMS,
+        value_parser = crate::load::deflate::Offer::parse,
+    )]
+    pub deflate: Option<crate::load::deflate::Offer>,
     /// Pass/fail condition, repeatable: p99<5ms, p99.9<20ms, errors==0, throughput>50000.
     #[arg(long, value_name = "EXPR")]
     pub threshold: Vec<String>,

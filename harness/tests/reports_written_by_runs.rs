@@ -28,7 +28,7 @@ fn read_json(path: &Path) -> Value {
 
 /// Validates a report against `reports/schema/<kind>.schema.json`, and checks what a schema cannot
 /// express: the summary counts the cases.
-fn assert_valid(path: &Path) -> Value {
+pub(crate) fn assert_valid(path: &Path) -> Value {
     let report = read_json(path);
     let kind = report["kind"].as_str().expect("kind").to_string();
     let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../reports/schema/{kind}.schema.json"));

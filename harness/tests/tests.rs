@@ -18,6 +18,7 @@ mod every_output_applies_one_pass_fail_rule;
 mod flawed_server_fixture;
 mod hostile_servers_cost_verdicts_not_the_run;
 mod load_cli_thresholds_and_report;
+mod load_deflate_compresses_and_verifies;
 mod load_hostile_servers_cost_errors_not_memory;
 mod load_io_uring_driver;
 mod load_large_messages;

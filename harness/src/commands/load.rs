@@ -9,14 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
-use reports::load::{GeneratorInfo, LoadSettings, LoadTarget};
+use reports::load::{DeflateSummary, GeneratorInfo, LoadSettings, LoadTarget};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::cli::{IoMode, LoadArgs};
 use crate::conformance::Target;
-use crate::load::connect::Endpoint;
+use crate::load::connect::{probe_deflate, Endpoint, Failed};
+use crate::load::deflate::{describe, DeflatePlan, Mode, Offer};
 use crate::load::driver::Ctx;
 use crate::load::payload::PayloadBook;
 use crate::load::progress::ProgressLine;
@@ -27,6 +28,7 @@ use crate::load::stats::{Clock, Collector, Window};
 use crate::load::system::{auto_source_addrs, raise_fd_limit, FD_RESERVE};
 use crate::load::threshold::Threshold;
 use crate::load::{report, run};
+use crate::wire::deflate::Negotiated;
 use reports::load::ThresholdResult;
 
 /// The flags, checked and split for this shard.
@@ -186,6 +188,14 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         }
         endpoints.push(ep);
     }
+    // permessage-deflate: a server that declines the offer (or answers it wrongly) fails the run now
+    let negotiated = match &args.deflate {
+        Some(offer) => match probe_deflate_all(offer, &endpoints, &urls, args.timeout).await {
+            Ok(n) => n,
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
 
     // a run must not be lost at its end to an unwritable --out
     let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(SystemTime::now()));
@@ -242,6 +252,14 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         }
     };
 
+    // payloads, and the bodies replayed with permessage-deflate, are built before the clock starts
+    let book = PayloadBook::new(spec.sizes.max() as usize, args.binary);
+    let deflate = args.deflate.clone().map(DeflatePlan::new);
+    let deflate_summary = deflate.as_ref().map(|d| DeflateSummary {
+        negotiated: negotiated.as_ref().map(describe),
+        compression: negotiated.map_or(Mode::ContextTakeover, |n| d.mode(&book, &spec.sizes, &n)).as_str().into(),
+        ..DeflateSummary::default()
+    });
     let clock = Clock::start();
     let ramp_ns = args.ramp_up.as_nanos() as u64;
     let start_ns = ramp_ns + args.warmup.as_nanos() as u64;
@@ -251,7 +269,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         None => Pace::Closed,
     };
     let plan = Plan {
-        book: PayloadBook::new(spec.sizes.max() as usize, args.binary),
+        book,
         sizes: spec.sizes.clone(),
         in_flight: args.in_flight as usize,
         pace,
@@ -259,6 +277,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         timeout_ns: args.timeout.as_nanos() as u64,
         window,
         tickets: spec.messages.map(|m| AtomicI64::new(m as i64)),
+        deflate,
     };
     let ctx = Ctx {
         plan,
@@ -306,6 +325,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         timeout_ms: args.timeout.as_millis() as u64,
         ping_interval_ms: args.ping_interval.map(|p| p.as_millis() as u64),
         shard: args.shard.as_ref().map(|_| spec.shard.to_string()),
+        deflate: args.deflate.as_ref().map(|o| o.header_value().to_owned()),
     };
     let generator = GeneratorInfo {
         io: if uring { "io_uring" } else { "tokio" }.into(),
@@ -315,7 +335,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         ..GeneratorInfo::default()
     };
     let target = LoadTarget { urls, embedded: embedded.is_some() };
-    let (report, hists) = report::build(&outcome, target, settings, generator, &spec.thresholds)
+    let (report, hists) = report::build(&outcome, target, settings, generator, &spec.thresholds, deflate_summary)
         .context("cannot encode the latency histograms")?;
     let written = super::render::write_run_outputs(&out_dir, &reports::Report::Load(Box::new(report.clone())));
     let json = out_dir.join("report.json");
@@ -335,6 +355,31 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(threshold_exit(&report.thresholds))
+}
+
+/// One handshake offering `offer` to each endpoint: what the first negotiated, or exit 2 when one
+/// declines or answers against RFC 7692 (said on stderr). Other failures are left to the run,
+/// which counts them connection by connection.
+async fn probe_deflate_all(
+    offer: &Offer,
+    endpoints: &[Endpoint],
+    urls: &[String],
+    timeout: Duration,
+) -> Result<Option<Negotiated>, ExitCode> {
+    let mut negotiated = None;
+    for (ep, url) in endpoints.iter().zip(urls) {
+        match probe_deflate(ep, offer, timeout.min(Duration::from_secs(5))).await {
+            Ok(n) => {
+                negotiated.get_or_insert(n);
+            }
+            Err(Failed::Deflate(refusal)) => {
+                eprintln!("wsharness: {url}: {refusal}");
+                return Err(ExitCode::from(EXIT_USAGE));
+            }
+            Err(Failed::Load(_)) => {}
+        }
+    }
+    Ok(negotiated)
 }
 
 fn default_out_dir(started: SystemTime) -> PathBuf {

@@ -1,5 +1,6 @@
 //! Opening one load connection: TCP connect (from a chosen source address if any) and the opening
-//! handshake, timed from the connect call to the parsed 101.
+//! handshake, timed from the connect call to the parsed 101; with `--deflate`, the
+//! permessage-deflate offer and what the 101 negotiated (RFC 7692).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -7,10 +8,12 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::deflate::{accept, Offer, Refusal};
 use super::errors::{LoadError, Waiting};
 use super::stats::Clock;
 use crate::conformance::Target;
-use crate::wire::{ClientRequest, ResponseParser};
+use crate::wire::deflate::Negotiated;
+use crate::wire::{ClientRequest, ResponseParser, ServerResponse};
 
 /// One server to load, resolved.
 #[derive(Debug, Clone)]
@@ -45,38 +48,89 @@ pub struct Opened {
     pub leftover: Vec<u8>,
     /// TCP connect to 101, in nanoseconds.
     pub handshake_ns: u64,
+    /// What permessage-deflate negotiated, when offered.
+    pub deflate: Option<Negotiated>,
 }
 
-/// Connects and completes the opening handshake within `timeout`.
+/// Connects and completes the opening handshake within `timeout`, offering permessage-deflate if
+/// `offer` is given (a server that declines it, or answers it wrongly, fails the handshake).
 pub async fn open(
     ep: &Endpoint,
     source: Option<IpAddr>,
     clock: &Clock,
     timeout: Duration,
+    offer: Option<&Offer>,
 ) -> Result<Opened, LoadError> {
-    let started = clock.now_ns();
-    let deadline = tokio::time::Instant::now() + timeout;
-    let socket = if ep.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-        .map_err(|e| LoadError::Connect(e.kind()))?;
-    if let Some(ip) = source {
-        socket.bind(SocketAddr::new(ip, 0)).map_err(|e| LoadError::Connect(e.kind()))?;
-    }
-    let stream = match tokio::time::timeout_at(deadline, socket.connect(ep.addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(LoadError::from_connect(&e)),
-        Err(_) => return Err(LoadError::Timeout(Waiting::Connect)),
-    };
-    let _ = stream.set_nodelay(true);
-    match tokio::time::timeout_at(deadline, handshake(stream, ep)).await {
-        Ok(Ok((stream, leftover))) => Ok(Opened { stream, leftover, handshake_ns: clock.now_ns() - started }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(LoadError::Timeout(Waiting::Handshake)),
+    match open_checked(ep, source, clock, timeout, offer).await {
+        Ok(opened) => Ok(opened),
+        Err(Failed::Load(e)) => Err(e),
+        Err(Failed::Deflate(refusal)) => Err(refusal.load_error()),
     }
 }
 
-async fn handshake(mut stream: TcpStream, ep: &Endpoint) -> Result<(TcpStream, Vec<u8>), LoadError> {
-    // RFC 6455 §4.1: the client's opening handshake
-    let request = ClientRequest::new(ep.host_header.clone(), ep.path.clone());
+/// Why a connection did not open.
+#[derive(Debug)]
+pub enum Failed {
+    /// The error a connection counts.
+    Load(LoadError),
+    /// permessage-deflate was declined or answered wrongly: what the server did.
+    Deflate(Refusal),
+}
+
+/// One handshake offering `offer` before the run, so that a server that declines permessage-deflate
+/// fails the run at once with the reason, rather than every connection later. Returns what was
+/// negotiated; the connection is closed (with a close frame, RFC 6455 §7.1.2).
+pub async fn probe_deflate(ep: &Endpoint, offer: &Offer, timeout: Duration) -> Result<Negotiated, Failed> {
+    let clock = Clock::start();
+    let mut opened = open_checked(ep, None, &clock, timeout, Some(offer)).await?;
+    // a masked close frame, code 1000 (RFC 6455 §5.5.1, §7.4.1); the reply is not awaited
+    let close = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
+    let _ = tokio::time::timeout(timeout, opened.stream.write_all(&close)).await;
+    opened.deflate.ok_or(Failed::Deflate(Refusal::Declined { offer: offer.header_value().to_owned() }))
+}
+
+async fn open_checked(
+    ep: &Endpoint,
+    source: Option<IpAddr>,
+    clock: &Clock,
+    timeout: Duration,
+    offer: Option<&Offer>,
+) -> Result<Opened, Failed> {
+    let started = clock.now_ns();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let socket = if ep.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+        .map_err(|e| Failed::Load(LoadError::Connect(e.kind())))?;
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::new(ip, 0)).map_err(|e| Failed::Load(LoadError::Connect(e.kind())))?;
+    }
+    let stream = match tokio::time::timeout_at(deadline, socket.connect(ep.addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(Failed::Load(LoadError::from_connect(&e))),
+        Err(_) => return Err(Failed::Load(LoadError::Timeout(Waiting::Connect))),
+    };
+    let _ = stream.set_nodelay(true);
+    let (stream, leftover, response) = match tokio::time::timeout_at(deadline, handshake(stream, ep, offer)).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return Err(Failed::Load(e)),
+        Err(_) => return Err(Failed::Load(LoadError::Timeout(Waiting::Handshake))),
+    };
+    let deflate = match offer {
+        Some(offer) => Some(accept(offer, &response).map_err(Failed::Deflate)?),
+        None => None,
+    };
+    Ok(Opened { stream, leftover, handshake_ns: clock.now_ns() - started, deflate })
+}
+
+async fn handshake(
+    mut stream: TcpStream,
+    ep: &Endpoint,
+    offer: Option<&Offer>,
+) -> Result<(TcpStream, Vec<u8>, ServerResponse), LoadError> {
+    // RFC 6455 §4.1: the client's opening handshake; RFC 7692 §5: the permessage-deflate offer, if any
+    let mut request = ClientRequest::new(ep.host_header.clone(), ep.path.clone());
+    if let Some(offer) = offer {
+        request = request.extensions(&[offer.header_value()]);
+    }
     stream.write_all(&request.encode()).await.map_err(|e| LoadError::from_io(&e))?;
     let parser = ResponseParser::default();
     let mut buf = Vec::with_capacity(512);
@@ -92,13 +146,34 @@ async fn handshake(mut stream: TcpStream, ep: &Endpoint) -> Result<(TcpStream, V
                 if response.status != 101 {
                     return Err(LoadError::HandshakeStatus(response.status));
                 }
-                if !request.check_response(&response).is_empty() {
+                let offered = offer.is_some();
+                // the permessage-deflate answer is judged by the caller, which names its fault
+                let other = |v: &crate::wire::Violation| !(offered && is_deflate_rule(v.kind));
+                if request.check_response(&response).iter().any(other) {
                     return Err(LoadError::HandshakeInvalid);
                 }
                 buf.drain(..head_len);
-                return Ok((stream, buf));
+                return Ok((stream, buf, response));
             }
             Err(_) => return Err(LoadError::HandshakeInvalid),
         }
     }
+}
+
+/// The rules of a permessage-deflate answer (RFC 7692, and the extension grammar it is written in).
+fn is_deflate_rule(kind: crate::wire::ViolationKind) -> bool {
+    use crate::wire::ViolationKind::*;
+    matches!(
+        kind,
+        ExtensionSyntax
+            | DeflateRepeated
+            | DeflateAcceptedInvalidOffer
+            | DeflateParameterUnknown
+            | DeflateParameterRepeated
+            | DeflateParameterInvalid
+            | DeflateServerNoContextTakeoverDropped
+            | DeflateServerWindowNotHonoured
+            | DeflateClientWindowNotOffered
+            | DeflateClientWindowLargerThanOffered
+    )
 }

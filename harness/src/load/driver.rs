@@ -101,8 +101,9 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     let n_ep = ctx.endpoints.len().max(1) as u64;
     let Some(ep) = ctx.endpoints.get((g % n_ep) as usize) else { return };
     let source = (!ctx.sources.is_empty()).then(|| ctx.sources[((g / n_ep) % ctx.sources.len() as u64) as usize]);
+    let offer = ctx.plan.deflate.as_ref().map(|d| &d.offer);
     let opened = tokio::select! {
-        r = open(ep, source, &ctx.clock, ctx.connect_timeout) => r,
+        r = open(ep, source, &ctx.clock, ctx.connect_timeout, offer) => r,
         _ = ctx.abort.cancelled() => return,
     };
     drop(permit);
@@ -116,7 +117,10 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     };
     ctx.collector.with(|t| t.handshake.saturating_record(ns_to_us_ceil(opened.handshake_ns)));
     ctx.collector.gauges.open();
-    let session = Session::new(&ctx.plan, g, ctx.connections * ctx.shard.count, ctx.clock.now_ns());
+    let mut session = Session::new(&ctx.plan, g, ctx.connections * ctx.shard.count, ctx.clock.now_ns());
+    if let Some(n) = opened.deflate {
+        session.set_deflate(&ctx.plan, n);
+    }
     let (opened, session) = match ctx.park.get() {
         Some(park) => match park.park(Box::new((opened, session))) {
             Ok(()) => return,

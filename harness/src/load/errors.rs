@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::wire::ViolationKind;
+
 /// Which wait ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Waiting {
@@ -41,6 +43,9 @@ pub enum LoadError {
     HandshakeStatus(u16),
     /// A 101 that breaks RFC 6455 §4.2.2 (wrong accept value, missing Upgrade), or not HTTP.
     HandshakeInvalid,
+    /// permessage-deflate was offered (`--deflate`) and the 101 declined it (`None`) or broke a rule
+    /// of RFC 7692 in its answer (the rule). Kind `handshake_invalid`.
+    Deflate(Option<ViolationKind>),
     /// A wait ran out (`--timeout`).
     Timeout(Waiting),
     /// The server closed the connection while we did not ask: its close code, or none
@@ -70,7 +75,7 @@ impl LoadError {
             LoadError::Refused => "refused",
             LoadError::Connect(_) => "connect",
             LoadError::HandshakeStatus(_) => "handshake_status",
-            LoadError::HandshakeInvalid => "handshake_invalid",
+            LoadError::HandshakeInvalid | LoadError::Deflate(_) => "handshake_invalid",
             LoadError::Timeout(_) => "timeout",
             LoadError::UnexpectedClose(_) => "unexpected_close",
             LoadError::PayloadMismatch => "payload_mismatch",
@@ -91,6 +96,8 @@ impl LoadError {
             LoadError::UnexpectedClose(Some(c)) => format!("unexpected_close {c}"),
             LoadError::UnexpectedClose(None) => "unexpected_close no-code".into(),
             LoadError::Protocol(r) => format!("protocol_error {r}"),
+            LoadError::Deflate(None) => "handshake_invalid permessage-deflate declined".into(),
+            LoadError::Deflate(Some(k)) => format!("handshake_invalid {}: {}", k.rfc(), k.requirement()),
             _ => self.kind().into(),
         }
     }
@@ -135,6 +142,11 @@ mod tests {
         assert_eq!(LoadError::from_connect(&refused), LoadError::Refused);
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert_eq!(LoadError::from_io(&reset).detail(), "unexpected_close 1006");
+        assert_eq!(LoadError::Deflate(None).detail(), "handshake_invalid permessage-deflate declined");
+        assert_eq!(
+            LoadError::Deflate(Some(ViolationKind::DeflateClientWindowNotOffered)).detail(),
+            "handshake_invalid RFC 7692 §7.1.2.2: a server MUST NOT include client_max_window_bits if the offer did not have it"
+        );
     }
 
     #[test]
@@ -148,6 +160,7 @@ mod tests {
             LoadError::Connect(std::io::ErrorKind::AddrNotAvailable),
             LoadError::HandshakeStatus(503),
             LoadError::HandshakeInvalid,
+            LoadError::Deflate(None),
             LoadError::Timeout(Waiting::Echo),
             LoadError::UnexpectedClose(None),
             LoadError::PayloadMismatch,
@@ -164,6 +177,7 @@ mod tests {
                 | LoadError::Connect(_)
                 | LoadError::HandshakeStatus(_)
                 | LoadError::HandshakeInvalid
+                | LoadError::Deflate(_)
                 | LoadError::Timeout(_)
                 | LoadError::UnexpectedClose(_)
                 | LoadError::PayloadMismatch

@@ -1,7 +1,8 @@
 //! The load generator behind `wsharness load`.
 //!
 //! One module per job: [`size`] (payload sizes), [`payload`] (pre-masked frames and echo checks),
-//! [`session`] (one connection's protocol, sans-IO), [`stats`] (per-thread histograms and counters),
+//! [`session`] (one connection's protocol, sans-IO), [`deflate`] (permessage-deflate: the offer,
+//! compressing messages, inflating echoes), [`stats`] (per-thread histograms and counters),
 //! [`errors`] (error kinds), [`connect`] (TCP connect and handshake), [`driver`] (tokio tasks),
 //! [`uring`] (connections beyond the file-descriptor limit) and [`bufring`] (its receive buffers), [`run`] (phases and the time series),
 //! [`threshold`], [`shard`], [`system`] (fd limit, source addresses, CPU and memory), [`progress`],
@@ -9,6 +10,7 @@
 
 pub mod bufring;
 pub mod connect;
+pub mod deflate;
 pub mod driver;
 pub mod errors;
 pub mod payload;

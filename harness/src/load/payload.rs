@@ -248,6 +248,56 @@ impl PayloadBook {
         tag
     }
 
+    /// The masking key of message `seq` (frames rotate through the keys by sequence number).
+    #[inline]
+    fn key_of(&self, seq: u64) -> [u8; 4] {
+        self.keys[(seq as usize) & (self.masked.len() - 1)]
+    }
+
+    /// The plain payload of message `seq` of `size` bytes (at most the book's largest), in two
+    /// parts: the first `head` bytes of its tag (its sequence number, `min(size, SEQ_LEN)` bytes),
+    /// then the rest of the pattern.
+    #[inline]
+    pub fn plain(&self, seq: u64, size: usize) -> (Tag, usize, &[u8]) {
+        let head = size.min(SEQ_LEN);
+        let rest = self.pattern.get(head..size).unwrap_or(&[]);
+        (self.tag(seq), head, rest)
+    }
+
+    /// Appends the masked data frame of message `seq` whose payload `fill` appends to the buffer it
+    /// is given, with RSV1 set if `rsv1` (a compressed message, RFC 7692 §6.1). The header is written
+    /// for a payload of `expected` bytes and rewritten if the payload came out another length.
+    /// Returns the payload's length.
+    pub fn write_frame_with(
+        &self,
+        outbox: &mut Outbox,
+        seq: u64,
+        rsv1: bool,
+        expected: usize,
+        fill: impl FnOnce(&mut Vec<u8>),
+    ) -> usize {
+        let key = self.key_of(seq);
+        let opcode = if self.binary { op::BINARY } else { op::TEXT };
+        // RFC 7692 §6.1: RSV1 marks a compressed message, on its first frame (ours are single frames)
+        let first = 0x80 | opcode | if rsv1 { RSV1_BIT } else { 0 };
+        let own = &mut outbox.own;
+        let header_at = own.len();
+        let (header, guessed) = header_bytes(first, expected, key);
+        own.extend_from_slice(&header[..guessed]);
+        let start = own.len();
+        fill(own);
+        let len = own.len() - start;
+        let (header, actual) = header_bytes(first, len, key);
+        if actual == guessed {
+            own[header_at..start].copy_from_slice(&header[..actual]);
+        } else {
+            own.splice(header_at..start, header[..actual].iter().copied());
+        }
+        let at = header_at + actual;
+        mask(&mut own[at..], key, 0);
+        len
+    }
+
     /// Appends a masked control frame (ping, pong, close) with this payload (at most 125 bytes).
     pub fn write_control(&self, out: &mut Vec<u8>, opcode: u8, payload: &[u8], key_index: usize) {
         let key = self.keys[key_index & (self.masked.len() - 1)];
@@ -326,6 +376,32 @@ pub fn hex8(v: u32) -> [u8; 8] {
     let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
     let ascii = x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10);
     ascii.to_be_bytes()
+}
+
+/// RSV1 in a frame's first byte (RFC 6455 §5.2), the bit permessage-deflate uses (RFC 7692 §6).
+pub const RSV1_BIT: u8 = 0x40;
+
+/// A masked client frame header whose first byte is `first` (FIN, RSV, opcode), for a payload of
+/// `len` bytes, in the minimal length encoding (RFC 6455 §5.2); and its length.
+fn header_bytes(first: u8, len: usize, key: [u8; 4]) -> ([u8; MAX_HEADER], usize) {
+    let mut h = [0u8; MAX_HEADER];
+    h[0] = first;
+    let at = if len < 126 {
+        // ok: len < 126
+        h[1] = 0x80 | len as u8;
+        2
+    } else if len <= usize::from(u16::MAX) {
+        h[1] = 0x80 | 126;
+        // ok: len ≤ 65,535
+        h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        h[1] = 0x80 | 127;
+        h[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    h[at..at + 4].copy_from_slice(&key);
+    (h, at + 4)
 }
 
 /// Appends a final, masked client frame header.
@@ -485,6 +561,41 @@ mod tests {
                 })
                 .collect();
             assert_eq!(keys.len(), keys_for(size), "size {size}");
+        }
+    }
+
+    #[test]
+    fn a_frame_built_in_place_has_the_header_of_its_actual_length_whatever_was_expected() {
+        for binary in [false, true] {
+            let book = PayloadBook::new(100, binary);
+            for (expected, actual) in
+                [(5, 5), (200, 5), (5, 200), (100, 70_000), (70_000, 126), (70_000, 70_001), (0, 0)]
+            {
+                let mut out = Outbox::default();
+                book.write_control(out.own(), op::PING, b"p", 0);
+                let body: Vec<u8> = (0..actual).map(|i| i as u8).collect();
+                let len = book.write_frame_with(&mut out, 3, true, expected, |own| own.extend_from_slice(&body));
+                assert_eq!(len, actual);
+                let mut r = FrameReader::new();
+                r.push(&out.to_vec(&book));
+                assert_eq!(r.next_frame().unwrap().map(|f| f.payload), Some(b"p".to_vec()));
+                let f = r.next_frame().unwrap().expect("a whole frame");
+                // RFC 7692 §6.1: RSV1 on the (first) frame of a compressed message
+                assert!(f.fin() && f.masked() && f.rsv() == 0b100, "{expected} {actual}");
+                assert_eq!(f.opcode(), if binary { op::BINARY } else { op::TEXT });
+                assert_eq!(f.payload, body, "expected {expected}, actual {actual}");
+                assert_eq!(r.next_frame().unwrap().map(|f| f.payload.len()), None);
+            }
+        }
+    }
+
+    #[test]
+    fn the_plain_payload_in_two_parts_is_what_verifies() {
+        let book = PayloadBook::new(300, false);
+        for size in [0usize, 3, 8, 9, 300] {
+            let (tag, head, rest) = book.plain(77, size);
+            assert_eq!((head, rest.len()), (size.min(SEQ_LEN), size - size.min(SEQ_LEN)));
+            assert!(book.verify(tag, 0, &[&tag.0[..head], rest].concat()));
         }
     }
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 use reports::load::{
-    encode_histogram, DecodedHistograms, ErrorCounts, GeneratorInfo, HistogramError, Histograms, LoadReport,
-    LoadSettings, LoadSummary, LoadTarget, Percentiles, SeriesPoint, ThresholdResult,
+    encode_histogram, DecodedHistograms, DeflateSummary, ErrorCounts, GeneratorInfo, HistogramError, Histograms,
+    LoadReport, LoadSettings, LoadSummary, LoadTarget, Percentiles, SeriesPoint, ThresholdResult,
 };
 
 use super::run::{p50_p99, Outcome};
@@ -24,13 +24,31 @@ pub fn error_counts(t: &Tally) -> ErrorCounts {
     c
 }
 
-/// The report of one run; thresholds judged on it.
+/// The permessage-deflate numbers of a run: `described` (what was negotiated, how messages were
+/// compressed) with the byte counts of `t`.
+pub fn deflate_summary(t: &Tally, described: DeflateSummary) -> DeflateSummary {
+    let d = &t.deflate;
+    let mut out = DeflateSummary {
+        plain_bytes_sent: t.payload_bytes,
+        wire_bytes_sent: d.wire_sent,
+        plain_bytes_received: d.plain_received,
+        wire_bytes_received: d.wire_received,
+        messages_compressed_received: d.compressed_received,
+        ..described
+    };
+    out.set_ratios();
+    out
+}
+
+/// The report of one run; thresholds judged on it. `deflate`: for a `--deflate` run, what was
+/// negotiated and how messages were compressed (the byte counts come from the run).
 pub fn build(
     outcome: &Outcome,
     target: LoadTarget,
     settings: LoadSettings,
     mut generator: GeneratorInfo,
     thresholds: &[Threshold],
+    deflate: Option<DeflateSummary>,
 ) -> Result<(LoadReport, DecodedHistograms), HistogramError> {
     let t = &outcome.totals;
     let open_loop = settings.loop_mode == "open";
@@ -97,6 +115,7 @@ pub fn build(
             connections_failed: outcome.failed,
             measured_ms: outcome.measured_ns / 1_000_000,
             payload_bytes_sent: t.payload_bytes,
+            deflate: deflate.map(|d| deflate_summary(t, d)),
         },
         latency_us: Percentiles::default(),
         latency_uncorrected_us: Percentiles::default(),
@@ -187,6 +206,9 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
         crate::outln!("  Errors: {}", list.join(", "));
     }
     crate::outln!("Messages/sec: {:.2}", sum.throughput_per_s);
+    if let Some(d) = &sum.deflate {
+        print_deflate(d);
+    }
     let g = &report.generator;
     crate::outln!(
         "  generator ({}, {} threads): {:.0} ns CPU per echo over the measured phase; {} bytes of memory per connection",
@@ -196,6 +218,25 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
         crate::outln!("  INTERRUPTED: the report covers what ran and is marked \"complete\": false");
     }
     crate::outln!("report: {path}");
+}
+
+/// The permessage-deflate line, beside messages/s: bytes and ratio each way.
+fn print_deflate(d: &DeflateSummary) {
+    let ratio = |r: f64| if r > 0.0 { format!("{r:.2}:1") } else { "-".into() };
+    crate::outln!(
+        "  permessage-deflate ({}): sent {} payload bytes as {} on the wire (ratio {}), received {} as {} (ratio {}); {} echoes compressed",
+        d.compression,
+        d.plain_bytes_sent,
+        d.wire_bytes_sent,
+        ratio(d.ratio_sent),
+        d.plain_bytes_received,
+        d.wire_bytes_received,
+        ratio(d.ratio_received),
+        d.messages_compressed_received
+    );
+    if let Some(n) = &d.negotiated {
+        crate::outln!("  negotiated: {n}");
+    }
 }
 
 fn print_table(title: &str, h: &Histogram<u64>) {

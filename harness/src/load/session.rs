@@ -15,14 +15,21 @@
 //! answer ([`LoadError::EchoTooLong`]) nor come when none is awaited
 //! ([`LoadError::UnsolicitedMessage`]); a frame over [`MAX_READ`] is refused at its header; at
 //! most [`CARRY_MAX`] bytes are carried from one read to the next.
+//!
+//! With permessage-deflate ([`Session::set_deflate`], RFC 7692) messages go out compressed, and a
+//! compressed echo is inflated as its bytes arrive and checked piece by piece
+//! ([`super::deflate`]): still never reassembled, its wire bytes capped
+//! ([`super::deflate::echo_wire_cap`]) and its inflated bytes bounded by the message it echoes.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use super::deflate::{echo_wire_cap, send_bound, Deflate, DeflatePlan};
 use super::errors::{LoadError, Waiting};
 use super::payload::{op, Outbox, PayloadBook, Tag, BORROW_MIN, MAX_HEADER};
 use super::size::{Rng, SizeDist};
 use super::stats::{ns_to_us_ceil, Tally, Window};
+use crate::wire::deflate::Negotiated;
 use crate::wire::FrameHeader;
 
 /// Open loop: messages due within this much of now are sent at this wake-up (the timer ticks in
@@ -74,6 +81,8 @@ pub struct Plan {
     pub window: Window,
     /// `--messages`: measured messages not yet claimed by a connection.
     pub tickets: Option<AtomicI64>,
+    /// `--deflate`: the offer and what connections share to compress (`None`: no compression).
+    pub deflate: Option<DeflatePlan>,
 }
 
 impl Plan {
@@ -86,8 +95,12 @@ impl Plan {
     /// its messages in flight (a large message's body is not copied, only its header and sequence
     /// number) and [`WRITE_SLACK`]. Past it the peer is not reading, and the connection ends with
     /// [`LoadError::PeerNotReading`] rather than hold more.
+    /// With permessage-deflate a message is all the connection's own bytes (compressed), at most
+    /// [`send_bound`] of its size.
     pub fn write_cap(&self) -> usize {
-        let per_message = (self.sizes.max() as usize).min(BORROW_MIN) + MAX_HEADER;
+        let max = self.sizes.max() as usize;
+        let body = if self.deflate.is_some() { send_bound(max) } else { max.min(BORROW_MIN) };
+        let per_message = body + MAX_HEADER;
         self.in_flight.saturating_mul(per_message).saturating_add(WRITE_SLACK)
     }
 }
@@ -137,6 +150,10 @@ struct Rx {
     left: usize,
     /// Whether the current data frame ends its message.
     fin: bool,
+    /// The message is compressed (RSV1 on its first frame, RFC 7692 §6): its payload is inflated.
+    compressed: bool,
+    /// Payload bytes of the message's frames as they are on the wire (compressed, if it is).
+    wire: usize,
 }
 
 /// Echoes verified in one read that answer messages of one batch (same schedule, same send
@@ -182,6 +199,8 @@ pub struct Session {
     tickets: i64,
     state: State,
     key_index: usize,
+    /// permessage-deflate, when negotiated.
+    deflate: Option<Box<Deflate>>,
 }
 
 impl Session {
@@ -215,7 +234,19 @@ impl Session {
             tickets: 0,
             state: State::Open,
             key_index: index as usize,
+            deflate: None,
         }
+    }
+
+    /// The connection negotiated permessage-deflate with `n` (RFC 7692): messages go out
+    /// compressed, compressed echoes are inflated. Needs `plan.deflate`.
+    pub fn set_deflate(&mut self, plan: &Plan, n: Negotiated) {
+        self.deflate = Some(Box::new(Deflate::new(plan, n)));
+    }
+
+    /// The connection's permessage-deflate state, if it negotiated it.
+    pub fn deflate(&self) -> Option<&Deflate> {
+        self.deflate.as_deref()
     }
 
     /// Messages sent and not yet echoed.
@@ -303,22 +334,29 @@ impl Session {
 
     #[inline]
     fn send_message(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
-        let size = self.write_one(plan, out, sched_ns, now_ns);
+        let (size, wire) = self.write_one(plan, out, sched_ns, now_ns);
         tally.sent(&plan.window, sched_ns, size);
+        if self.deflate.is_some() {
+            tally.wire_sent(&plan.window, sched_ns, wire as u64);
+        }
     }
 
-    /// Writes one message and remembers it; returns its payload size.
+    /// Writes one message and remembers it; returns its payload size and its payload bytes on the
+    /// wire (compressed, with permessage-deflate).
     #[inline]
-    fn write_one(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64) -> usize {
+    fn write_one(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64) -> (usize, usize) {
         let size = match plan.sizes {
             SizeDist::Fixed(n) => n,
             ref d => d.sample(self.rng.next_u64()),
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let tag = plan.book.write_message(out, seq, size as usize);
+        let (tag, wire) = match self.deflate.as_deref_mut() {
+            None => (plan.book.write_message(out, seq, size as usize), size as usize),
+            Some(d) => d.write_message(plan, out, seq, size as usize),
+        };
         self.fifo.push_back(Pending { tag, sched_ns, sent_ns: now_ns, size });
-        size as usize
+        (size as usize, wire)
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
@@ -394,12 +432,17 @@ impl Session {
                         let body = (plan.sizes.max() as usize).min(BORROW_MIN);
                         out.own().reserve(room * (body + MAX_HEADER));
                     }
-                    let (mut n, mut bytes) = (0u64, 0u64);
+                    let (mut n, mut bytes, mut wire) = (0u64, 0u64, 0u64);
                     while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
-                        bytes += self.write_one(plan, out, now_ns, now_ns) as u64;
+                        let (size, on_wire) = self.write_one(plan, out, now_ns, now_ns);
+                        bytes += size as u64;
+                        wire += on_wire as u64;
                         n += 1;
                     }
                     tally.sent_batch(&plan.window, now_ns, n, bytes);
+                    if self.deflate.is_some() {
+                        tally.wire_sent(&plan.window, now_ns, wire);
+                    }
                 }
                 Pace::Open { period_ns } => loop {
                     let sched = self.open_origin_ns + (self.scheduled as f64 * period_ns) as u64;
@@ -445,13 +488,17 @@ impl Session {
             if self.rx.left > 0 {
                 // the rest of a data frame cut by an earlier read
                 let n = self.rx.left.min(data.len());
-                self.data_payload(plan, &data[..n]);
+                if !self.data_payload(plan, &data[..n], tally) {
+                    return false;
+                }
                 self.rx.left -= n;
                 data = &data[n..];
                 if self.rx.left > 0 {
                     return true;
                 }
-                self.data_end(plan, now_ns, tally);
+                if !self.data_end(plan, now_ns, tally) {
+                    return false;
+                }
             }
             if data.is_empty() {
                 return true;
@@ -483,7 +530,7 @@ impl Session {
                     data = &data[hl..];
                 }
                 Some(Ok((h, _, len))) => {
-                    if let Err(rule) = judge(h, len) {
+                    if let Err(rule) = self.judge(h, len) {
                         return self.fail(LoadError::Protocol(rule), tally);
                     }
                     self.carry.extend_from_slice(data);
@@ -520,12 +567,12 @@ impl Session {
                 return Carried::Over;
             }
             self.rx.left = len;
-            if len == 0 {
-                self.data_end(plan, now_ns, tally);
+            if len == 0 && !self.data_end(plan, now_ns, tally) {
+                return Carried::Over;
             }
             return Carried::Done;
         }
-        if let Err(rule) = judge(h, len) {
+        if let Err(rule) = self.judge(h, len) {
             // before gathering its payload: a control frame is at most 125 bytes
             self.fail(LoadError::Protocol(rule), tally);
             return Carried::Over;
@@ -577,14 +624,11 @@ impl Session {
     #[inline(always)]
     fn frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         if is_data(h.opcode) {
-            if !self.data_begin(plan, h, payload.len(), tally) {
-                return false;
-            }
-            self.data_payload(plan, payload);
-            self.data_end(plan, now_ns, tally);
-            return true;
+            return self.data_begin(plan, h, payload.len(), tally)
+                && self.data_payload(plan, payload, tally)
+                && self.data_end(plan, now_ns, tally);
         }
-        if let Err(rule) = judge(h, payload.len()) {
+        if let Err(rule) = self.judge(h, payload.len()) {
             return self.fail(LoadError::Protocol(rule), tally);
         }
         self.control_frame(plan, h.opcode, payload, now_ns, tally)
@@ -594,10 +638,11 @@ impl Session {
     /// Returns `false` when the connection is over.
     #[inline(always)]
     fn data_begin(&mut self, plan: &Plan, h: Hdr, len: usize, tally: &mut Tally) -> bool {
-        if let Err(rule) = judge(h, 0) {
+        if let Err(rule) = self.judge(h, 0) {
             return self.fail(LoadError::Protocol(rule), tally);
         }
-        if h.opcode == op::CONTINUATION {
+        let first = h.opcode != op::CONTINUATION;
+        if !first {
             if !self.rx.in_message {
                 // RFC 6455 §5.4: a continuation frame continues a started message
                 return self.fail(LoadError::Protocol("continuation frame without a message"), tally);
@@ -608,37 +653,72 @@ impl Session {
                 return self.fail(LoadError::Protocol("new message inside a fragmented message"), tally);
             }
             let expected = if plan.book.binary() { op::BINARY } else { op::TEXT };
-            self.rx = Rx { in_message: true, ok: h.opcode == expected, ..Rx::default() };
+            // RFC 7692 §6: RSV1 on a message's first frame says it is compressed (judge allowed it only
+            // with permessage-deflate)
+            let compressed = h.rsv == RSV1;
+            self.rx = Rx { in_message: true, ok: h.opcode == expected, compressed, ..Rx::default() };
         }
         self.rx.fin = h.fin;
         let Some(front) = self.fifo.front() else {
             // an echo of nothing we sent: a flood of messages ends here
             return self.fail(LoadError::UnsolicitedMessage, tally);
         };
-        if self.rx.offset + len > front.size as usize {
-            // past the end of the message it echoes: a message without end ends here
+        let size = front.size as usize;
+        let cap = if self.rx.compressed { echo_wire_cap(size) } else { size };
+        if self.rx.wire + len > cap {
+            // past the end of the message it echoes (or, compressed, past any encoding of it): a
+            // message without end ends here
             return self.fail(LoadError::EchoTooLong, tally);
+        }
+        self.rx.wire += len;
+        if first && self.rx.compressed {
+            if let Some(d) = self.deflate.as_deref_mut() {
+                // inflating may not go past the message it echoes
+                d.begin_echo(size);
+            }
         }
         true
     }
 
-    /// Payload bytes of the current data frame, checked against the message they echo.
+    /// Payload bytes of the current data frame, checked against the message they echo (inflated
+    /// first if the message is compressed). Returns `false` when the connection is over.
     #[inline(always)]
-    fn data_payload(&mut self, plan: &Plan, payload: &[u8]) {
+    fn data_payload(&mut self, plan: &Plan, payload: &[u8], tally: &mut Tally) -> bool {
         // the frame's header was checked against the message's length (data_begin)
-        let Some(front) = self.fifo.front() else { return };
-        self.rx.ok = self.rx.ok && plan.book.verify(front.tag, self.rx.offset, payload);
-        self.rx.offset += payload.len();
+        let Some(front) = self.fifo.front() else { return true };
+        let tag = front.tag;
+        if !self.rx.compressed {
+            self.rx.ok = self.rx.ok && plan.book.verify(tag, self.rx.offset, payload);
+            self.rx.offset += payload.len();
+            return true;
+        }
+        let Some(d) = self.deflate.as_deref_mut() else { return true };
+        let rx = &mut self.rx;
+        let mut check = |piece: &[u8]| {
+            rx.ok = rx.ok && plan.book.verify(tag, rx.offset, piece);
+            rx.offset += piece.len();
+        };
+        match d.echo_bytes(payload, &mut check) {
+            Ok(()) => true,
+            Err(e) => self.fail(e.load_error(), tally),
+        }
     }
 
-    /// The current data frame is complete; so is its message if it is final.
+    /// The current data frame is complete; so is its message if it is final. Returns `false` when
+    /// the connection is over.
     #[inline(always)]
-    fn data_end(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
+    fn data_end(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) -> bool {
         if !self.rx.fin {
-            return;
+            return true;
         }
-        let Some(front) = self.fifo.pop_front() else { return };
+        if self.rx.compressed && !self.inflate_end(plan, tally) {
+            return false;
+        }
+        let Some(front) = self.fifo.pop_front() else { return true };
         if self.rx.ok && self.rx.offset == front.size as usize {
+            if self.deflate.is_some() {
+                tally.echo_bytes(&plan.window, front.sched_ns, self.rx.offset, self.rx.wire, self.rx.compressed);
+            }
             let run = &mut self.run;
             if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
                 run.n += 1;
@@ -650,6 +730,45 @@ impl Session {
             tally.error(LoadError::PayloadMismatch);
         }
         self.rx = Rx::default();
+        true
+    }
+
+    /// The last bytes of a compressed echo (RFC 7692 §7.2.2: its tail appended). Returns `false`
+    /// when the connection is over.
+    #[cold]
+    fn inflate_end(&mut self, plan: &Plan, tally: &mut Tally) -> bool {
+        let (Some(front), Some(d)) = (self.fifo.front(), self.deflate.as_deref_mut()) else { return true };
+        let tag = front.tag;
+        let rx = &mut self.rx;
+        let mut check = |piece: &[u8]| {
+            rx.ok = rx.ok && plan.book.verify(tag, rx.offset, piece);
+            rx.offset += piece.len();
+        };
+        match d.end_echo(&mut check) {
+            Ok(()) => true,
+            Err(e) => self.fail(e.load_error(), tally),
+        }
+    }
+
+    /// The rules a server frame's header must keep ([`judge`]), RSV1 allowed on the first frame of
+    /// a data message when permessage-deflate was negotiated (RFC 7692 §6.1).
+    #[inline(always)]
+    fn judge(&self, h: Hdr, len: usize) -> Result<(), &'static str> {
+        if h.rsv == 0 || self.deflate.is_none() {
+            return judge(h, len);
+        }
+        if h.rsv != RSV1 {
+            // RFC 6455 §5.2: RSV2 and RSV3 stay reserved (permessage-deflate defines RSV1 only)
+            return Err("rsv2 or rsv3 set");
+        }
+        match h.opcode {
+            // RFC 7692 §6.1: never on a non-first fragment of a data message
+            op::CONTINUATION => Err("rsv1 on a continuation frame"),
+            op::TEXT | op::BINARY => judge(Hdr { rsv: 0, ..h }, len),
+            // RFC 7692 §6.1: never on a control frame
+            op::PING | op::PONG | op::CLOSE => Err("rsv1 on a control frame"),
+            _ => judge(h, len),
+        }
     }
 
     fn control_frame(&mut self, plan: &Plan, opcode: u8, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
@@ -691,6 +810,9 @@ impl Session {
         }
     }
 }
+
+/// RSV1 among a header's three RSV bits ([`Hdr::rsv`]): the bit permessage-deflate uses (RFC 7692 §6).
+const RSV1: u8 = 0b100;
 
 /// The header bits a frame is judged by.
 #[derive(Debug, Clone, Copy)]
@@ -761,3 +883,6 @@ enum Carried {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod deflate_tests;

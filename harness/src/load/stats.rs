@@ -99,6 +99,33 @@ pub struct Tally {
     /// A moving average of the corrected latency of recent echoes, in nanoseconds (how long the
     /// io_uring driver may wait to gather arrivals).
     pub recent_latency_ns: u64,
+    /// permessage-deflate byte counts (`--deflate` runs only).
+    pub deflate: DeflateTally,
+}
+
+/// permessage-deflate byte counts of measured messages: their plain payload bytes sent are
+/// [`Tally::payload_bytes`]; their echoes count here once verified (the messages of
+/// [`Tally::received`]). Wire bytes are payload bytes as framed (compressed or not), headers not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeflateTally {
+    /// Payload bytes of measured messages on the wire (compressed).
+    pub wire_sent: u64,
+    /// Payload bytes of their verified echoes, inflated.
+    pub plain_received: u64,
+    /// Payload bytes of those echoes on the wire.
+    pub wire_received: u64,
+    /// Those echoes that came compressed (RSV1).
+    pub compressed_received: u64,
+}
+
+impl DeflateTally {
+    /// Adds another thread's counts.
+    pub fn add(&mut self, o: &DeflateTally) {
+        self.wire_sent += o.wire_sent;
+        self.plain_received += o.plain_received;
+        self.wire_received += o.wire_received;
+        self.compressed_received += o.compressed_received;
+    }
 }
 
 impl Default for Tally {
@@ -120,6 +147,7 @@ impl Default for Tally {
             ping: new_histogram(),
             errors: HashMap::new(),
             recent_latency_ns: 0,
+            deflate: DeflateTally::default(),
         }
     }
 }
@@ -142,6 +170,26 @@ impl Tally {
         if sched_ns >= window.start_ns {
             self.sent += n;
             self.payload_bytes += bytes;
+        }
+    }
+
+    /// `bytes` payload bytes on the wire (compressed) of messages scheduled at `sched_ns`.
+    #[inline]
+    pub fn wire_sent(&mut self, window: &Window, sched_ns: u64, bytes: u64) {
+        if sched_ns >= window.start_ns {
+            self.deflate.wire_sent += bytes;
+        }
+    }
+
+    /// The bytes of a verified echo of a message scheduled at `sched_ns`: `plain` inflated, `wire`
+    /// on the wire, compressed or not.
+    #[inline]
+    pub fn echo_bytes(&mut self, window: &Window, sched_ns: u64, plain: usize, wire: usize, compressed: bool) {
+        if sched_ns >= window.start_ns {
+            let d = &mut self.deflate;
+            d.plain_received += plain as u64;
+            d.wire_received += wire as u64;
+            d.compressed_received += u64::from(compressed);
         }
     }
 
@@ -330,6 +378,7 @@ impl Collector {
             sum.received += t.received;
             sum.received_in_window += t.received_in_window;
             sum.last_rx_ns = sum.last_rx_ns.max(t.last_rx_ns);
+            sum.deflate.add(&t.deflate);
             let _ = sum.latency.add(t.measured_latency());
             let _ = sum.latency_uncorrected.add(&t.latency_uncorrected);
             let _ = sum.handshake.add(&t.handshake);

@@ -63,6 +63,8 @@ pub enum Behavior {
     Silent,
     /// Answers each message with a masked frame (a server must not mask).
     MaskedEcho,
+    /// A plain echo server whose 101 carries this `Sec-WebSocket-Extensions` value (and compresses nothing).
+    Extensions(&'static str),
 }
 
 /// A running test server.
@@ -125,8 +127,12 @@ async fn serve(mut s: TcpStream, behavior: Behavior, echoed: Arc<AtomicU64>, fir
         .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("sec-websocket-key")))
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
+    let extensions = match behavior {
+        Behavior::Extensions(value) => format!("Sec-WebSocket-Extensions: {value}\r\n"),
+        _ => String::new(),
+    };
     let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extensions}\r\n",
         accept_for(&key)
     );
     if s.write_all(response.as_bytes()).await.is_err() {

@@ -15,6 +15,7 @@ fn plan(pace: Pace, in_flight: usize, size: &str) -> Plan {
         timeout_ns: 5_000_000_000,
         window: Window { start_ns: 0, end_ns: u64::MAX },
         tickets: None,
+        deflate: None,
     }
 }
 
