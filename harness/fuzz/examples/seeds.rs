@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use fuzz_input::{plan_for, FrameDesc, Split, PLANS, T_OPEN, T_PING};
+use fuzz_input::{deflate_for, plan_for, FrameDesc, Split, PLANS, T_OPEN, T_PING};
 use reference_server::conn::Connection;
 use reference_server::handshake::{parse_request, response_101, response_error};
 use reference_server::Config;
@@ -256,17 +256,26 @@ fn server_specs(server: &[u8]) -> Vec<FrameSpec> {
     specs
 }
 
-/// What the reference server answers to a load session's first messages (and its close).
+/// What the reference server answers to a load session's first messages (and its close); with
+/// permessage-deflate, as the server negotiates it for the plan's offer (its default settings).
 fn load_echo(variant: u8, close_first: bool) -> Vec<u8> {
     let plan = plan_for(variant);
+    let deflate = deflate_for(variant);
     let mut s = Session::new(&plan, 0, 1, T_OPEN);
+    if let Some((_, negotiated)) = deflate {
+        s.set_deflate(&plan, negotiated);
+    }
     let (mut t, mut out) = (Tally::default(), Outbox::default());
     s.fill(&plan, T_OPEN, &mut out, &mut t);
     s.fill(&plan, T_PING, &mut out, &mut t);
     if close_first {
         s.begin_close(&plan, T_OPEN, &mut out);
     }
-    let mut conn = Connection::new(Config::default().limits());
+    let agreed = deflate.and_then(|(params, _)| {
+        let offer = format!("permessage-deflate; {params}");
+        reference_server::deflate::negotiate([offer.as_str()], &reference_server::deflate::DeflateConfig::default())
+    });
+    let mut conn = Connection::with_deflate(Config::default().limits(), agreed);
     let mut server = Vec::new();
     conn.process(&out.to_vec(&plan.book), &mut server);
     server

@@ -1,7 +1,8 @@
 //! The load generator's receive path (`Session::on_bytes`) on any server bytes, in any reads.
 //!
 //! Input: `[config][Split]` (see `src/lib.rs`): the config byte picks the load
-//! plan (`plan_for`, bits 0-1) and whether our close is sent before the server's
+//! plan (`plan_for`, bits 0-2 modulo 6; plans 4 and 5 negotiated permessage-deflate, so that
+//! compressed echoes are inflated as they arrive) and whether our close is sent before the server's
 //! bytes arrive (bit 7). A session sends its first messages (and, in the plan
 //! that pings, a ping), then gets the bytes. Checked: never a panic; the same bytes in one read or in many give the
 //! same counts, errors, latencies, state and bytes owed to the server (the
@@ -12,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use fuzz_input::{plan_for, Split, PLANS, T_OPEN, T_PING, T_READ};
+use fuzz_input::{deflate_for, plan_for, Split, PLANS, T_OPEN, T_PING, T_READ};
 use hdrhistogram::Histogram;
 use libfuzzer_sys::fuzz_target;
 use wsharness::load::errors::LoadError;
@@ -28,11 +29,12 @@ fn plans() -> &'static [Plan] {
 
 fuzz_target!(|input: &[u8]| {
     let Some((&config, rest)) = input.split_first() else { return };
-    let plan = &plans()[usize::from(config) % PLANS];
+    let variant = (config & 0x07) % PLANS as u8;
+    let plan = &plans()[usize::from(variant)];
     let close_first = config & 0x80 != 0;
     let split = Split::parse(rest);
-    let whole = run(plan, close_first, &[split.data]);
-    let cut = run(plan, close_first, &split.pieces());
+    let whole = run(plan, variant, close_first, &[split.data]);
+    let cut = run(plan, variant, close_first, &split.pieces());
     assert_eq!(whole, cut, "cuts {:?}", split.cuts);
 });
 
@@ -42,15 +44,18 @@ struct Summary {
     alive: bool,
     outstanding: usize,
     done: bool,
-    counts: [u64; 7],
+    counts: [u64; 11],
     errors: Vec<(String, u64)>,
     latency: [[u64; 3]; 3],
     next: Next,
     owed: Vec<u8>,
 }
 
-fn run(plan: &Plan, close_first: bool, pieces: &[&[u8]]) -> Summary {
+fn run(plan: &Plan, variant: u8, close_first: bool, pieces: &[&[u8]]) -> Summary {
     let mut s = Session::new(plan, 0, 1, T_OPEN);
+    if let Some((_, negotiated)) = deflate_for(variant) {
+        s.set_deflate(plan, negotiated);
+    }
     let (mut t, mut out) = (fresh_tally(), Outbox::default());
     s.fill(plan, T_OPEN, &mut out, &mut t);
     s.fill(plan, T_PING, &mut out, &mut t);
@@ -77,7 +82,19 @@ fn run(plan: &Plan, close_first: bool, pieces: &[&[u8]]) -> Summary {
         alive,
         outstanding: s.outstanding(),
         done: s.done(),
-        counts: [t.iv_sent, t.iv_received, t.iv_errors, t.sent, t.received, t.received_in_window, t.last_rx_ns],
+        counts: [
+            t.iv_sent,
+            t.iv_received,
+            t.iv_errors,
+            t.sent,
+            t.received,
+            t.received_in_window,
+            t.last_rx_ns,
+            t.deflate.wire_sent,
+            t.deflate.plain_received,
+            t.deflate.wire_received,
+            t.deflate.compressed_received,
+        ],
         errors,
         latency: [recorded(&t.iv_measured), recorded(&t.iv_warm), recorded(&t.ping)],
         next,
@@ -121,6 +138,7 @@ fn fresh_tally() -> Tally {
         ping: histogram(),
         errors: HashMap::new(),
         recent_latency_ns: 0,
+        deflate: Default::default(),
     }
 }
 
@@ -142,6 +160,7 @@ fn recycle(t: Tally) {
         ping,
         errors: _,
         recent_latency_ns: _,
+        deflate: _,
     } = t;
     POOL.with(|p| {
         for mut h in [iv_warm, iv_measured, latency, latency_uncorrected, handshake, ping] {

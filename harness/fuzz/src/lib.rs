@@ -6,17 +6,19 @@
 //! - [`Split`]: `[n][n × u16 LE cut][data]`, a byte stream and where the socket
 //!   cut it into reads (`response`; `frame_reader` and `session` after a config byte);
 //! - `frame_reader`: `[config][Split]`, limits from [`ReaderConfig::from_byte`];
-//! - `session`: `[config][Split]`, the load plan from [`plan_for`];
+//! - `session`: `[config][Split]`, the load plan from [`plan_for`] (with permessage-deflate: [`deflate_for`]);
 //! - `wire_roundtrip`: `[n][n × u16 LE cut][frame descriptions]`, see [`FrameDesc`];
 //! - `cases`: the text of a case file.
 //!
 //! `Split` and its helpers come from the `fuzz-split` crate, which the reference server's fuzz crate uses too:
 //! one definition of the layout for both crates and the seed generator.
 
+use wsharness::load::deflate::{DeflatePlan, Offer};
 use wsharness::load::payload::PayloadBook;
 use wsharness::load::session::{Pace, Plan};
 use wsharness::load::size::SizeDist;
 use wsharness::load::stats::Window;
+use wsharness::wire::deflate::Negotiated;
 use wsharness::wire::{FrameSpec, LengthEncoding};
 
 pub use fuzz_split::{cuts_for, pieces, prefix_agrees, raw_cuts, Split, MAX_CUTS};
@@ -102,7 +104,7 @@ impl FrameDesc {
 }
 
 /// How many load plans the `session` target has.
-pub const PLANS: usize = 4;
+pub const PLANS: usize = 6;
 
 /// Clock time of the first `fill` in the `session` target and the seed generator.
 pub const T_OPEN: u64 = 1_000_000;
@@ -113,13 +115,16 @@ pub const T_READ: u64 = T_OPEN + 250_000;
 
 /// Load plan `variant % PLANS`: closed loop with text of 64 bytes (4 in flight),
 /// binary of 130 (a 16-bit length, 2 in flight), text of 1-200 bytes with pings
-/// (3 in flight), open loop with binary of 8 or 300 bytes (4 in flight).
+/// (3 in flight), open loop with binary of 8 or 300 bytes (4 in flight); with permessage-deflate
+/// ([`deflate_for`]): text of 1000 bytes (3 in flight), binary of 1-300 bytes (4 in flight).
 pub fn plan_for(variant: u8) -> Plan {
     let (binary, size, in_flight, pace, ping) = match usize::from(variant) % PLANS {
         0 => (false, "64", 4, Pace::Closed, None),
         1 => (true, "130", 2, Pace::Closed, None),
         2 => (false, "1..200", 3, Pace::Closed, Some(1)),
-        _ => (true, "8:1,300:1", 4, Pace::Open { period_ns: 1_000.0 }, None),
+        3 => (true, "8:1,300:1", 4, Pace::Open { period_ns: 1_000.0 }, None),
+        4 => (false, "1000", 3, Pace::Closed, None),
+        _ => (true, "1..300", 4, Pace::Closed, None),
     };
     // ok: the sizes above are constants that parse
     let sizes = SizeDist::parse(size).unwrap_or(SizeDist::Fixed(64));
@@ -132,6 +137,25 @@ pub fn plan_for(variant: u8) -> Plan {
         timeout_ns: 5_000_000_000,
         window: Window { start_ns: 0, end_ns: u64::MAX },
         tickets: None,
+        deflate: deflate_for(variant).and_then(|(params, _)| Offer::parse(params).ok()).map(DeflatePlan::new),
+    }
+}
+
+/// The permessage-deflate offer's parameters of plan `variant % PLANS` and what the reference server
+/// negotiates for it (its default settings): context takeover both ways and 32 KiB windows (plan 4);
+/// no context takeover either way and a server window of 512 bytes, our messages replayed (plan 5).
+pub fn deflate_for(variant: u8) -> Option<(&'static str, Negotiated)> {
+    let takeover = Negotiated::default();
+    let neither = Negotiated {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        server_max_window_bits: 9,
+        client_max_window_bits: 15,
+    };
+    match usize::from(variant) % PLANS {
+        4 => Some(("client_max_window_bits", takeover)),
+        5 => Some(("client_no_context_takeover; server_no_context_takeover; server_max_window_bits=9", neither)),
+        _ => None,
     }
 }
 
