@@ -11,7 +11,8 @@ more.
 usage: python3 ci/load_cpu.py --wsharness BIN [--server CMD] [--rounds N] [--gate] [load options]
   --server CMD   the server to start (it must print its ws:// URL on stdout; port 0 = a free port);
                  default: the reference server, one thread
-Load options: -d/--duration, --in-flight, -c/--connections, --size, --io, --warmup (passed on).
+Load options: -d/--duration, --in-flight, -c/--connections, --size, --io, --warmup (passed on), and
+--deflate[=PARAMS] (permessage-deflate; the compression ratio each way is printed too).
 """
 
 import argparse
@@ -59,6 +60,8 @@ def one_round(args, url, server, out):
     cmd = ["taskset", "-c", "0", args.wsharness, "load", url, "-c", str(args.connections),
            "--in-flight", str(args.in_flight), "-d", args.duration, "--warmup", args.warmup,
            "--size", args.size, "--io", args.io, "--threads", "1", "--quiet", "--out", out]
+    if args.deflate is not None:
+        cmd.append(f"--deflate={args.deflate}" if args.deflate else "--deflate")
     before, s0 = resource.getrusage(resource.RUSAGE_CHILDREN), ticks(server.pid)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     after, s1 = resource.getrusage(resource.RUSAGE_CHILDREN), ticks(server.pid)
@@ -72,6 +75,7 @@ def one_round(args, url, server, out):
     gen_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     srv_s = (s1 - s0) / os.sysconf("SC_CLK_TCK")
     return {"throughput": r["summary"]["throughput_per_s"], "errors": r["summary"]["errors"],
+            "deflate": r["summary"].get("deflate"),
             "latency": r["latency_us"], "echoes": total, "gen_ns": gen_s * 1e9 / total,
             "srv_ns": srv_s * 1e9 / total, "gen_s": gen_s, "srv_s": srv_s}
 
@@ -89,6 +93,7 @@ def main():
     ap.add_argument("-c", "--connections", type=int, default=50)
     ap.add_argument("--size", default="64")
     ap.add_argument("--io", default="io-uring")
+    ap.add_argument("--deflate", nargs="?", const="", default=None, metavar="PARAMS")
     args = ap.parse_args()
     server_cmd = args.server or f"{args.reference_server} --listen 127.0.0.1:0 --threads 1 --log off"
 
@@ -108,6 +113,10 @@ def main():
                 print(f"round {i + 1}: {r['throughput']:>12,.0f} echoes/s  errors {r['errors']}  "
                       f"p50/p99 {lat['p50']}/{lat['p99']} µs  CPU per echo: generator {r['gen_ns']:.0f} ns, "
                       f"server {r['srv_ns']:.0f} ns, ratio {r['gen_ns'] / r['srv_ns']:.2f}", flush=True)
+                if r["deflate"]:
+                    d = r["deflate"]
+                    print(f"         permessage-deflate ({d['compression']}): compression ratio sent "
+                          f"{d['ratio_sent']:.2f}, received {d['ratio_received']:.2f}", flush=True)
     finally:
         server.kill()
         server.wait()
