@@ -152,7 +152,7 @@ struct Rx {
     fin: bool,
     /// The message is compressed (RSV1 on its first frame, RFC 7692 §6): its payload is inflated.
     compressed: bool,
-    /// Payload bytes of the message's frames as they are on the wire (compressed, if it is).
+    /// A compressed message: its payload bytes on the wire so far (a plain one's are `offset`).
     wire: usize,
 }
 
@@ -201,6 +201,8 @@ pub struct Session {
     key_index: usize,
     /// permessage-deflate, when negotiated.
     deflate: Option<Box<Deflate>>,
+    /// Payload bytes on the wire of the compressed messages written and not yet counted.
+    wire_written: u64,
 }
 
 impl Session {
@@ -235,6 +237,7 @@ impl Session {
             state: State::Open,
             key_index: index as usize,
             deflate: None,
+            wire_written: 0,
         }
     }
 
@@ -334,29 +337,39 @@ impl Session {
 
     #[inline]
     fn send_message(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64, tally: &mut Tally) {
-        let (size, wire) = self.write_one(plan, out, sched_ns, now_ns);
+        let size = self.write_one(plan, out, sched_ns, now_ns);
         tally.sent(&plan.window, sched_ns, size);
         if self.deflate.is_some() {
-            tally.wire_sent(&plan.window, sched_ns, wire as u64);
+            tally.wire_sent(&plan.window, sched_ns, std::mem::take(&mut self.wire_written));
         }
     }
 
-    /// Writes one message and remembers it; returns its payload size and its payload bytes on the
-    /// wire (compressed, with permessage-deflate).
+    /// Writes one message and remembers it; returns its payload size (with permessage-deflate, its
+    /// payload bytes on the wire are added to `wire_written`).
     #[inline]
-    fn write_one(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64) -> (usize, usize) {
+    fn write_one(&mut self, plan: &Plan, out: &mut Outbox, sched_ns: u64, now_ns: u64) -> usize {
         let size = match plan.sizes {
             SizeDist::Fixed(n) => n,
             ref d => d.sample(self.rng.next_u64()),
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let (tag, wire) = match self.deflate.as_deref_mut() {
-            None => (plan.book.write_message(out, seq, size as usize), size as usize),
-            Some(d) => d.write_message(plan, out, seq, size as usize),
+        let tag = if self.deflate.is_some() {
+            self.write_compressed(plan, out, seq, size as usize)
+        } else {
+            plan.book.write_message(out, seq, size as usize)
         };
         self.fifo.push_back(Pending { tag, sched_ns, sent_ns: now_ns, size });
-        (size as usize, wire)
+        size as usize
+    }
+
+    /// [`Session::write_one`]'s message, compressed (RFC 7692 §7.2.1).
+    #[inline(never)]
+    fn write_compressed(&mut self, plan: &Plan, out: &mut Outbox, seq: u64, size: usize) -> Tag {
+        let Some(d) = self.deflate.as_deref_mut() else { return plan.book.write_message(out, seq, size) };
+        let (tag, wire) = d.write_message(plan, out, seq, size);
+        self.wire_written += wire as u64;
+        tag
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
@@ -432,16 +445,14 @@ impl Session {
                         let body = (plan.sizes.max() as usize).min(BORROW_MIN);
                         out.own().reserve(room * (body + MAX_HEADER));
                     }
-                    let (mut n, mut bytes, mut wire) = (0u64, 0u64, 0u64);
+                    let (mut n, mut bytes) = (0u64, 0u64);
                     while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
-                        let (size, on_wire) = self.write_one(plan, out, now_ns, now_ns);
-                        bytes += size as u64;
-                        wire += on_wire as u64;
+                        bytes += self.write_one(plan, out, now_ns, now_ns) as u64;
                         n += 1;
                     }
                     tally.sent_batch(&plan.window, now_ns, n, bytes);
                     if self.deflate.is_some() {
-                        tally.wire_sent(&plan.window, now_ns, wire);
+                        tally.wire_sent(&plan.window, now_ns, std::mem::take(&mut self.wire_written));
                     }
                 }
                 Pace::Open { period_ns } => loop {
@@ -664,18 +675,20 @@ impl Session {
             return self.fail(LoadError::UnsolicitedMessage, tally);
         };
         let size = front.size as usize;
-        let cap = if self.rx.compressed { echo_wire_cap(size) } else { size };
-        if self.rx.wire + len > cap {
-            // past the end of the message it echoes (or, compressed, past any encoding of it): a
-            // message without end ends here
+        if !self.rx.compressed {
+            if self.rx.offset + len > size {
+                // past the end of the message it echoes: a message without end ends here
+                return self.fail(LoadError::EchoTooLong, tally);
+            }
+            return true;
+        }
+        if self.rx.wire + len > echo_wire_cap(size) {
+            // past any encoding of the message it echoes: a compressed stream without end ends here
             return self.fail(LoadError::EchoTooLong, tally);
         }
         self.rx.wire += len;
-        if first && self.rx.compressed {
-            if let Some(d) = self.deflate.as_deref_mut() {
-                // inflating may not go past the message it echoes
-                d.begin_echo(size);
-            }
+        if first {
+            self.inflate_begin(size);
         }
         true
     }
@@ -685,14 +698,29 @@ impl Session {
     #[inline(always)]
     fn data_payload(&mut self, plan: &Plan, payload: &[u8], tally: &mut Tally) -> bool {
         // the frame's header was checked against the message's length (data_begin)
-        let Some(front) = self.fifo.front() else { return true };
-        let tag = front.tag;
-        if !self.rx.compressed {
-            self.rx.ok = self.rx.ok && plan.book.verify(tag, self.rx.offset, payload);
-            self.rx.offset += payload.len();
-            return true;
+        if self.rx.compressed {
+            return self.inflate_payload(plan, payload, tally);
         }
-        let Some(d) = self.deflate.as_deref_mut() else { return true };
+        let Some(front) = self.fifo.front() else { return true };
+        self.rx.ok = self.rx.ok && plan.book.verify(front.tag, self.rx.offset, payload);
+        self.rx.offset += payload.len();
+        true
+    }
+
+    /// A compressed echo begins: inflating it may not go past the `size` bytes of the message it echoes.
+    #[inline(never)]
+    fn inflate_begin(&mut self, size: usize) {
+        if let Some(d) = self.deflate.as_deref_mut() {
+            d.begin_echo(size);
+        }
+    }
+
+    /// Payload bytes of a compressed echo: inflated, and what they inflate to checked against the
+    /// message. Returns `false` when the connection is over.
+    #[inline(never)]
+    fn inflate_payload(&mut self, plan: &Plan, payload: &[u8], tally: &mut Tally) -> bool {
+        let (Some(front), Some(d)) = (self.fifo.front(), self.deflate.as_deref_mut()) else { return true };
+        let tag = front.tag;
         let rx = &mut self.rx;
         let mut check = |piece: &[u8]| {
             rx.ok = rx.ok && plan.book.verify(tag, rx.offset, piece);
@@ -717,7 +745,8 @@ impl Session {
         let Some(front) = self.fifo.pop_front() else { return true };
         if self.rx.ok && self.rx.offset == front.size as usize {
             if self.deflate.is_some() {
-                tally.echo_bytes(&plan.window, front.sched_ns, self.rx.offset, self.rx.wire, self.rx.compressed);
+                let wire = if self.rx.compressed { self.rx.wire } else { self.rx.offset };
+                tally.echo_bytes(&plan.window, front.sched_ns, self.rx.offset, wire, self.rx.compressed);
             }
             let run = &mut self.run;
             if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
@@ -735,7 +764,7 @@ impl Session {
 
     /// The last bytes of a compressed echo (RFC 7692 §7.2.2: its tail appended). Returns `false`
     /// when the connection is over.
-    #[cold]
+    #[inline(never)]
     fn inflate_end(&mut self, plan: &Plan, tally: &mut Tally) -> bool {
         let (Some(front), Some(d)) = (self.fifo.front(), self.deflate.as_deref_mut()) else { return true };
         let tag = front.tag;
@@ -754,9 +783,16 @@ impl Session {
     /// a data message when permessage-deflate was negotiated (RFC 7692 §6.1).
     #[inline(always)]
     fn judge(&self, h: Hdr, len: usize) -> Result<(), &'static str> {
-        if h.rsv == 0 || self.deflate.is_none() {
-            return judge(h, len);
+        match judge(h, len) {
+            // only a frame with RSV bits set can pass once permessage-deflate is taken into account
+            Err(_) if h.rsv != 0 && self.deflate.is_some() => self.judge_rsv(h, len),
+            result => result,
         }
+    }
+
+    /// [`Session::judge`] for a frame with RSV bits set on a permessage-deflate connection.
+    #[inline(never)]
+    fn judge_rsv(&self, h: Hdr, len: usize) -> Result<(), &'static str> {
         if h.rsv != RSV1 {
             // RFC 6455 §5.2: RSV2 and RSV3 stay reserved (permessage-deflate defines RSV1 only)
             return Err("rsv2 or rsv3 set");
