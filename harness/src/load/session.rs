@@ -489,17 +489,24 @@ impl Session {
 
     /// Takes bytes read from the socket at `now_ns`. Returns `false` when the connection is over.
     pub fn on_bytes(&mut self, plan: &Plan, data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
-        let alive = self.take(plan, data, now_ns, tally);
+        let alive = if self.deflate.is_some() {
+            self.take::<true>(plan, data, now_ns, tally)
+        } else {
+            self.take::<false>(plan, data, now_ns, tally)
+        };
         std::mem::take(&mut self.run).record(plan, now_ns, tally);
         alive
     }
 
-    fn take(&mut self, plan: &Plan, mut data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+    /// The receive path, compiled twice: `D` says the connection negotiated permessage-deflate, so
+    /// that a plain connection's per-frame path carries no compressed-message test (it cost 11% of
+    /// the plain per-message path, `cargo bench -p wsharness --bench load_path`).
+    fn take<const D: bool>(&mut self, plan: &Plan, mut data: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         loop {
             if self.rx.left > 0 {
                 // the rest of a data frame cut by an earlier read
                 let n = self.rx.left.min(data.len());
-                if !self.data_payload(plan, &data[..n], tally) {
+                if !self.data_payload::<D>(plan, &data[..n], tally) {
                     return false;
                 }
                 self.rx.left -= n;
@@ -507,7 +514,7 @@ impl Session {
                 if self.rx.left > 0 {
                     return true;
                 }
-                if !self.data_end(plan, now_ns, tally) {
+                if !self.data_end::<D>(plan, now_ns, tally) {
                     return false;
                 }
             }
@@ -516,13 +523,13 @@ impl Session {
             }
             if !self.carry.is_empty() {
                 // a header, or a control frame, cut by an earlier read
-                match self.take_carried(plan, &mut data, now_ns, tally) {
+                match self.take_carried::<D>(plan, &mut data, now_ns, tally) {
                     Carried::Wanting => return true,
                     Carried::Over => return false,
                     Carried::Done => continue,
                 }
             }
-            let (used, alive) = self.frames(plan, data, now_ns, tally);
+            let (used, alive) = self.frames::<D>(plan, data, now_ns, tally);
             if !alive {
                 return false;
             }
@@ -534,14 +541,14 @@ impl Session {
             match frame_start(data) {
                 Some(Err(e)) => return self.fail(e, tally),
                 Some(Ok((h, hl, len))) if is_data(h.opcode) => {
-                    if !self.data_begin(plan, h, len, tally) {
+                    if !self.data_begin::<D>(plan, h, len, tally) {
                         return false;
                     }
                     self.rx.left = len;
                     data = &data[hl..];
                 }
                 Some(Ok((h, _, len))) => {
-                    if let Err(rule) = self.judge(h, len) {
+                    if let Err(rule) = self.judge::<D>(h, len) {
                         return self.fail(LoadError::Protocol(rule), tally);
                     }
                     self.carry.extend_from_slice(data);
@@ -556,7 +563,13 @@ impl Session {
     }
 
     /// Completes the header (or control frame) in `carry` from `data`.
-    fn take_carried(&mut self, plan: &Plan, data: &mut &[u8], now_ns: u64, tally: &mut Tally) -> Carried {
+    fn take_carried<const D: bool>(
+        &mut self,
+        plan: &Plan,
+        data: &mut &[u8],
+        now_ns: u64,
+        tally: &mut Tally,
+    ) -> Carried {
         let (h, hl, len) = loop {
             match frame_start(&self.carry) {
                 Some(Err(e)) => {
@@ -574,16 +587,16 @@ impl Session {
         };
         if is_data(h.opcode) {
             self.carry.clear();
-            if !self.data_begin(plan, h, len, tally) {
+            if !self.data_begin::<D>(plan, h, len, tally) {
                 return Carried::Over;
             }
             self.rx.left = len;
-            if len == 0 && !self.data_end(plan, now_ns, tally) {
+            if len == 0 && !self.data_end::<D>(plan, now_ns, tally) {
                 return Carried::Over;
             }
             return Carried::Done;
         }
-        if let Err(rule) = self.judge(h, len) {
+        if let Err(rule) = self.judge::<D>(h, len) {
             // before gathering its payload: a control frame is at most 125 bytes
             self.fail(LoadError::Protocol(rule), tally);
             return Carried::Over;
@@ -596,7 +609,7 @@ impl Session {
             return Carried::Wanting;
         }
         let carry = std::mem::take(&mut self.carry);
-        let alive = self.frame(plan, h, &carry[hl..total], now_ns, tally);
+        let alive = self.frame::<D>(plan, h, &carry[hl..total], now_ns, tally);
         self.carry = carry;
         self.carry.clear();
         if alive {
@@ -607,7 +620,7 @@ impl Session {
     }
 
     /// Handles the whole frames at the start of `buf`: (bytes used, still alive).
-    fn frames(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
+    fn frames<const D: bool>(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
         let mut pos = 0;
         loop {
             let rest = &buf[pos..];
@@ -624,7 +637,7 @@ impl Session {
                 break;
             }
             pos += hl + len;
-            if !self.frame(plan, hdr, &rest[hl..hl + len], now_ns, tally) {
+            if !self.frame::<D>(plan, hdr, &rest[hl..hl + len], now_ns, tally) {
                 return (pos, false);
             }
         }
@@ -633,13 +646,13 @@ impl Session {
 
     /// One whole server frame. Returns `false` when the connection is over.
     #[inline(always)]
-    fn frame(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
+    fn frame<const D: bool>(&mut self, plan: &Plan, h: Hdr, payload: &[u8], now_ns: u64, tally: &mut Tally) -> bool {
         if is_data(h.opcode) {
-            return self.data_begin(plan, h, payload.len(), tally)
-                && self.data_payload(plan, payload, tally)
-                && self.data_end(plan, now_ns, tally);
+            return self.data_begin::<D>(plan, h, payload.len(), tally)
+                && self.data_payload::<D>(plan, payload, tally)
+                && self.data_end::<D>(plan, now_ns, tally);
         }
-        if let Err(rule) = self.judge(h, payload.len()) {
+        if let Err(rule) = self.judge::<D>(h, payload.len()) {
             return self.fail(LoadError::Protocol(rule), tally);
         }
         self.control_frame(plan, h.opcode, payload, now_ns, tally)
@@ -648,8 +661,8 @@ impl Session {
     /// The header of a data frame of `len` payload bytes (its payload follows, whole or in pieces).
     /// Returns `false` when the connection is over.
     #[inline(always)]
-    fn data_begin(&mut self, plan: &Plan, h: Hdr, len: usize, tally: &mut Tally) -> bool {
-        if let Err(rule) = self.judge(h, 0) {
+    fn data_begin<const D: bool>(&mut self, plan: &Plan, h: Hdr, len: usize, tally: &mut Tally) -> bool {
+        if let Err(rule) = self.judge::<D>(h, 0) {
             return self.fail(LoadError::Protocol(rule), tally);
         }
         let first = h.opcode != op::CONTINUATION;
@@ -666,7 +679,7 @@ impl Session {
             let expected = if plan.book.binary() { op::BINARY } else { op::TEXT };
             // RFC 7692 §6: RSV1 on a message's first frame says it is compressed (judge allowed it only
             // with permessage-deflate)
-            let compressed = h.rsv == RSV1;
+            let compressed = D && h.rsv == RSV1;
             self.rx = Rx { in_message: true, ok: h.opcode == expected, compressed, ..Rx::default() };
         }
         self.rx.fin = h.fin;
@@ -675,7 +688,7 @@ impl Session {
             return self.fail(LoadError::UnsolicitedMessage, tally);
         };
         let size = front.size as usize;
-        if !self.rx.compressed {
+        if !(D && self.rx.compressed) {
             if self.rx.offset + len > size {
                 // past the end of the message it echoes: a message without end ends here
                 return self.fail(LoadError::EchoTooLong, tally);
@@ -696,9 +709,9 @@ impl Session {
     /// Payload bytes of the current data frame, checked against the message they echo (inflated
     /// first if the message is compressed). Returns `false` when the connection is over.
     #[inline(always)]
-    fn data_payload(&mut self, plan: &Plan, payload: &[u8], tally: &mut Tally) -> bool {
+    fn data_payload<const D: bool>(&mut self, plan: &Plan, payload: &[u8], tally: &mut Tally) -> bool {
         // the frame's header was checked against the message's length (data_begin)
-        if self.rx.compressed {
+        if D && self.rx.compressed {
             return self.inflate_payload(plan, payload, tally);
         }
         let Some(front) = self.fifo.front() else { return true };
@@ -735,16 +748,16 @@ impl Session {
     /// The current data frame is complete; so is its message if it is final. Returns `false` when
     /// the connection is over.
     #[inline(always)]
-    fn data_end(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) -> bool {
+    fn data_end<const D: bool>(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) -> bool {
         if !self.rx.fin {
             return true;
         }
-        if self.rx.compressed && !self.inflate_end(plan, tally) {
+        if D && self.rx.compressed && !self.inflate_end(plan, tally) {
             return false;
         }
         let Some(front) = self.fifo.pop_front() else { return true };
         if self.rx.ok && self.rx.offset == front.size as usize {
-            if self.deflate.is_some() {
+            if D {
                 let wire = if self.rx.compressed { self.rx.wire } else { self.rx.offset };
                 tally.echo_bytes(&plan.window, front.sched_ns, self.rx.offset, wire, self.rx.compressed);
             }
@@ -782,10 +795,10 @@ impl Session {
     /// The rules a server frame's header must keep ([`judge`]), RSV1 allowed on the first frame of
     /// a data message when permessage-deflate was negotiated (RFC 7692 §6.1).
     #[inline(always)]
-    fn judge(&self, h: Hdr, len: usize) -> Result<(), &'static str> {
+    fn judge<const D: bool>(&self, h: Hdr, len: usize) -> Result<(), &'static str> {
         match judge(h, len) {
             // only a frame with RSV bits set can pass once permessage-deflate is taken into account
-            Err(_) if h.rsv != 0 && self.deflate.is_some() => self.judge_rsv(h, len),
+            Err(_) if D && h.rsv != 0 => self.judge_rsv(h, len),
             result => result,
         }
     }
