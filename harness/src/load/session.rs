@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use super::deflate::{echo_wire_cap, send_bound, Deflate, DeflatePlan};
+use super::deflate::{echo_wire_cap, send_bound, Deflate, DeflatePlan, EchoError};
 use super::errors::{LoadError, Waiting};
 use super::payload::{op, Outbox, PayloadBook, Tag, BORROW_MIN, MAX_HEADER};
 use super::size::{Rng, SizeDist};
@@ -732,6 +732,17 @@ impl Session {
     /// message. Returns `false` when the connection is over.
     #[inline(never)]
     fn inflate_payload(&mut self, plan: &Plan, payload: &[u8], tally: &mut Tally) -> bool {
+        self.inflating(plan, tally, |d, check| d.echo_bytes(payload, check))
+    }
+
+    /// Runs `step` on the connection's inflater with a check of the inflated bytes against the
+    /// message the echo answers. Returns `false` when the connection is over.
+    fn inflating(
+        &mut self,
+        plan: &Plan,
+        tally: &mut Tally,
+        step: impl FnOnce(&mut Deflate, &mut dyn FnMut(&[u8])) -> Result<(), EchoError>,
+    ) -> bool {
         let (Some(front), Some(d)) = (self.fifo.front(), self.deflate.as_deref_mut()) else { return true };
         let tag = front.tag;
         let rx = &mut self.rx;
@@ -739,7 +750,7 @@ impl Session {
             rx.ok = rx.ok && plan.book.verify(tag, rx.offset, piece);
             rx.offset += piece.len();
         };
-        match d.echo_bytes(payload, &mut check) {
+        match step(d, &mut check) {
             Ok(()) => true,
             Err(e) => self.fail(e.load_error(), tally),
         }
@@ -779,17 +790,7 @@ impl Session {
     /// when the connection is over.
     #[inline(never)]
     fn inflate_end(&mut self, plan: &Plan, tally: &mut Tally) -> bool {
-        let (Some(front), Some(d)) = (self.fifo.front(), self.deflate.as_deref_mut()) else { return true };
-        let tag = front.tag;
-        let rx = &mut self.rx;
-        let mut check = |piece: &[u8]| {
-            rx.ok = rx.ok && plan.book.verify(tag, rx.offset, piece);
-            rx.offset += piece.len();
-        };
-        match d.end_echo(&mut check) {
-            Ok(()) => true,
-            Err(e) => self.fail(e.load_error(), tally),
-        }
+        self.inflating(plan, tally, |d, check| d.end_echo(check))
     }
 
     /// The rules a server frame's header must keep ([`judge`]), RSV1 allowed on the first frame of
