@@ -1,0 +1,46 @@
+// Autobahn|Testsuite client runner for the `ws` library (the version in ci/peers/node-ws/package.json):
+// the client half under test.
+//
+// Usage: NODE_PATH=.../node_modules node runner.js [BASE_URL] [AGENT]   (default ws://127.0.0.1:9001, node-ws)
+//
+// Speaks the fuzzing server's API (Autobahn's `wstest -m fuzzingserver`, later `wsharness serve`):
+// GET /getCaseCount (a text message with the count), then /runCase?case=N&agent=AGENT for N = 1..count
+// (every message echoed as received, text as text, until the server closes), then /updateReports?agent=AGENT.
+// The library keeps its defaults (permessage-deflate offered, UTF-8 checked, pings answered) except the
+// message size limit: Autobahn 9.x sends up to 16 MiB.
+'use strict';
+const WebSocket = require('ws');
+
+const BASE = process.argv[2] || 'ws://127.0.0.1:9001';
+const AGENT = process.argv[3] || 'node-ws';
+const OPTIONS = { maxPayload: 64 * 1024 * 1024 };
+
+// Opens `path`, calls `onMessage(ws, data, isBinary)` for each message, resolves when the connection ends.
+function session(path, onMessage) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(BASE + path, OPTIONS);
+    ws.on('message', (data, isBinary) => onMessage(ws, data, isBinary));
+    // a case that fails the connection on purpose ends here too: the server judges
+    ws.on('error', () => {});
+    ws.on('close', () => resolve());
+  });
+}
+
+async function main() {
+  let count = 0;
+  await session('/getCaseCount', (ws, data) => {
+    count = parseInt(data.toString(), 10);
+  });
+  console.log(`${AGENT}: ${count} cases`);
+  for (let n = 1; n <= count; n++) {
+    await session(`/runCase?case=${n}&agent=${encodeURIComponent(AGENT)}`, (ws, data, isBinary) => {
+      ws.send(data, { binary: isBinary });
+    });
+  }
+  await session(`/updateReports?agent=${encodeURIComponent(AGENT)}`, () => {});
+}
+
+main().catch((e) => {
+  console.error(`${AGENT}: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Autobahn|Testsuite client runner for the `websockets` library (the version in
+ci/peers/python-websockets/requirements.txt): the client half under test.
+
+Usage: python runner.py [BASE_URL] [AGENT]     (default ws://127.0.0.1:9001, python-websockets)
+
+Speaks the fuzzing server's API (Autobahn's `wstest -m fuzzingserver`, later `wsharness serve`):
+GET /getCaseCount (a text message with the count), then /runCase?case=N&agent=AGENT for N = 1..count
+(every message echoed as received until the server closes), then /updateReports?agent=AGENT.
+The library keeps its defaults (compression offered, UTF-8 checked, pings answered) except the
+message size limit: Autobahn 9.x sends up to 16 MiB. Keepalive pings are off so that the only
+frames on the wire are the ones a case provokes.
+"""
+
+import asyncio
+import sys
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:9001"
+AGENT = sys.argv[2] if len(sys.argv) > 2 else "python-websockets"
+OPTIONS = {"max_size": 64 * 1024 * 1024, "ping_interval": None, "open_timeout": 30, "close_timeout": 10}
+
+
+async def case_count():
+    async with connect(f"{BASE}/getCaseCount", **OPTIONS) as ws:
+        return int(await ws.recv())
+
+
+async def run_case(n):
+    try:
+        async with connect(f"{BASE}/runCase?case={n}&agent={AGENT}", **OPTIONS) as ws:
+            async for message in ws:
+                await ws.send(message)
+    except (WebSocketException, OSError, asyncio.TimeoutError):
+        # the case failed the connection on purpose, or the client refused something: the server judges
+        pass
+
+
+async def main():
+    count = await case_count()
+    print(f"{AGENT}: {count} cases", flush=True)
+    for n in range(1, count + 1):
+        await run_case(n)
+    async with connect(f"{BASE}/updateReports?agent={AGENT}", **OPTIONS) as ws:
+        await ws.wait_closed()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
