@@ -933,6 +933,3 @@ enum Carried {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod deflate_tests;

@@ -484,3 +484,6 @@ fn what_a_session_carries_between_reads_is_bounded() {
         }
     }
 }
+
+/// The same with permessage-deflate.
+mod deflate;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::*;
+use super::super::*;
 use crate::load::deflate::{DeflatePlan, Offer};
 use crate::load::payload::Outbox;
 use crate::wire::deflate::{Compressor, Inflater};
