@@ -1,6 +1,7 @@
 //! wsharness: conformance and load testing for RFC 6455 WebSocket servers.
 //!
 //! - [`case`]: the case-file model, loader and validation.
+//! - [`launcher`]: starts the client under test once per case (`--exec`) and ends it.
 //! - [`load`]: the load generator behind `wsharness load` and `wsharness merge`.
 //! - [`verdict`]: Autobahn-compatible verdicts.
 //! - [`wire`]: puts any bytes on the wire and describes anything a server
@@ -15,13 +16,15 @@
 //! mergeable), `tokio-util` (cancellation of a run's phases), `rlimit` (raising the
 //! file-descriptor limit), `libc` (reads that clear readiness, CPU time, page size),
 //! `io-uring` (sockets parked beyond the descriptor limit, batched I/O); benches use
-//! `criterion` and `tungstenite` (the peer codec).
+//! `criterion` and `tungstenite` (the peer codec). For [`launcher`]: `shell-words` (a `--exec`
+//! command line split as a POSIX shell would, without running one).
 
 pub mod case;
 pub mod cli;
 pub mod commands;
 pub mod conformance;
 pub mod embedded;
+pub mod launcher;
 pub mod load;
 pub mod report;
 pub mod verdict;
