@@ -95,6 +95,15 @@ pub enum EncodeError {
     },
 }
 
+/// The endpoint that sent a frame: the rules differ in masking (RFC 6455 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A client: it masks every frame.
+    Client,
+    /// A server: it masks none.
+    Server,
+}
+
 /// Every field of a frame header, valid or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FrameHeader {
@@ -234,10 +243,25 @@ impl FrameHeader {
     /// `allowed_rsv` holds the RSV bits that negotiated extensions define
     /// (`0` when none was negotiated; `0b100` for permessage-deflate's RSV1).
     pub fn server_violations(&self, allowed_rsv: u8) -> Vec<Violation> {
+        self.violations(Endpoint::Server, allowed_rsv)
+    }
+
+    /// The rules this header breaks when `sender` sends it (`allowed_rsv` as for
+    /// [`FrameHeader::server_violations`]). Whether a client's key is fresh is judged over
+    /// its frames, by [`crate::wire::KeyFreshness`].
+    pub fn violations(&self, sender: Endpoint, allowed_rsv: u8) -> Vec<Violation> {
         let mut found = Vec::new();
-        if let Some(key) = self.masking_key {
+        match (sender, self.masking_key) {
             // RFC 6455 §5.1: a server MUST NOT mask any frames that it sends
-            found.push(Violation::new(ViolationKind::MaskedServerFrame, format!("frame is masked with key {key}")));
+            (Endpoint::Server, Some(key)) => {
+                found.push(Violation::new(ViolationKind::MaskedServerFrame, format!("frame is masked with key {key}")))
+            }
+            // RFC 6455 §5.1: a client MUST mask all frames that it sends
+            (Endpoint::Client, None) => found.push(Violation::new(
+                ViolationKind::UnmaskedClientFrame,
+                format!("{} frame without a masking key", Opcode::name_of(self.opcode)),
+            )),
+            _ => {}
         }
         if self.defined_opcode().is_none() {
             // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
@@ -418,5 +442,22 @@ mod tests {
     #[test]
     fn length_with_high_bit_set_is_a_violation() {
         assert_eq!(kinds(&header(&[0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0])), [ViolationKind::LengthHighBitSet]);
+    }
+    #[test]
+    fn masking_rules_depend_on_who_sent_the_frame() {
+        let masked = header(&[0x81, 0x80, 1, 2, 3, 4]);
+        let unmasked = header(&[0x81, 0x00]);
+        let kinds = |h: &FrameHeader, sender| h.violations(sender, 0).into_iter().map(|v| v.kind).collect::<Vec<_>>();
+        assert_eq!(kinds(&masked, Endpoint::Client), []);
+        assert_eq!(kinds(&unmasked, Endpoint::Server), []);
+        assert_eq!(kinds(&masked, Endpoint::Server), [ViolationKind::MaskedServerFrame]);
+        // RFC 6455 §5.1: a client MUST mask all frames, control frames too
+        assert_eq!(kinds(&unmasked, Endpoint::Client), [ViolationKind::UnmaskedClientFrame]);
+        let ping = header(&[0x89, 0x00]);
+        let v = ping.violations(Endpoint::Client, 0);
+        assert_eq!(v[0].observed, "ping frame without a masking key");
+        // the other rules hold for both
+        let reserved = header(&[0x83, 0x80, 1, 2, 3, 4]);
+        assert_eq!(kinds(&reserved, Endpoint::Client), [ViolationKind::ReservedOpcode]);
     }
 }

@@ -29,7 +29,8 @@
 //! the server's frame code would share its bugs.
 //!
 //! One concern per file: [`opcode`], [`close`] (close codes and bodies),
-//! [`mask`], [`header`] (the exact header), [`frame`] (the builder), [`reader`],
+//! [`mask`], [`freshness`] (a client's keys over its frames), [`header`] (the exact header and
+//! the rules it keeps, from a server or a client), [`frame`] (the builder), [`reader`],
 //! [`message`], [`handshake`], [`violation`], and [`deflate`] (permessage-deflate, RFC 7692).
 
 mod entropy;
@@ -37,6 +38,7 @@ mod entropy;
 pub mod close;
 pub mod deflate;
 pub mod frame;
+pub mod freshness;
 pub mod handshake;
 pub mod header;
 pub mod mask;
@@ -47,11 +49,12 @@ pub mod violation;
 
 pub use close::{encode_close_payload, CloseCode, CloseCodeClass, ClosePayload};
 pub use frame::{FrameSpec, LengthEncoding};
+pub use freshness::KeyFreshness;
 pub use handshake::{
     accept_for, fresh_key, parse_response, ClientRequest, HandshakeError, HeaderField, RawRequest, ResponseParser,
     ServerResponse,
 };
-pub use header::{EncodeError, FrameHeader, LengthField, RSV1};
+pub use header::{EncodeError, Endpoint, FrameHeader, LengthField, RSV1};
 pub use mask::{apply_mask, Mask, MaskingKey};
 pub use message::{AssembleError, Assembled, Message, MessageAssembler};
 pub use opcode::Opcode;

@@ -102,6 +102,12 @@ pub enum ViolationKind {
     DeflateRsv1NotFirstFrame,
     /// A compressed text message MUST be UTF-8 once inflated.
     DeflateTextNotUtf8,
+    /// A client MUST mask every frame it sends.
+    UnmaskedClientFrame,
+    /// A client MUST pick a fresh masking key for each frame: the same key twice in a row is not.
+    MaskingKeyRepeated,
+    /// A masking key MUST be unpredictable: all zeros masks nothing.
+    MaskingKeyZero,
 }
 
 impl ViolationKind {
@@ -109,7 +115,8 @@ impl ViolationKind {
     pub const fn rfc(self) -> &'static str {
         use ViolationKind::*;
         match self {
-            MaskedServerFrame => "RFC 6455 §5.1",
+            MaskedServerFrame | UnmaskedClientFrame => "RFC 6455 §5.1",
+            MaskingKeyRepeated | MaskingKeyZero => "RFC 6455 §5.3",
             ReservedOpcode | ReservedBitsSet | NonMinimalLength | LengthHighBitSet => "RFC 6455 §5.2",
             ContinuationWithoutStart | DataFrameInsideMessage => "RFC 6455 §5.4",
             FragmentedControlFrame | ControlFrameTooLong => "RFC 6455 §5.5",
@@ -146,6 +153,9 @@ impl ViolationKind {
         use ViolationKind::*;
         match self {
             MaskedServerFrame => "a server MUST NOT mask any frames that it sends to the client",
+            UnmaskedClientFrame => "a client MUST mask all frames that it sends to the server",
+            MaskingKeyRepeated => "the client MUST pick a fresh masking key for each frame",
+            MaskingKeyZero => "the masking key MUST be unpredictable (derived from a strong source of entropy)",
             ReservedOpcode => "opcodes 0x3-0x7 and 0xB-0xF are reserved and MUST NOT be sent",
             ReservedBitsSet => "RSV1, RSV2 and RSV3 MUST be 0 unless a negotiated extension defines them",
             FragmentedControlFrame => "control frames MUST NOT be fragmented",
