@@ -15,7 +15,7 @@ use super::mask::MaskingKey;
 use super::violation::{Violation, ViolationKind};
 
 /// The masking keys of one connection's client frames, seen in order.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KeyFreshness {
     /// Frames seen.
     frames: u64,

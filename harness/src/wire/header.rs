@@ -96,11 +96,12 @@ pub enum EncodeError {
 }
 
 /// The endpoint that sent a frame: the rules differ in masking (RFC 6455 §5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Endpoint {
     /// A client: it masks every frame.
     Client,
     /// A server: it masks none.
+    #[default]
     Server,
 }
 

@@ -26,7 +26,10 @@ use std::time::Duration;
 use super::event::close_code;
 use crate::case::Expectation;
 use crate::verdict::{CloseVerdict, Verdict};
-use crate::wire::{ClosePayload, FrameHeader, Message, MessageAssembler, Opcode, Violation, ViolationKind, RSV1};
+use crate::wire::{
+    ClosePayload, Endpoint, FrameHeader, KeyFreshness, Message, MessageAssembler, Opcode, Violation, ViolationKind,
+    RSV1,
+};
 
 pub use close::{CloseFacts, CloseJudge, CloseOutcome, ClosePhase, CloseStart, Initiator};
 pub use deflate::{DeflateSummary, DirectionStats, ServerDeflate};
@@ -110,6 +113,11 @@ pub struct WireFacts {
     pub server_close: Option<Option<u16>>,
     /// permessage-deflate was negotiated: RSV1 may mark a message's first frame (RFC 7692 §6).
     pub deflate: bool,
+    /// Who sends the frames read: the server under test (the default), or the client under test
+    /// when we play the server (issue 13), whose frames keep the client's rules.
+    pub peer: Endpoint,
+    /// The client's masking keys over its frames (read only when `peer` is the client).
+    pub keys: KeyFreshness,
 }
 
 impl WireFacts {
@@ -119,7 +127,11 @@ impl WireFacts {
         let starts_message = header.defined_opcode().is_some_and(|o| o.is_data() && o != Opcode::Continuation);
         // RFC 7692 §6: with permessage-deflate, RSV1 marks a compressed message on its first frame
         let allowed = if self.deflate && starts_message { RSV1 } else { 0 };
-        let mut found = header.server_violations(allowed);
+        let mut found = header.violations(self.peer, allowed);
+        if self.peer == Endpoint::Client {
+            // RFC 6455 §5.3: a fresh masking key for each frame, judged over the connection
+            found.extend(self.keys.observe(header.masking_key));
+        }
         if self.deflate && !starts_message && header.rsv & RSV1 != 0 {
             // RFC 7692 §6.1: RSV1 is set on the first frame of a message only
             found.retain(|v| v.kind != ViolationKind::ReservedBitsSet || header.rsv & !RSV1 != 0);

@@ -398,6 +398,33 @@ fn the_servers_invalid_frames_fail_the_case_except_where_the_rfc_leaves_room() {
     assert_eq!(violations_judged(&facts_of("88 02 03 ee"), &[1006]).verdict, Verdict::Informational);
 }
 
+/// What a client's frames (hex) show when we play the server (issue 13).
+fn client_facts_of(hex: &str) -> WireFacts {
+    let mut facts = WireFacts { peer: Endpoint::Client, ..WireFacts::default() };
+    for e in server(hex) {
+        if let Event::Frame(f) = &e {
+            facts.on_frame(&f.header, &f.payload);
+        }
+    }
+    facts
+}
+
+#[test]
+fn a_clients_frames_keep_the_clients_rules() {
+    // masked with fresh keys: nothing broken, and the same frames from a server break §5.1
+    let fresh = "81 81 01 02 03 04 60  81 81 05 06 07 08 64";
+    assert!(client_facts_of(fresh).violations.is_empty());
+    assert_eq!(violations_judged(&facts_of(fresh), &[]).verdict, Verdict::Failed);
+    // unmasked (RFC 6455 §5.1), one key twice in a row and an all-zero key (§5.3): FAILED, each named
+    let kinds = |hex| client_facts_of(hex).violations.into_iter().map(|v| v.kind).collect::<Vec<_>>();
+    assert_eq!(kinds("81 01 61"), [ViolationKind::UnmaskedClientFrame]);
+    assert_eq!(kinds("81 81 01 02 03 04 60  81 81 01 02 03 04 60"), [ViolationKind::MaskingKeyRepeated]);
+    assert_eq!(kinds("81 81 00 00 00 00 61"), [ViolationKind::MaskingKeyZero]);
+    let j = violations_judged(&client_facts_of("81 81 01 02 03 04 60  81 81 01 02 03 04 60"), &[]);
+    assert_eq!(j.verdict, Verdict::Failed);
+    assert!(j.reason.as_deref().is_some_and(|r| r.contains("§5.3")), "{:?}", j.reason);
+}
+
 #[test]
 fn only_valid_messages_are_due_as_echoes() {
     let mut s = state(upgraded());
