@@ -9,7 +9,7 @@
 //!   tester never shares a bug with what it tests.
 //!
 //! Dependencies, and why each is here: `httparse` (parsing the server's HTTP
-//! response), `sha1` and `base64` (checking `Sec-WebSocket-Accept`),
+//! response, and a client's request), `sha1` and `base64` (checking `Sec-WebSocket-Accept`),
 //! `thiserror` (typed errors), `serde` and `toml` (case files), `clap` (the
 //! command line), `flate2` with the zlib-rs backend (permessage-deflate, RFC 7692:
 //! the only pure-Rust backend that takes a window size, which `*_max_window_bits` needs). For [`load`]: `hdrhistogram` (latency histograms, lossless and

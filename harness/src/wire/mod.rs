@@ -14,16 +14,19 @@
 //!   by default and can change any field: FIN, RSV, any 4-bit opcode, no mask
 //!   or a chosen key, a forced (non-minimal) length field, a declared length
 //!   that differs from the payload. [`ClientRequest`] and [`RawRequest`] do the
-//!   same for the opening handshake.
+//!   same for the opening handshake, and [`ServerReply`] for the 101 we answer
+//!   a client under test with.
 //! - **What we read is exact and never rejected.** [`FrameReader`] returns every
 //!   frame as the server sent it, masked or reserved or oversized-control
 //!   included, and [`ObservedFrame::violations`] lists the rules it breaks as
 //!   [`Violation`]s, each naming its RFC section. [`MessageAssembler`] and
 //!   [`ServerResponse::check_upgrade`] do the same for message sequences and the
-//!   handshake response. Judging how bad a violation is belongs to the verdict
-//!   layer, not here. The only errors are resource limits (a declared payload,
-//!   message or response head larger than the configured bound), so that a
-//!   hostile server cannot make the harness allocate without bound.
+//!   handshake response, and [`ReceivedRequest::check`] for a client's request.
+//!   Judging how bad a violation is belongs to the verdict layer, not here. The
+//!   only errors are resource limits (a declared payload, message, response or
+//!   request head larger than the configured bound) and a request line that is
+//!   not one, so that a hostile peer cannot make the harness allocate without
+//!   bound.
 //!
 //! This layer shares no code with the reference server: a tester that shared
 //! the server's frame code would share its bugs.
@@ -51,8 +54,8 @@ pub use close::{encode_close_payload, CloseCode, CloseCodeClass, ClosePayload};
 pub use frame::{FrameSpec, LengthEncoding};
 pub use freshness::KeyFreshness;
 pub use handshake::{
-    accept_for, fresh_key, parse_response, ClientRequest, HandshakeError, HeaderField, RawRequest, ResponseParser,
-    ServerResponse,
+    accept_for, fresh_key, parse_request, parse_response, ClientRequest, HandshakeError, HeaderField, RawRequest,
+    ReceivedRequest, RequestError, ResponseParser, ServerReply, ServerResponse,
 };
 pub use header::{EncodeError, Endpoint, FrameHeader, LengthField, RSV1};
 pub use mask::{apply_mask, Mask, MaskingKey};

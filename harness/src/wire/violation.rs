@@ -1,13 +1,16 @@
-//! What a server did wrong, named by the RFC rule it broke (RFC 6455, and RFC 7692 for permessage-deflate).
+//! What a peer did wrong, named by the RFC rule it broke (RFC 6455, and RFC 7692 for permessage-deflate): a
+//! server under test, or a client under test (its opening handshake so far).
 //!
-//! The wire layer never rejects what a server sends: it describes it. Every
+//! The wire layer never rejects what a peer sends: it describes it. Every
 //! check that finds a broken rule produces a [`Violation`], whose
 //! [`ViolationKind`] knows its RFC section and restates the requirement. The
 //! verdict layer decides how bad each one is (failed, non-strict, informational).
 
 use std::fmt;
 
-/// One rule of RFC 6455 or RFC 7692 that a server can break, as seen from the client side.
+/// One rule of RFC 6455 or RFC 7692 that a peer can break: a server, as our client sees it, or a client, as our
+/// server sees it (the variants from [`ViolationKind::RequestMethodNotGet`] to
+/// [`ViolationKind::ProtocolOfferRepeated`]: the client's opening handshake).
 ///
 /// Each variant's doc line restates the requirement; [`ViolationKind::rfc`]
 /// names the section and [`ViolationKind::requirement`] gives the same text at
@@ -70,6 +73,34 @@ pub enum ViolationKind {
     ProtocolRepeated,
     /// `Sec-WebSocket-Extensions` MUST follow the extension-list grammar.
     ExtensionSyntax,
+    /// The method of the client's request MUST be GET.
+    RequestMethodNotGet,
+    /// The HTTP version of the client's request MUST be at least 1.1.
+    RequestVersionBelowHttp11,
+    /// The request target MUST be a resource name (path and query, no fragment) or an absolute URI with one.
+    RequestTargetInvalid,
+    /// The client's request MUST contain a `Host` header field.
+    HostMissing,
+    /// A request MUST NOT carry more than one `Host` header field.
+    HostRepeated,
+    /// The request MUST contain an `Upgrade` header field that includes the keyword `websocket`.
+    RequestUpgradeNotWebsocket,
+    /// The request MUST contain a `Connection` header field that includes the token `Upgrade`.
+    RequestConnectionNotUpgrade,
+    /// The request MUST include a `Sec-WebSocket-Key` header field.
+    KeyMissing,
+    /// `Sec-WebSocket-Key` MUST be a randomly selected 16-byte nonce, base64-encoded.
+    KeyInvalid,
+    /// `Sec-WebSocket-Key` MUST NOT appear more than once in a request.
+    KeyRepeated,
+    /// The request MUST include `Sec-WebSocket-Version` with the value 13.
+    WebSocketVersionNot13,
+    /// `Sec-WebSocket-Version` MUST NOT appear more than once in a request.
+    WebSocketVersionRepeated,
+    /// Each offered subprotocol MUST be a non-empty token (U+0021-U+007E, no separators).
+    ProtocolOfferInvalid,
+    /// The offered subprotocols MUST all be unique.
+    ProtocolOfferRepeated,
     /// A server MUST NOT accept permessage-deflate together with another extension using RSV1 (a second permessage-deflate included).
     DeflateRepeated,
     /// A server MUST decline a permessage-deflate offer with an unknown, repeated or invalid parameter.
@@ -135,6 +166,20 @@ impl ViolationKind {
             AcceptRepeated => "RFC 6455 §11.3.3",
             ProtocolRepeated => "RFC 6455 §11.3.4",
             ExtensionSyntax => "RFC 6455 §9.1",
+            RequestMethodNotGet
+            | RequestVersionBelowHttp11
+            | RequestTargetInvalid
+            | HostMissing
+            | RequestUpgradeNotWebsocket
+            | RequestConnectionNotUpgrade
+            | KeyMissing
+            | KeyInvalid
+            | WebSocketVersionNot13
+            | ProtocolOfferInvalid
+            | ProtocolOfferRepeated => "RFC 6455 §4.1",
+            HostRepeated => "RFC 7230 §5.4",
+            KeyRepeated => "RFC 6455 §11.3.1",
+            WebSocketVersionRepeated => "RFC 6455 §11.3.5",
             DeflateRepeated => "RFC 7692 §5",
             DeflateAcceptedInvalidOffer
             | DeflateParameterUnknown
@@ -184,6 +229,26 @@ impl ViolationKind {
             ProtocolNotOffered => "the server MUST NOT select a subprotocol the client did not offer",
             ProtocolRepeated => "Sec-WebSocket-Protocol MUST NOT appear more than once in a response",
             ExtensionSyntax => "Sec-WebSocket-Extensions MUST follow the extension-list grammar",
+            RequestMethodNotGet => "the method of the client's request MUST be GET",
+            RequestVersionBelowHttp11 => "the HTTP version of the client's request MUST be at least 1.1",
+            RequestTargetInvalid => {
+                "the request target MUST be a resource name (path and query, no fragment) or an absolute URI with one"
+            }
+            HostMissing => "the client's request MUST contain a Host header field",
+            HostRepeated => "a request MUST NOT carry more than one Host header field",
+            RequestUpgradeNotWebsocket => {
+                "the request MUST contain an Upgrade header field that includes the keyword websocket"
+            }
+            RequestConnectionNotUpgrade => {
+                "the request MUST contain a Connection header field that includes the token Upgrade"
+            }
+            KeyMissing => "the request MUST include a Sec-WebSocket-Key header field",
+            KeyInvalid => "Sec-WebSocket-Key MUST be a randomly selected 16-byte nonce, base64-encoded",
+            KeyRepeated => "Sec-WebSocket-Key MUST NOT appear more than once in a request",
+            WebSocketVersionNot13 => "the request MUST include Sec-WebSocket-Version with the value 13",
+            WebSocketVersionRepeated => "Sec-WebSocket-Version MUST NOT appear more than once in a request",
+            ProtocolOfferInvalid => "each offered subprotocol MUST be a non-empty token (U+0021-U+007E, no separators)",
+            ProtocolOfferRepeated => "the offered subprotocols MUST all be unique",
             DeflateRepeated => "a server MUST NOT accept permessage-deflate together with another extension using RSV1",
             DeflateAcceptedInvalidOffer => {
                 "a server MUST decline a permessage-deflate offer with an unknown, repeated or invalid parameter"
@@ -226,7 +291,7 @@ impl ViolationKind {
     }
 }
 
-/// A rule a server broke, with what it actually did.
+/// A rule a peer broke, with what it actually did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// Which rule was broken; lets the verdict layer match without parsing text.
@@ -235,7 +300,7 @@ pub struct Violation {
     pub rfc: &'static str,
     /// The requirement restated (same as `kind.requirement()`).
     pub rule: &'static str,
-    /// What the server did, e.g. `frame is masked with key 37fa213d`.
+    /// What the peer did, e.g. `frame is masked with key 37fa213d`.
     pub observed: String,
 }
 

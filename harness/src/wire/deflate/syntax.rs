@@ -42,8 +42,8 @@ pub struct SyntaxError {
     pub expected: &'static str,
 }
 
-/// `tchar` of RFC 7230 §3.2.6.
-fn is_tchar(b: u8) -> bool {
+/// `tchar` of RFC 7230 §3.2.6 (also the method and subprotocol grammar of the opening handshake).
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -1,4 +1,5 @@
-//! The client side of the opening handshake (RFC 6455 §4.1, §4.2.2).
+//! The opening handshake (RFC 6455 §4): the client side, to test servers, and the server side ([`server`]),
+//! to test clients.
 //!
 //! - [`request`]: the request to send, valid by default ([`ClientRequest`]) or
 //!   written by hand ([`RawRequest`]), each with a fresh key.
@@ -6,6 +7,8 @@
 //! - [`response`]: the server's response head, parsed from the bytes received
 //!   so far; the bytes after the head are frames and are left to the caller.
 //! - [`upgrade`]: the rules a response breaks ([`ServerResponse::check_upgrade`]).
+//! - [`server`]: the client's request parsed and judged, and our 101, valid or crafted.
+//! - `fields` (crate-private): header field lists, one definition for every head built or received.
 //!
 //! A typical exchange:
 //!
@@ -29,10 +32,12 @@
 //! # Ok::<(), wsharness::wire::HandshakeError>(())
 //! ```
 
+pub(crate) mod fields;
 pub mod key;
 pub(crate) mod list;
 pub mod request;
 pub mod response;
+pub mod server;
 pub mod upgrade;
 
 pub use key::{accept_for, fresh_key, WEBSOCKET_GUID};
@@ -40,3 +45,4 @@ pub use request::{ClientRequest, RawRequest};
 pub use response::{
     parse_response, HandshakeError, HeaderField, ResponseParser, ServerResponse, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS,
 };
+pub use server::{parse_request, ReceivedRequest, RequestError, RequestParser, ServerReply};

@@ -6,6 +6,7 @@
 //! malformed requests. [`RawRequest`] sends a request written by hand, with a
 //! fresh key put in place of `{key}`.
 
+use super::fields;
 use super::key::fresh_key;
 use super::list::split_list;
 use super::response::ServerResponse;
@@ -64,22 +65,7 @@ impl ClientRequest {
     /// Sets a header: replaces the first field with this name (case-insensitive)
     /// and removes the others, or appends the field if there is none.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientRequest {
-        let (name, value) = (name.into(), value.into());
-        let mut replaced = false;
-        self.headers.retain_mut(|field| {
-            if !field.0.eq_ignore_ascii_case(&name) {
-                return true;
-            }
-            if replaced {
-                return false;
-            }
-            replaced = true;
-            *field = (name.clone(), value.clone());
-            true
-        });
-        if !replaced {
-            self.headers.push((name, value));
-        }
+        fields::set(&mut self.headers, name.into(), value.into());
         self
     }
 
@@ -91,7 +77,7 @@ impl ClientRequest {
 
     /// Removes every header field with this name (case-insensitive).
     pub fn remove_header(mut self, name: &str) -> ClientRequest {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        fields::remove(&mut self.headers, name);
         self
     }
 
@@ -142,19 +128,11 @@ impl ClientRequest {
 
     /// The request's bytes: request line, header fields, empty line.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = format!("{} {} {}\r\n", self.method, self.target, self.version);
-        for (name, value) in &self.headers {
-            out.push_str(name);
-            out.push_str(": ");
-            out.push_str(value);
-            out.push_str("\r\n");
-        }
-        out.push_str("\r\n");
-        out.into_bytes()
+        fields::encode_head(&format!("{} {} {}", self.method, self.target, self.version), &self.headers)
     }
 
     fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        fields::values(&self.headers, name)
     }
 }
 

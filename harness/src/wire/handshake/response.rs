@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+use super::fields::{self, first_line};
+
 /// Default largest response head: 16 KiB.
 pub const DEFAULT_MAX_HEAD: usize = 16 * 1024;
 /// Default largest number of header fields.
@@ -39,12 +41,12 @@ pub enum HandshakeError {
     MalformedHeaders(#[source] httparse::Error),
 }
 
-/// One header field as received.
+/// One header field as received (in a server's response or a client's request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderField {
-    /// Field name, as spelled by the server.
+    /// Field name, as spelled by the peer.
     pub name: String,
-    /// Field value (lossily decoded if not UTF-8; see `ServerResponse::raw_head` for the bytes).
+    /// Field value (lossily decoded if not UTF-8; the head's `raw_head` keeps the bytes).
     pub value: String,
 }
 
@@ -66,12 +68,12 @@ pub struct ServerResponse {
 impl ServerResponse {
     /// Value of the first header field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+        fields::received_first(&self.headers, name)
     }
 
     /// Values of every header field with this name (case-insensitive), in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+        fields::received_values(&self.headers, name)
     }
 }
 
@@ -112,10 +114,9 @@ impl ResponseParser {
             return self.incomplete(buf);
         };
         let (version, status, reason) = parse_status_line(&buf[..line_len])?;
-        let mut fields = vec![httparse::EMPTY_HEADER; self.max_headers];
-        let head_len = match httparse::parse_headers(&buf[line_len..], &mut fields) {
-            Ok(httparse::Status::Complete((len, _))) => line_len + len,
-            Ok(httparse::Status::Partial) => return self.incomplete(buf),
+        let (headers, head_len) = match fields::parse_received(&buf[line_len..], self.max_headers) {
+            Ok(Some((headers, len))) => (headers, line_len + len),
+            Ok(None) => return self.incomplete(buf),
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(HandshakeError::TooManyHeaders { limit: self.max_headers })
             }
@@ -124,11 +125,6 @@ impl ResponseParser {
         if head_len > self.max_head {
             return Err(HandshakeError::HeadTooLarge { limit: self.max_head });
         }
-        let headers = fields
-            .iter()
-            .take_while(|h| !h.name.is_empty())
-            .map(|h| HeaderField { name: h.name.to_owned(), value: String::from_utf8_lossy(h.value).into_owned() })
-            .collect();
         let response = ServerResponse { version, status, reason, headers, raw_head: buf[..head_len].to_vec() };
         Ok(Some((response, head_len)))
     }
@@ -140,12 +136,6 @@ impl ResponseParser {
             Ok(None)
         }
     }
-}
-
-/// The first line of `buf` without its line ending.
-fn first_line(buf: &[u8]) -> &[u8] {
-    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    buf[..end].strip_suffix(b"\r").unwrap_or(&buf[..end])
 }
 
 fn malformed_line(line: &[u8]) -> HandshakeError {
