@@ -3,6 +3,7 @@
 //! - [`case`]: the case-file model, loader and validation.
 //! - [`launcher`]: starts the client under test once per case (`--exec`) and ends it.
 //! - [`load`]: the load generator behind `wsharness load` and `wsharness merge`.
+//! - [`serve`]: testing clients: Autobahn's fuzzingserver URL API and `index.json` (issue 13, in progress).
 //! - [`verdict`]: Autobahn-compatible verdicts.
 //! - [`wire`]: puts any bytes on the wire and describes anything a server
 //!   sends back. It shares no code with the reference server, so that a
@@ -27,5 +28,6 @@ pub mod embedded;
 pub mod launcher;
 pub mod load;
 pub mod report;
+pub mod serve;
 pub mod verdict;
 pub mod wire;
