@@ -55,11 +55,7 @@ impl ReceivedRequest {
 
     fn target_is_resource(&self) -> bool {
         let parts = self.target_parts();
-        let scheme_ok = !parts.absolute
-            || self
-                .target
-                .split_once("://")
-                .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"));
+        let scheme_ok = parts.scheme.is_none_or(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
         scheme_ok && parts.path.starts_with('/') && parts.fragment.is_none()
     }
 

@@ -109,8 +109,9 @@ impl ReceivedRequest {
 /// A request target in its parts (RFC 7230 §5.3, RFC 3986 §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TargetParts<'a> {
-    /// The target is in absolute form (`http://host:port/path?query`), not origin form (`/path?query`).
-    pub absolute: bool,
+    /// The scheme, when the target is in absolute form (`http` of `http://host:port/path?query`); `None` in
+    /// origin form (`/path?query`).
+    pub scheme: Option<&'a str>,
     /// The path: as written in origin form (`/chat?x` gives `/chat`; `chat` stays `chat`), the part after the
     /// authority in absolute form (`http://h:1/chat` gives `/chat`, `http://h:1` gives `/`).
     pub path: &'a str,
@@ -122,11 +123,11 @@ pub struct TargetParts<'a> {
 
 /// Splits a request target into scheme-less path, query and fragment.
 pub fn split_target(target: &str) -> TargetParts<'_> {
-    let (absolute, resource) = match target.split_once("://") {
+    let (scheme, resource) = match target.split_once("://") {
         Some((scheme, rest)) if !scheme.contains(['/', '?', '#']) => {
-            (true, rest.find(['/', '?', '#']).map_or("", |at| &rest[at..]))
+            (Some(scheme), rest.find(['/', '?', '#']).map_or("", |at| &rest[at..]))
         }
-        _ => (false, target),
+        _ => (None, target),
     };
     let (resource, fragment) = match resource.split_once('#') {
         Some((before, fragment)) => (before, Some(fragment)),
@@ -136,8 +137,8 @@ pub fn split_target(target: &str) -> TargetParts<'_> {
         Some((path, query)) => (path, Some(query)),
         None => (resource, None),
     };
-    let path = if path.is_empty() && absolute { "/" } else { path };
-    TargetParts { absolute, path, query, fragment }
+    let path = if path.is_empty() && scheme.is_some() { "/" } else { path };
+    TargetParts { scheme, path, query, fragment }
 }
 
 /// Limits for [`RequestParser::parse`].

@@ -257,6 +257,14 @@ fn target_gives_path_and_query() {
 }
 
 #[test]
+fn split_target_names_scheme_and_fragment() {
+    let parts = split_target("https://h/x?q#f");
+    assert_eq!((parts.scheme, parts.path, parts.query, parts.fragment), (Some("https"), "/x", Some("q"), Some("f")));
+    let parts = split_target("/runCase?agent=http://x");
+    assert_eq!((parts.scheme, parts.path, parts.query), (None, "/runCase", Some("agent=http://x")));
+}
+
+#[test]
 fn accepting_the_rfc_request_is_the_rfc_response() {
     let reply = ServerReply::accepting(&parse(RFC_REQUEST).0);
     assert_eq!(reply.encode(), RFC_REPLY);
