@@ -1,5 +1,5 @@
 //! What a peer did wrong, named by the RFC rule it broke (RFC 6455, and RFC 7692 for permessage-deflate): a
-//! server under test, or a client under test (its opening handshake so far).
+//! server under test, or a client under test.
 //!
 //! The wire layer never rejects what a peer sends: it describes it. Every
 //! check that finds a broken rule produces a [`Violation`], whose
@@ -9,8 +9,9 @@
 use std::fmt;
 
 /// One rule of RFC 6455 or RFC 7692 that a peer can break: a server, as our client sees it, or a client, as our
-/// server sees it (the variants from [`ViolationKind::RequestMethodNotGet`] to
-/// [`ViolationKind::ProtocolOfferRepeated`]: the client's opening handshake).
+/// server sees it (its opening handshake: [`ViolationKind::RequestMethodNotGet`] to
+/// [`ViolationKind::ProtocolOfferRepeated`]; its frames: [`ViolationKind::UnmaskedClientFrame`] and the masking
+/// keys after it).
 ///
 /// Each variant's doc line restates the requirement; [`ViolationKind::rfc`]
 /// names the section and [`ViolationKind::requirement`] gives the same text at
