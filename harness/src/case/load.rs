@@ -14,7 +14,7 @@ use super::model::{
 };
 use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawStep, Value};
 use crate::verdict::Verdict;
-use crate::wire::{FrameSpec, LengthEncoding, Opcode};
+use crate::wire::{Endpoint, FrameSpec, LengthEncoding, Opcode};
 
 /// A mistake in a case file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,6 +266,7 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         );
     }
     let autobahn = case.autobahn.as_deref().map(|a| ctx.fill(a)).transpose()?;
+    let roles = roles(case.roles.as_deref())?;
     let timeout = case
         .timeout_ms
         .as_ref()
@@ -278,6 +279,7 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         section: file.section.clone(),
         rfc,
         autobahn,
+        roles,
         why: ctx.fill(&case.why)?.trim().to_string(),
         handshake,
         steps,
@@ -285,6 +287,29 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         read,
         source: Source { file: path.to_string(), line },
     })
+}
+
+/// `roles = ["server", "client"]`: the implementations a case tests (absent: servers).
+fn roles(names: Option<&[String]>) -> R<Vec<Endpoint>> {
+    let Some(names) = names else { return Ok(vec![Endpoint::Server]) };
+    let mut roles = Vec::with_capacity(names.len());
+    for name in names {
+        let role = match name.as_str() {
+            "server" => Endpoint::Server,
+            "client" => Endpoint::Client,
+            other => return Err(format!("roles: unknown role {other:?}; write \"server\", \"client\" or both").into()),
+        };
+        if roles.contains(&role) {
+            return Err(format!("roles: {name:?} is listed twice").into());
+        }
+        roles.push(role);
+    }
+    if roles.is_empty() {
+        return Err(
+            "roles is empty: a case tests a \"server\", a \"client\" or both (leave roles out for servers)".into()
+        );
+    }
+    Ok(roles)
 }
 
 fn read_pace(r: &RawRead, ctx: &Ctx<'_>) -> R<ReadPace> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::data::DataSet;
 use crate::verdict::Verdict;
-use crate::wire::{FrameSpec, Opcode};
+use crate::wire::{Endpoint, FrameSpec, Opcode};
 
 /// One conformance case.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,9 @@ pub struct Case {
     pub rfc: String,
     /// The equivalent Autobahn|Testsuite case id, if any.
     pub autobahn: Option<String>,
+    /// The implementations under test the case applies to, in the file's order: the server (the
+    /// default, every case that tests servers), the client (we play the server, issue 13), or both.
+    pub roles: Vec<Endpoint>,
     /// Why the rule matters (shown in reports).
     pub why: String,
     /// How the connection is opened.
@@ -31,6 +34,13 @@ pub struct Case {
     pub read: Option<ReadPace>,
     /// Where the case was written.
     pub source: Source,
+}
+
+impl Case {
+    /// Whether the case tests implementations in `role` (a server, or a client).
+    pub fn tests(&self, role: Endpoint) -> bool {
+        self.roles.contains(&role)
+    }
 }
 
 /// A place in a case file, for error messages and reports.

@@ -27,6 +27,8 @@ pub struct RawCase {
     pub title: String,
     pub rfc: Option<String>,
     pub autobahn: Option<String>,
+    /// The implementations the case tests: `["server"]` (absent: servers only), `["client"]`, or both.
+    pub roles: Option<Vec<String>>,
     /// Why the rule matters; shown in reports.
     pub why: String,
     /// Cartesian product of parameter lists: `{name}` in strings takes each value.

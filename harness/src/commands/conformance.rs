@@ -16,6 +16,7 @@ use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, Ta
 use crate::embedded::cases_with;
 use crate::report::{case_report, conformance_report};
 use crate::verdict::{CloseVerdict, Verdict};
+use crate::wire::Endpoint;
 
 /// Runs `wsharness conformance`.
 pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
@@ -33,7 +34,8 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let cases: Vec<_> = all.into_iter().filter(|c| filter.matches(c)).collect();
+    // the cases that test servers (the others play the server against a client: issue 13)
+    let cases: Vec<_> = all.into_iter().filter(|c| c.tests(Endpoint::Server) && filter.matches(c)).collect();
     if cases.is_empty() {
         eprintln!("wsharness: no case matches the filters {:?} (see `wsharness cases list`)", args.filter);
         return Ok(ExitCode::from(EXIT_USAGE));

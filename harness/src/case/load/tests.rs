@@ -2,7 +2,7 @@
 
 use super::super::model::ReadPace;
 use super::*;
-use crate::wire::LengthEncoding;
+use crate::wire::{Endpoint, LengthEncoding};
 
 fn load(text: &str) -> Result<Vec<Case>, Vec<CaseError>> {
     parse_cases("cases/t.toml", text)
@@ -467,4 +467,28 @@ fn a_file_too_large_to_be_a_case_file_is_refused_before_it_is_parsed() {
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn roles_default_to_servers_and_name_who_the_case_tests() {
+    let c = &load(ONE).unwrap()[0];
+    assert_eq!(c.roles, [Endpoint::Server]);
+    assert!(c.tests(Endpoint::Server) && !c.tests(Endpoint::Client));
+    let both = ONE.replace("autobahn = \"3.1\"", "autobahn = \"3.1\"\nroles = [\"client\", \"server\"]");
+    let c = &load(&both).unwrap()[0];
+    assert_eq!(c.roles, [Endpoint::Client, Endpoint::Server]);
+    assert!(c.tests(Endpoint::Client) && c.tests(Endpoint::Server));
+}
+
+#[test]
+fn a_wrong_roles_list_is_refused_at_its_case() {
+    for (roles, says) in [
+        ("[\"browser\"]", "roles: unknown role \"browser\"; write \"server\", \"client\" or both"),
+        ("[\"client\", \"client\"]", "roles: \"client\" is listed twice"),
+        ("[]", "roles is empty"),
+    ] {
+        let text = ONE.replace("autobahn = \"3.1\"", &format!("autobahn = \"3.1\"\nroles = {roles}"));
+        let e = first_error(&text);
+        assert!(e.starts_with("cases/t.toml:5:") && e.contains(says), "{roles}: {e}");
+    }
 }
