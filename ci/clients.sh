@@ -55,11 +55,12 @@ install_client() {
   esac
 }
 
+# The command that runs client $1, in the array CMD.
 client_command() {
   case "$1" in
-    python-websockets) echo "$CACHE/python-websockets-venv/bin/python $CLIENTS_DIR/python-websockets/runner.py" ;;
-    node-ws) echo "env NODE_PATH=$CACHE/node-ws/node_modules node $CLIENTS_DIR/node-ws/runner.js" ;;
-    tokio-tungstenite) echo "$RUNNER_TARGET/release/tokio-tungstenite-autobahn-runner" ;;
+    python-websockets) CMD=("$CACHE/python-websockets-venv/bin/python" "$CLIENTS_DIR/python-websockets/runner.py") ;;
+    node-ws) CMD=(env "NODE_PATH=$CACHE/node-ws/node_modules" node "$CLIENTS_DIR/node-ws/runner.js") ;;
+    tokio-tungstenite) CMD=("$RUNNER_TARGET/release/tokio-tungstenite-autobahn-runner") ;;
   esac
 }
 
@@ -88,6 +89,8 @@ for _ in $(seq 1 100); do
   kill -0 "$SERVER" 2>/dev/null || { warn "wstest ended at start-up: $(tail -n 5 "$OUT/wstest.log")"; exit 1; }
   sleep 0.2
 done
+python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1).close()" 2>/dev/null \
+  || { warn "wstest never listened on port $PORT: $(tail -n 5 "$OUT/wstest.log")"; exit 1; }
 log "Autobahn fuzzingserver on ws://127.0.0.1:$PORT (pid $SERVER)"
 
 # ---------------------------------------------------------------- the clients
@@ -95,8 +98,8 @@ log "Autobahn fuzzingserver on ws://127.0.0.1:$PORT (pid $SERVER)"
 status=0
 for c in "${CLIENTS[@]}"; do
   start=$(date +%s.%N)
-  # shellcheck disable=SC2046
-  timeout -k 5 "$BUDGET" $(client_command "$c") "ws://127.0.0.1:$PORT" "$c" >"$OUT/$c.log" 2>&1
+  client_command "$c"
+  timeout -k 5 "$BUDGET" "${CMD[@]}" "ws://127.0.0.1:$PORT" "$c" >"$OUT/$c.log" 2>&1
   rc=$?
   wall=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
   if [ "$rc" != 0 ]; then
@@ -110,5 +113,9 @@ if [ ! -s "$OUT/index.json" ]; then
   warn "no index.json in $OUT (see $OUT/wstest.log)"
   exit 1
 fi
+for c in "${CLIENTS[@]}"; do
+  python3 -c "import json, sys; sys.exit(0 if json.load(open('$OUT/index.json')).get('$c') else 1)" \
+    || { warn "$c: no results in $OUT/index.json"; status=1; }
+done
 python3 "$SHARED_DIR/autobahn/summarize.py" --totals-only "$OUT"
 exit "$status"

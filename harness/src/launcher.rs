@@ -39,7 +39,7 @@ pub enum LaunchError {
     #[error("--exec is empty: give the client's command, e.g. --exec 'python3 client.py {{url}}'")]
     Empty,
     /// The program could not be started.
-    #[error("--exec: cannot start {program:?}: {source}")]
+    #[error("--exec: cannot start {program:?}")]
     Spawn {
         /// The first word.
         program: String,
@@ -166,6 +166,16 @@ impl Launched {
     }
 }
 
+impl Drop for Launched {
+    /// A case that ends without [`Launched::finish`] (cancelled, or an error between start and
+    /// finish) still leaves nothing running: the group is killed and the readers stop.
+    fn drop(&mut self) {
+        self.kill_group();
+        self.stdout.task.abort();
+        self.stderr.task.abort();
+    }
+}
+
 fn exit_of(status: std::process::ExitStatus) -> Exit {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -203,12 +213,11 @@ fn capture(pipe: Option<impl AsyncRead + Unpin + Send + 'static>) -> Capture {
 
 impl Capture {
     /// What was read, once the pipe has closed or after [`DRAIN`].
-    async fn finish(self) -> Captured {
-        let Capture { mut task, captured } = self;
-        if tokio::time::timeout(DRAIN, &mut task).await.is_err() {
-            task.abort();
+    async fn finish(&mut self) -> Captured {
+        if tokio::time::timeout(DRAIN, &mut self.task).await.is_err() {
+            self.task.abort();
         }
-        let mut c = captured.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self.captured.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *c)
     }
 }

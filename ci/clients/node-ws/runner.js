@@ -15,14 +15,17 @@ const BASE = process.argv[2] || 'ws://127.0.0.1:9001';
 const AGENT = process.argv[3] || 'node-ws';
 const OPTIONS = { maxPayload: 64 * 1024 * 1024 };
 
-// Opens `path`, calls `onMessage(ws, data, isBinary)` for each message, resolves when the connection ends.
+// Opens `path`, calls `onMessage(ws, data, isBinary)` for each message, resolves when the connection ends:
+// with the error that ended it, if one did (a case that fails the connection on purpose ends so too).
 function session(path, onMessage) {
   return new Promise((resolve) => {
     const ws = new WebSocket(BASE + path, OPTIONS);
+    let failure = null;
     ws.on('message', (data, isBinary) => onMessage(ws, data, isBinary));
-    // a case that fails the connection on purpose ends here too: the server judges
-    ws.on('error', () => {});
-    ws.on('close', () => resolve());
+    ws.on('error', (e) => {
+      failure = failure || e;
+    });
+    ws.on('close', () => resolve(failure));
   });
 }
 
@@ -31,13 +34,19 @@ async function main() {
   await session('/getCaseCount', (ws, data) => {
     count = parseInt(data.toString(), 10);
   });
+  if (!(count > 0)) {
+    throw new Error(`getCaseCount gave no case count (is the server at ${BASE}?)`);
+  }
   console.log(`${AGENT}: ${count} cases`);
   for (let n = 1; n <= count; n++) {
     await session(`/runCase?case=${n}&agent=${encodeURIComponent(AGENT)}`, (ws, data, isBinary) => {
       ws.send(data, { binary: isBinary });
     });
   }
-  await session(`/updateReports?agent=${encodeURIComponent(AGENT)}`, () => {});
+  const failed = await session(`/updateReports?agent=${encodeURIComponent(AGENT)}`, () => {});
+  if (failed) {
+    throw new Error(`updateReports: ${failed.message}`);
+  }
 }
 
 main().catch((e) => {

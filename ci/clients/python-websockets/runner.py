@@ -40,6 +40,8 @@ async def run_case(n):
 
 async def main():
     count = await case_count()
+    if count < 1:
+        raise SystemExit(f"{AGENT}: getCaseCount gave {count} cases (is the server at {BASE}?)")
     print(f"{AGENT}: {count} cases", flush=True)
     for n in range(1, count + 1):
         await run_case(n)

@@ -106,3 +106,23 @@ async fn a_process_that_leaves_the_group_holding_the_pipes_costs_the_drain_not_a
     assert!(began.elapsed() >= DRAIN, "{:?}", began.elapsed());
     assert!(began.elapsed() < DRAIN + Duration::from_secs(3), "{:?}", began.elapsed());
 }
+
+#[tokio::test]
+async fn a_launch_dropped_without_finish_leaves_nothing_running() {
+    let pid_file = std::env::temp_dir().join(format!("wsharness-launcher-drop-{}.pid", std::process::id()));
+    let _ = std::fs::remove_file(&pid_file);
+    let cmd = format!("sh -c 'sleep 30 & echo $! > {}; wait' sh", pid_file.display());
+    let launched = Launched::start(&template(&cmd), "ws://x/").expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid: libc::pid_t = std::fs::read_to_string(&pid_file).expect("pid file").trim().parse().expect("a pid");
+    let _ = std::fs::remove_file(&pid_file);
+    // a case cancelled between start and finish
+    drop(launched);
+    while running(pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!running(pid), "the helper {pid} outlived the dropped launch");
+}

@@ -45,6 +45,10 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    if count == 0 {
+        eprintln!("{agent}: getCaseCount gave no case count (is the server at {base}?)");
+        std::process::exit(1);
+    }
     println!("{agent}: {count} cases");
     for n in 1..=count {
         // a case that fails the connection on purpose ends in an error here: the server judges
@@ -52,5 +56,6 @@ async fn main() {
     }
     if let Err(e) = session(&format!("{base}/updateReports?agent={agent}"), false).await {
         eprintln!("{agent}: updateReports: {e}");
+        std::process::exit(1);
     }
 }

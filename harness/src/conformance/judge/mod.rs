@@ -217,7 +217,8 @@ impl CaseJudgement {
                 }
                 _ => Verdict::Failed,
             };
-            self.miss(verdict, format!("the server sent an invalid frame: {v}"), None, None);
+            let who = if facts.peer == Endpoint::Client { "client" } else { "server" };
+            self.miss(verdict, format!("the {who} sent an invalid frame: {v}"), None, None);
         }
     }
 

@@ -423,6 +423,8 @@ fn a_clients_frames_keep_the_clients_rules() {
     let j = violations_judged(&client_facts_of("81 81 01 02 03 04 60  81 81 01 02 03 04 60"), &[]);
     assert_eq!(j.verdict, Verdict::Failed);
     assert!(j.reason.as_deref().is_some_and(|r| r.contains("§5.3")), "{:?}", j.reason);
+    let j = violations_judged(&client_facts_of("81 01 61"), &[]);
+    assert!(j.reason.as_deref().is_some_and(|r| r.starts_with("the client sent an invalid frame")), "{:?}", j.reason);
 }
 
 #[test]
