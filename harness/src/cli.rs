@@ -25,6 +25,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the conformance cases against a server (no URL: the embedded reference server).
     Conformance(ConformanceArgs),
+    /// Test WebSocket clients: serve the cases through Autobahn's fuzzingserver API on a loopback port.
+    Serve(ServeArgs),
+    /// Test a WebSocket client by launching it once per case (`--exec 'CMD {url}'`).
+    ClientConformance(ClientConformanceArgs),
     /// List or validate case files.
     #[command(subcommand)]
     Cases(CasesCommand),
@@ -78,6 +82,18 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 pub struct ConformanceArgs {
     /// ws://host:port/path of the server under test; omitted: start the embedded reference server.
     pub url: Option<String>,
+    /// What to run, how, and where the reports go.
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// For wss:// targets: accept any certificate (self-signed test servers).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// The flags of every conformance run, whichever side is tested (`conformance`, `serve`,
+/// `client-conformance`).
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
     /// Run only cases whose id matches (repeatable; `!GLOB` leaves cases out), e.g. 'rfc6455/5.2/*'.
     #[arg(long, value_name = "GLOB")]
     pub filter: Vec<String>,
@@ -96,12 +112,56 @@ pub struct ConformanceArgs {
     /// A folder of case files to add to the built-in ones (same id: replaces).
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
-    /// For wss:// targets: accept any certificate (self-signed test servers).
-    #[arg(long)]
-    pub insecure: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `wsharness serve`: plays the server side of the cases against the clients that connect, through
+/// Autobahn|Testsuite's fuzzingserver URL API.
+///
+/// A client's runner asks `/getCaseCount`, connects to `/runCase?case=N&agent=NAME` for each case and
+/// echoes every message until the server closes, then asks `/updateReports?agent=NAME`. Reports go to
+/// --out: index.json in Autobahn's layout, and per agent report.json, report.html and junit.xml.
+/// Ctrl-C (or `/stopServer`) stops the server and writes the reports.
+///
+/// Exit codes: 0 every case run within --fail-on, 1 cases failed, 2 usage error or bad case file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback by default: the cases are hostile by design).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The port to listen on (Autobahn's fuzzingserver uses 9001; 0 picks a free one).
+    #[arg(long, default_value_t = 9001)]
+    pub port: u16,
+    /// What to run, how, and where the reports go.
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+}
+
+/// `wsharness client-conformance --exec 'CMD {url}'`: launches the client under test once per case.
+///
+/// `{url}` in the command becomes the case's URL (`ws://127.0.0.1:PORT/runCase?case=N&agent=NAME`);
+/// the command is split into words as a POSIX shell would, without running a shell. The client
+/// echoes every message until the server closes (an Autobahn runner's echo loop is such a client);
+/// it is killed, with its process group, at the end of the case's budget.
+///
+/// Exit codes: 0 every case within --fail-on, 1 cases failed, 2 usage error, bad case file or a
+/// command that cannot be started, 130 interrupted.
+#[derive(Debug, Args)]
+pub struct ClientConformanceArgs {
+    /// The client's command line, with `{url}` where the case's URL goes.
+    #[arg(long, value_name = "COMMAND")]
+    pub exec: String,
+    /// The client's name in the reports and URLs.
+    #[arg(long, default_value = "exec")]
+    pub agent: String,
+    /// How long a launched client has to connect.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+    /// What to run, how, and where the reports go.
+    #[command(flatten)]
+    pub suite: SuiteArgs,
 }
 
 /// The gate of `--fail-on` ([`reports::verdict::FailOn`], where the rule lives).

@@ -138,6 +138,16 @@ impl Launched {
         Ok(Launched { child, group, started: Instant::now(), stdout, stderr })
     }
 
+    /// Resolves when the client's process exits (to notice a client that ends before it connects);
+    /// [`Launched::finish`] still reports it.
+    pub async fn exited(&mut self) -> Exit {
+        match self.child.wait().await {
+            Ok(status) => exit_of(status),
+            // waiting failed (it cannot for our own child): never resolves, the budget decides
+            Err(_) => std::future::pending().await,
+        }
+    }
+
     /// Waits until the client exits or `budget` has passed since it started; then kills its whole
     /// process group (what it left running too) and returns what it did.
     pub async fn finish(mut self, budget: Duration) -> Outcome {

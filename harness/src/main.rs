@@ -27,11 +27,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cases(cmd) => commands::cases::run(cmd),
         Command::Render(args) => commands::render::run(args),
         Command::Compare(args) => commands::compare::run(args),
-        Command::Conformance(args) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(commands::conformance::run(args))
-        }
+        Command::Conformance(args) => runtime()?.block_on(commands::conformance::run(args)),
+        Command::Serve(args) => runtime()?.block_on(commands::serve::run(args)),
+        Command::ClientConformance(args) => runtime()?.block_on(commands::client_conformance::run(args)),
         Command::Load(args) => commands::load::main(args),
         Command::Merge(args) => commands::merge::run(args),
     }
+}
+
+/// The runtime of the commands that run cases.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }

@@ -111,6 +111,7 @@ pub fn conformance_report(
         schema_version: reports::SCHEMA_VERSION,
         kind: "conformance".into(),
         tool: format!("wsharness {}", env!("CARGO_PKG_VERSION")),
+        role: reports::conformance::Role::Server,
         target,
         started_at,
         duration_ms,

@@ -1,5 +1,6 @@
 //! The case files under `cases/` load cleanly and keep the library's conventions: a reason and a title for every
-//! case, and an RFC reference its id agrees with (or one of the `delivery/` and `limits/` roots). The mapping to
+//! case, and an RFC reference its id agrees with (`rfc6455/5.2/...`, `client/5.2/...` for the cases that test
+//! clients only, or one of the `delivery/` and `limits/` roots). The mapping to
 //! Autobahn|Testsuite is checked in `autobahn_mapping.rs`.
 
 use std::collections::BTreeMap;
@@ -44,7 +45,11 @@ fn case_files_are_valid() {
         match rfc_parts(&c.rfc) {
             None => problems.push(format!("{}: rfc \"{}\" is not like \"6455 §5.2\"", at(c), c.rfc)),
             Some((number, section)) => {
-                let prefix = format!("rfc{number}/{section}/");
+                // cases for clients only: client/SECTION/
+                let prefix = match c.id.starts_with("client/") {
+                    true => format!("client/{section}/"),
+                    false => format!("rfc{number}/{section}/"),
+                };
                 // cases about TCP delivery and resource limits test several sections at once: own roots
                 let own_root = ["delivery/", "limits/"].iter().any(|root| c.id.starts_with(root));
                 if !c.id.starts_with(&prefix) && !own_root {

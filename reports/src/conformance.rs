@@ -29,7 +29,11 @@ pub struct ConformanceReport {
     pub kind: String,
     /// `wsharness VERSION`.
     pub tool: String,
-    /// The server under test.
+    /// What was tested: a server (we were its client; absent from the JSON, as in every report written before
+    /// clients could be tested) or a client (we played the server: `wsharness serve`, `client-conformance`).
+    #[serde(default, skip_serializing_if = "Role::is_server")]
+    pub role: Role,
+    /// The implementation under test.
     pub target: TargetInfo,
     /// RFC 3339 UTC start time.
     pub started_at: String,
@@ -53,15 +57,44 @@ pub struct ConformanceReport {
     pub cases: Vec<CaseReport>,
 }
 
-/// The server under test.
+/// Which side of the connection the implementation under test is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A server (the harness was its client).
+    #[default]
+    Server,
+    /// A client (the harness played the server).
+    Client,
+}
+
+impl Role {
+    /// Whether this is [`Role::Server`], the default left out of the JSON.
+    pub fn is_server(&self) -> bool {
+        *self == Role::Server
+    }
+
+    /// `server` or `client`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Client => "client",
+        }
+    }
+}
+
+/// The implementation under test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetInfo {
-    /// The URL tested.
+    /// The URL tested (testing a client: the URL the harness listened on).
     pub url: String,
     /// Whether it was the embedded reference server.
     pub embedded: bool,
-    /// The `Server` header of the first 101 response, if any.
+    /// The `Server` header of the first 101 response, if any (testing a client: its `User-Agent`).
     pub server_header: Option<String>,
+    /// Testing a client: the agent name its runner gave (Autobahn's `agent=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// The machine.

@@ -10,9 +10,10 @@ use super::data::DataSet;
 use super::limits::{MAX_BOMB, MAX_FILE_BYTES, MAX_FILE_CASES, MAX_PAYLOAD_LEN, MAX_REPEAT};
 use super::matrix;
 use super::model::{
-    Case, Delivery, Expectation, Fill, Handshake, MessageSource, Messages, ReadPace, Request, Source, Step,
+    AcceptValue, Case, Delivery, Expectation, Fill, Handshake, MessageSource, Messages, ReadPace, Reply, Request,
+    Source, Step,
 };
-use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawStep, Value};
+use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawReply, RawStep, Value};
 use crate::verdict::Verdict;
 use crate::wire::{Endpoint, FrameSpec, LengthEncoding, Opcode};
 
@@ -273,6 +274,12 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         .map(|t| ctx.ranged("timeout_ms", t, 600_000).map(Duration::from_millis))
         .transpose()?;
     let read = case.read.as_ref().map(|r| read_pace(r, ctx)).transpose()?;
+    let reply = match &case.reply {
+        Some(r) if roles.contains(&Endpoint::Client) => reply(r, ctx)?,
+        Some(_) => return Err("'[case.reply]' is our answer to a client under test: add roles = [\"client\"]".into()),
+        None => Reply::default(),
+    };
+    check_client_steps(&id, &roles, &case.handshake, &steps)?;
     Ok(Case {
         id,
         title: ctx.fill(&case.title)?,
@@ -282,6 +289,7 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         roles,
         why: ctx.fill(&case.why)?.trim().to_string(),
         handshake,
+        reply,
         steps,
         timeout,
         read,
@@ -310,6 +318,68 @@ fn roles(names: Option<&[String]>) -> R<Vec<Endpoint>> {
         );
     }
     Ok(roles)
+}
+
+/// `[case.reply]`.
+fn reply(r: &RawReply, ctx: &Ctx<'_>) -> R<Reply> {
+    let status = match &r.status {
+        Some(p) => {
+            let code = ctx.ranged("reply.status", p, 999)? as u16;
+            if code < 100 {
+                return Err(format!("reply.status must be a three-digit HTTP status, got {code}").into());
+            }
+            Some((code, r.reason.as_deref().map(|s| ctx.fill(s)).transpose()?.unwrap_or_default()))
+        }
+        None if r.reason.is_some() => return Err("reply.reason needs reply.status".into()),
+        None => None,
+    };
+    let accept = match r.accept.as_deref() {
+        None | Some("valid") => AcceptValue::Valid,
+        Some("other-key") => AcceptValue::OtherKey,
+        Some("without-guid") => AcceptValue::WithoutGuid,
+        Some("the-key") => AcceptValue::TheKey,
+        Some(literal) => AcceptValue::Literal(ctx.fill(literal)?),
+    };
+    let mut headers = Vec::new();
+    for (k, v) in &r.headers {
+        headers.push((ctx.fill(k)?, Some(ctx.fill(v)?)));
+    }
+    for k in &r.remove {
+        headers.push((ctx.fill(k)?, None));
+    }
+    let mut append = Vec::new();
+    for (k, v) in &r.append {
+        append.push((ctx.fill(k)?, ctx.fill(v)?));
+    }
+    Ok(Reply { status, accept, headers, append })
+}
+
+/// What a case that tests clients cannot do: judge a server's response (`status`, `alive`); and a case
+/// for clients only has no request of ours to shape.
+fn check_client_steps(id: &str, roles: &[Endpoint], handshake: &RawHandshake, steps: &[Step]) -> R<()> {
+    if !roles.contains(&Endpoint::Client) {
+        return Ok(());
+    }
+    for step in steps {
+        if let Step::Expect { what: what @ (Expectation::Status { .. } | Expectation::Alive), line, .. } = step {
+            let name = if matches!(what, Expectation::Alive) { "alive" } else { "status" };
+            return Err(Problem {
+                line: Some(*line),
+                message: format!(
+                    "case '{id}' tests clients: expect = \"{name}\" judges a server (set roles = [\"server\"])"
+                ),
+            });
+        }
+    }
+    let shapes_request = handshake.request.is_some() || !handshake.headers.is_empty() || !handshake.remove.is_empty();
+    if !roles.contains(&Endpoint::Server) && shapes_request {
+        return Err(format!(
+            "case '{id}' tests clients only: '[case.handshake]' shapes the request we send to a server; \
+             the answer to a client is '[case.reply]'"
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn read_pace(r: &RawRead, ctx: &Ctx<'_>) -> R<ReadPace> {
@@ -638,7 +708,7 @@ fn build_step(s: &RawStep, ctx: &Ctx<'_>, line: usize) -> R<Step> {
             Expectation::Alive
         }
         "refused" => {
-            only(s, "expect = \"refused\"", &["mismatch"])?;
+            only(s, "expect = \"refused\"", &["timeout_ms", "mismatch"])?;
             Expectation::Refused
         }
         "silence" => {

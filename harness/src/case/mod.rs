@@ -19,6 +19,7 @@ mod send;
 
 pub use load::{check_unique_ids, collect, load_dir, parse_cases, CaseError};
 pub use model::{
-    Case, Delivery, Expectation, Fill, Handshake, MessageSource, Messages, ReadPace, Request, Source, Step,
+    AcceptValue, Case, Delivery, Expectation, Fill, Handshake, MessageSource, Messages, ReadPace, Reply, Request,
+    Source, Step,
 };
 pub use send::{FrameNote, FrameStream, FrameStreamError, SendCost, MAX_CHUNK, MAX_NOTES, NOTE_HEAD};

@@ -24,8 +24,10 @@ pub struct Case {
     pub roles: Vec<Endpoint>,
     /// Why the rule matters (shown in reports).
     pub why: String,
-    /// How the connection is opened.
+    /// How the connection is opened (testing a server: the request we send).
     pub handshake: Handshake,
+    /// Testing a client: the answer we send to its opening request (default: the valid 101).
+    pub reply: Reply,
     /// What is sent and expected, in order.
     pub steps: Vec<Step>,
     /// The case's own time budget, when it needs more than the run's `--case-timeout`.
@@ -108,6 +110,36 @@ pub enum Request {
     },
     /// A raw request; `{key}`, `{host}` and `{path}` are filled in by the runner.
     Raw(String),
+}
+
+/// Our answer to a client's opening request, when we play the server (`[case.reply]`): the valid 101
+/// (RFC 6455 §4.2.2) with the case's changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reply {
+    /// Another status (and reason phrase) instead of `101 Switching Protocols`.
+    pub status: Option<(u16, String)>,
+    /// What `Sec-WebSocket-Accept` carries.
+    pub accept: AcceptValue,
+    /// Header fields set (`Some`) or removed (`None`), in order, after the accept is written.
+    pub headers: Vec<(String, Option<String>)>,
+    /// Header fields appended as they are (a second field of a name already there).
+    pub append: Vec<(String, String)>,
+}
+
+/// The `Sec-WebSocket-Accept` value of a [`Reply`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AcceptValue {
+    /// base64(SHA-1(key + GUID)) of the client's key (RFC 6455 §4.2.2 item 5.4).
+    #[default]
+    Valid,
+    /// The right computation on another key: a client that only checks that the field is there takes it.
+    OtherKey,
+    /// base64(SHA-1(key)), the GUID forgotten.
+    WithoutGuid,
+    /// The client's key itself: a client that compares the key with itself takes it.
+    TheKey,
+    /// This text.
+    Literal(String),
 }
 
 /// One step of a case.

@@ -39,6 +39,8 @@ pub struct RawCase {
     pub rows: Vec<BTreeMap<String, Value>>,
     #[serde(default)]
     pub handshake: RawHandshake,
+    /// `[case.reply]`: our answer to a client under test.
+    pub reply: Option<RawReply>,
     /// The case's own time budget in ms, when it needs more than the run's case timeout.
     pub timeout_ms: Option<Param>,
     /// `read = { chunk = 1024, pause_ms = 1 }`: play a slow client.
@@ -100,6 +102,27 @@ pub struct RawHandshake {
     pub pause_ms: Option<Param>,
     /// `false`: the case's steps judge the response themselves (a status expectation).
     pub expect_101: Option<bool>,
+}
+
+/// `[case.reply]`: the changes to our valid 101 when we test a client.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReply {
+    /// Another status code.
+    pub status: Option<Param>,
+    /// Its reason phrase.
+    pub reason: Option<String>,
+    /// `"valid"` (the default), `"other-key"`, `"without-guid"`, `"the-key"`, or a literal value.
+    pub accept: Option<String>,
+    /// Header fields set (replacing a field of the same name).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Header fields removed.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Header fields appended even when one of the name is there.
+    #[serde(default)]
+    pub append: BTreeMap<String, String>,
 }
 
 /// A `[[case.step]]` table: exactly one of `send`, `send_raw`, `wait_ms`, `expect`.

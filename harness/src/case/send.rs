@@ -16,7 +16,7 @@
 use std::fmt;
 
 use super::model::{Fill, Step};
-use crate::wire::{apply_mask, EncodeError, FrameHeader, FrameSpec, MaskingKey, Opcode};
+use crate::wire::{apply_mask, EncodeError, Endpoint, FrameHeader, FrameSpec, MaskingKey, Opcode};
 
 #[cfg(test)]
 mod tests;
@@ -131,6 +131,8 @@ struct Plan<'a> {
     /// Fragment size; `None`: the frame is sent whole.
     fragment: Option<usize>,
     fresh_mask: bool,
+    /// The key of every frame when not fresh (the frame's own; `None`: unmasked).
+    fixed_key: Option<MaskingKey>,
 }
 
 /// One frame of a message, without its key.
@@ -148,7 +150,7 @@ impl<'a> Plan<'a> {
             Some(f) => Payload::Fill { len: f.len, pattern: &f.pattern },
             None => Payload::Bytes(&frame.payload),
         };
-        Plan { frame, payload, fragment, fresh_mask }
+        Plan { frame, payload, fragment, fresh_mask, fixed_key: frame.mask.key() }
     }
 
     /// Frames per message (a zero fragment size is refused by [`FrameStream::new`]; counted as 1 here).
@@ -161,7 +163,7 @@ impl<'a> Plan<'a> {
     }
 
     fn masked(&self) -> bool {
-        self.fresh_mask || self.frame.mask.key().is_some()
+        self.fresh_mask || self.fixed_key.is_some()
     }
 
     /// Header bytes of a frame declaring `declared` bytes.
@@ -206,7 +208,7 @@ impl<'a> Plan<'a> {
             // RFC 6455 §5.4: the first fragment carries the opcode (and RSV), the others are continuations
             rsv: if first { self.frame.rsv } else { 0 },
             opcode: if first { self.frame.opcode } else { Opcode::Continuation.as_u8() },
-            masking_key: self.frame.mask.key(),
+            masking_key: self.fixed_key,
             length_field: self.frame.length.field_for(declared_len),
             declared_len,
         };
@@ -340,14 +342,37 @@ impl<'a> FrameStream<'a> {
         })
     }
 
-    /// The stream of a `Step::Frame`; `None` for other steps.
+    /// The stream of a `Step::Frame` as a client sends it; `None` for other steps.
     pub fn of_step(step: &'a Step) -> Option<Result<FrameStream<'a>, FrameStreamError>> {
+        FrameStream::of_step_sent_by(step, Endpoint::Client)
+    }
+
+    /// The stream of a `Step::Frame` as `sender` sends it: a client masks each default frame with a fresh
+    /// key, a server masks none (RFC 6455 §5.1); a key written in the case is used either way (from a
+    /// server, a masked frame the client must refuse). `None` for other steps.
+    pub fn of_step_sent_by(step: &'a Step, sender: Endpoint) -> Option<Result<FrameStream<'a>, FrameStreamError>> {
         match step {
             Step::Frame { frame, fill, fragment, fresh_mask, repeat, .. } => {
-                Some(FrameStream::new(frame, fill.as_ref(), *fragment, *fresh_mask, *repeat))
+                let stream = FrameStream::new(frame, fill.as_ref(), *fragment, *fresh_mask, *repeat);
+                match sender {
+                    Endpoint::Client => Some(stream),
+                    Endpoint::Server => Some(stream.map(FrameStream::unmask_default)),
+                }
             }
             _ => None,
         }
+    }
+
+    /// A server's frames: a frame the case masks by default (a fresh key each) goes out unmasked
+    /// (RFC 6455 §5.1); a key written in the case stays.
+    fn unmask_default(mut self) -> FrameStream<'a> {
+        if self.plan.fresh_mask {
+            self.plan.fresh_mask = false;
+            self.plan.fixed_key = None;
+            // every frame had 4 bytes of key
+            self.cost.bytes = self.cost.bytes.saturating_sub(4 * self.cost.frames);
+        }
+        self
     }
 
     /// Draws fresh masking keys from `keys` instead of at random (reproducible

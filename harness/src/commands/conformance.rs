@@ -1,45 +1,27 @@
 //! `wsharness conformance [URL]`: runs the cases, prints a summary, writes report.json, report.html and junit.xml.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reports::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Tally, TargetInfo};
+use reports::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Role, Tally, TargetInfo};
 
-use super::render::{ensure_writable_dir, write_run_outputs};
-use super::{print_case_errors, Filter, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use super::render::write_run_outputs;
+use super::{jobs, out_dir, run_options, select_cases, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::cli::ConformanceArgs;
 use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, TargetLost};
-use crate::embedded::cases_with;
 use crate::report::{case_report, conformance_report};
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::wire::Endpoint;
 
 /// Runs `wsharness conformance`.
 pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
-    if args.jobs == Some(0) {
-        bail!("--jobs must be at least 1");
-    }
-    if args.case_timeout.is_zero() {
-        bail!("--case-timeout must be more than 0");
-    }
-    let filter = Filter::new(&args.filter)?;
-    let all = match cases_with(args.cases.as_deref()) {
-        Ok(c) => c,
-        Err(errors) => {
-            print_case_errors(&errors);
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
+    let cases = match select_cases(&args.suite, Endpoint::Server)? {
+        Ok(cases) => cases,
+        Err(code) => return Ok(code),
     };
-    // the cases that test servers (the others play the server against a client: issue 13)
-    let cases: Vec<_> = all.into_iter().filter(|c| c.tests(Endpoint::Server) && filter.matches(c)).collect();
-    if cases.is_empty() {
-        eprintln!("wsharness: no case matches the filters {:?} (see `wsharness cases list`)", args.filter);
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
 
     // the target: a URL, or the embedded reference server on a free port
     let (embedded, url) = match &args.url {
@@ -62,25 +44,19 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let tls = if target.secure { Some(crate::conformance::tls::connector(args.insecure)?) } else { None };
-    let out_dir = args.out.clone().unwrap_or_else(|| default_out_dir(SystemTime::now()));
-    // a run must not be lost at its end to an unwritable --out
-    if let Err(e) = ensure_writable_dir(&out_dir) {
-        eprintln!("wsharness: {e:#} (choose another folder with --out)");
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
+    let out_dir = match out_dir(&args.suite) {
+        Ok(dir) => dir,
+        Err(code) => return Ok(code),
+    };
     // one valid handshake first: a target that does not speak WebSocket is one line, not 553 failed cases
     if let Err(e) = preflight(&target, tls.as_ref()).await {
         eprintln!("wsharness: {e}");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
 
-    let jobs = args.jobs.unwrap_or_else(|| 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let options = RunOptions {
-        case_timeout: args.case_timeout,
-        close_timeout: args.case_timeout.min(Duration::from_secs(2)),
-        tls,
-    };
-    let bar = progress_bar(cases.len() as u64, args.quiet);
+    let jobs = jobs(&args.suite);
+    let options = RunOptions { tls, ..run_options(&args.suite) };
+    let bar = progress_bar(cases.len() as u64, args.suite.quiet);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -102,11 +78,11 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let server_header = run.outcomes.iter().find_map(|(_, o)| o.server_header.clone());
     let reports: Vec<CaseReport> = run.outcomes.iter().map(|(i, o)| case_report(&cases[*i], o)).collect();
     let report = conformance_report(
-        TargetInfo { url: target.url.clone(), embedded: embedded.is_some(), server_header },
+        TargetInfo { url: target.url.clone(), embedded: embedded.is_some(), server_header, agent: None },
         humantime::format_rfc3339_seconds(started).to_string(),
         elapsed.as_millis() as u64,
         complete,
-        args.fail_on,
+        args.suite.fail_on,
         reports,
     );
     let written = write_run_outputs(&out_dir, &reports::Report::Conformance(Box::new(report.clone())));
@@ -156,7 +132,7 @@ pub fn exit_code(report: &ConformanceReport) -> u8 {
     }
 }
 
-fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+pub fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stdout().is_terminal() {
         return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
     }
@@ -165,11 +141,6 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn default_out_dir(started: SystemTime) -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(started).to_string().replace(':', "");
-    PathBuf::from("reports").join(stamp)
 }
 
 /// Says once that the target went away, when, and after which cases.
@@ -244,7 +215,12 @@ pub fn summary_text(report: &ConformanceReport, elapsed: Duration, url: &str, em
         out.push_str(&format!("\nnot OK, passing {gate}: {}\n", tally.not_ok_passing()));
         out.extend(passing.iter().map(|c| case_line(c)));
     }
-    let what = if embedded { format!("{url} (embedded reference server)") } else { url.to_string() };
+    let what = match (report.role, &report.target.agent) {
+        (Role::Client, Some(agent)) => format!("the client {agent:?} (served on {url})"),
+        (Role::Client, None) => format!("a client (served on {url})"),
+        (Role::Server, _) if embedded => format!("{url} (embedded reference server)"),
+        (Role::Server, _) => url.to_string(),
+    };
     out.push_str(&format!(
         "\n{} cases against {what} in {:.2} s: {} fail {gate}\n",
         tally.total,

@@ -1,17 +1,27 @@
 //! The commands, each `run(args) -> Result<ExitCode>`.
 
 pub mod cases;
+pub mod client_conformance;
 pub mod compare;
 pub mod conformance;
 pub mod load;
 pub mod merge;
 pub mod output;
 pub mod render;
+pub mod serve;
 
-use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::case::{Case, CaseError};
+use crate::cli::SuiteArgs;
+use crate::conformance::RunOptions;
+use crate::embedded::cases_with;
+use crate::wire::Endpoint;
 
 /// Exit code: everything passed.
 pub const EXIT_OK: u8 = 0;
@@ -59,4 +69,63 @@ pub fn print_case_errors(errors: &[CaseError]) {
         eprintln!("{e}");
     }
     eprintln!("wsharness: {} mistake(s) in case files", errors.len());
+}
+
+/// The cases a run selects: `--jobs` and `--case-timeout` checked, the case files loaded, `--filter`
+/// applied, those that test `role` kept. `Ok(Err(code))`: the problem is printed, exit with `code`.
+pub fn select_cases(suite: &SuiteArgs, role: Endpoint) -> anyhow::Result<Result<Vec<Case>, ExitCode>> {
+    if suite.jobs == Some(0) {
+        bail!("--jobs must be at least 1");
+    }
+    if suite.case_timeout.is_zero() {
+        bail!("--case-timeout must be more than 0");
+    }
+    let filter = Filter::new(&suite.filter)?;
+    let all = match cases_with(suite.cases.as_deref()) {
+        Ok(c) => c,
+        Err(errors) => {
+            print_case_errors(&errors);
+            return Ok(Err(ExitCode::from(EXIT_USAGE)));
+        }
+    };
+    let cases: Vec<Case> = all.into_iter().filter(|c| c.tests(role) && filter.matches(c)).collect();
+    if cases.is_empty() {
+        let what = match role {
+            Endpoint::Server => "",
+            Endpoint::Client => " among the cases that test clients",
+        };
+        eprintln!("wsharness: no case matches the filters {:?}{what} (see `wsharness cases list`)", suite.filter);
+        return Ok(Err(ExitCode::from(EXIT_USAGE)));
+    }
+    Ok(Ok(cases))
+}
+
+/// The case budgets of `--case-timeout` (the close phase waits at most 2 s of it).
+pub fn run_options(suite: &SuiteArgs) -> RunOptions {
+    RunOptions {
+        case_timeout: suite.case_timeout,
+        close_timeout: suite.case_timeout.min(Duration::from_secs(2)),
+        tls: None,
+    }
+}
+
+/// `--jobs`, or four per core.
+pub fn jobs(suite: &SuiteArgs) -> usize {
+    suite.jobs.unwrap_or_else(|| 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// `--out`, or `reports/<timestamp>/`; checked writable before the run (a run must not be lost at its end).
+/// `Err`: the problem is printed, exit 2.
+pub fn out_dir(suite: &SuiteArgs) -> Result<PathBuf, ExitCode> {
+    let dir = suite.out.clone().unwrap_or_else(|| {
+        let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string().replace(':', "");
+        PathBuf::from("reports").join(stamp)
+    });
+    match render::ensure_writable_dir(&dir) {
+        Ok(()) => Ok(dir),
+        Err(e) => {
+            eprintln!("wsharness: {e:#} (choose another folder with --out)");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
 }

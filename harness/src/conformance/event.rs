@@ -58,7 +58,7 @@ impl Event {
     pub fn describe(&self) -> String {
         match self {
             Event::Frame(f) => describe_frame(&f.header, &f.payload),
-            Event::Closed(Closed::Eof) => "TCP closed by the server".to_string(),
+            Event::Closed(Closed::Eof) => "TCP closed by the peer (EOF)".to_string(),
             Event::Closed(how) => format!("connection broken ({how})"),
             Event::Unreadable(why) => format!("unreadable bytes ({why})"),
             Event::Timeout => "nothing".to_string(),

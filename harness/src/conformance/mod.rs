@@ -6,6 +6,7 @@
 //! the preflight ([`probe`]), typed connect errors ([`connect`]), the pool that runs many cases and
 //! notices a target that went away ([`pool`]), the target URL, TLS, and the wire trace.
 
+pub mod accept;
 pub mod connect;
 pub mod event;
 pub mod judge;
@@ -19,10 +20,12 @@ pub mod send;
 mod target;
 pub mod tls;
 pub mod trace;
+pub mod unmask;
 
+pub use accept::{read_request, AcceptError, Accepted};
 pub use event::{describe_frame, Closed, Event};
 pub use judge::{CloseOutcome, Initiator};
 pub use pool::{run_all, RunSummary, TargetLost};
 pub use probe::{preflight, PreflightError};
-pub use runner::{case_budget, run_case, CaseOutcome, RunOptions};
+pub use runner::{case_budget, run_case, run_client_case, CaseOutcome, RunOptions};
 pub use target::{Target, TargetError};

@@ -7,27 +7,37 @@
 //! connection is still open we send close 1000 and expect a close reply and
 //! then the server to close TCP. This file only moves bytes and events; every
 //! decision is the judge's.
+//!
+//! The same run tests a client when we play the server ([`run_client_case`], in [`answer`]): the
+//! client's request is judged and answered, our frames go out unmasked, and the server (we) closes TCP
+//! first.
+
+mod answer;
+mod close;
+mod write;
+
+pub use answer::run_client_case;
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::connect::{connect, ConnectError};
-use super::event::describe_frame_start;
 use super::event::Closed;
 use super::judge::{
-    looks_like_tls, CaseJudgement, CaseState, CloseFacts, CloseJudge, CloseOutcome, CloseStart, Deflate,
-    DeflateSummary, Judgement, NoResponse, Opening, StepEnd, StepJudge,
+    looks_like_tls, Actual, CaseJudgement, CaseState, CloseOutcome, Deflate, DeflateSummary, Judgement, Mismatch,
+    NoResponse, Opening, StepEnd, StepJudge,
 };
-use super::messages::{BuildError, MessageBuilder};
-use super::observe::{BacklogCap, Conn, DeliveryState, HeadRead};
+use super::messages::BuildError;
+use super::observe::{Conn, DeliveryState, HeadRead};
 use super::probe::probe_alive;
-use super::send::{opening_request, raw_pieces, read_limit, FRAMES_NOTED};
+use super::send::{opening_request, read_limit};
 use super::target::Target;
 use super::trace::{Direction, TraceEvent, TraceKind, MAX_TRACE_BYTES};
-use crate::case::{Case, Delivery, Expectation, FrameStream, FrameStreamError, Messages, Step, MAX_CHUNK};
+use super::unmask::ServerBytes;
+use crate::case::{Case, Delivery, FrameStreamError, Step};
 use crate::verdict::Verdict;
-use crate::wire::{parse_response, FrameSpec, ServerResponse};
+use crate::wire::{parse_response, Endpoint, FrameSpec, ReceivedRequest, ServerResponse};
 
 /// How cases are run.
 #[derive(Clone)]
@@ -120,23 +130,17 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Cas
     };
     let mut conn = Conn::new(stream, start, deadline, read_limit(case));
     conn.set_read_pace(case.read);
-    let mut run = CaseRun { case, target, options, start, deadline, conn };
-    let (judgement, server_header) = run.execute().await;
-    run.conn.shutdown().await;
-    CaseOutcome {
-        id: case.id.clone(),
-        verdict: judgement.verdict,
-        deflate: judgement.deflate,
-        close: judgement.close,
-        reason: judgement.reason,
-        expected: judgement.expected,
-        observed: judgement.observed,
-        duration: start.elapsed(),
-        trace: run.conn.trace.into_events(),
-        server_header,
-        connect_error: None,
-        lost_at: None,
-    }
+    let run = CaseRun {
+        case,
+        peer: Endpoint::Server,
+        target: Some(target),
+        options,
+        start,
+        deadline,
+        conn,
+        server_bytes: None,
+    };
+    run.outcome(None).await
 }
 
 /// The time budget of a case: the run's `--case-timeout`, or the case's own when it needs more.
@@ -147,19 +151,56 @@ pub fn case_budget(case: &Case, options: &RunOptions) -> Duration {
 /// One case on its connection.
 struct CaseRun<'a> {
     case: &'a Case,
-    target: &'a Target,
+    /// The implementation under test: a server (we are its client) or a client (we are its server).
+    peer: Endpoint,
+    /// The server under test (`None` when testing a client: no fresh connection can be opened to it).
+    target: Option<&'a Target>,
     options: &'a RunOptions,
     start: Instant,
     deadline: Instant,
     conn: Conn,
+    /// Testing a client: the case's frames followed, so that zero-keyed ones go out unmasked.
+    server_bytes: Option<ServerBytes>,
 }
 
 impl CaseRun<'_> {
-    /// The handshake, the steps, the close phase; the judgement and the server's `Server` field.
-    async fn execute(&mut self) -> (CaseJudgement, Option<String>) {
-        let opening = self.open().await;
-        let server_header = opening.server_header().map(str::to_string);
-        if self.case.handshake.expect_101 {
+    /// Runs the case and closes the connection: its outcome.
+    async fn outcome(mut self, request: Option<&ReceivedRequest>) -> CaseOutcome {
+        let (judgement, server_header) = self.execute(request).await;
+        self.conn.shutdown().await;
+        let (case, start) = (self.case, self.start);
+        CaseOutcome {
+            id: case.id.clone(),
+            verdict: judgement.verdict,
+            deflate: judgement.deflate,
+            close: judgement.close,
+            reason: judgement.reason,
+            expected: judgement.expected,
+            observed: judgement.observed,
+            duration: start.elapsed(),
+            trace: self.conn.trace.into_events(),
+            server_header,
+            connect_error: None,
+            lost_at: None,
+        }
+    }
+
+    /// The handshake, the steps, the close phase; the judgement and the peer's `Server` (or, for a
+    /// client, `User-Agent`) field. `request` is the client's, when testing a client.
+    async fn execute(&mut self, request: Option<&ReceivedRequest>) -> (CaseJudgement, Option<String>) {
+        let (opening, server_header) = match request {
+            Some(request) => {
+                let agent = request.header("user-agent").map(str::to_string);
+                (self.answer(request).await, agent)
+            }
+            None => {
+                let opening = self.open().await;
+                let server = opening.server_header().map(str::to_string);
+                (opening, server)
+            }
+        };
+        // testing a client, a crafted 101 is judged by what the client does next (`expect = "refused"`)
+        if self.case.handshake.expect_101 && self.peer == Endpoint::Server {
             if let Some(reason) = opening.not_upgraded_reason() {
                 let mut j = CaseJudgement::default();
                 j.miss(Verdict::Failed, reason, None, None);
@@ -168,6 +209,8 @@ impl CaseRun<'_> {
         }
         let upgraded = opening.upgraded();
         let mut state = CaseState::new(opening, read_limit(self.case));
+        state.peer = self.peer;
+        state.sent.sender = self.peer.other();
         for step in &self.case.steps {
             if self.run_step(step, &mut state).await {
                 break;
@@ -183,7 +226,10 @@ impl CaseRun<'_> {
 
     /// The opening handshake (RFC 6455 §4.1): the request sent, the response read and judged.
     async fn open(&mut self) -> Opening {
-        let request = opening_request(&self.case.handshake, self.target);
+        let Some(target) = self.target else {
+            return Opening::judge(Err(NoResponse::Closed), "", &[], &[]);
+        };
+        let request = opening_request(&self.case.handshake, target);
         self.conn.note(TraceKind::Http { dir: Direction::Sent, head: capped_text(&request.bytes) });
         self.conn.send(&request.bytes, &self.case.handshake.delivery, &mut DeliveryState::default()).await;
         let budget = self.deadline.saturating_duration_since(self.start);
@@ -219,120 +265,6 @@ impl CaseRun<'_> {
         }
     }
 
-    /// A send step's frames, built and written a chunk at a time.
-    async fn send_frames(&mut self, state: &mut CaseState, step: &Step) -> bool {
-        let Some(Ok(mut stream)) = FrameStream::of_step(step).map(|s| s.map_err(|e| cannot_encode(state, &e))) else {
-            return true;
-        };
-        let Step::Frame { delivery, .. } = step else { return true };
-        let cost = stream.cost();
-        let notes = stream.notes(FRAMES_NOTED);
-        state.last_sent = match notes.first() {
-            Some(one) if cost.frames == 1 => describe_frame_start(&one.header, one.payload_len as u64, &one.head),
-            _ => format!("{} frames ({} bytes)", cost.frames, cost.bytes),
-        };
-        for note in notes {
-            let summary = describe_frame_start(&note.header, note.payload_len as u64, &note.head);
-            self.conn.trace.frame(Direction::Sent, summary);
-        }
-        if cost.frames > FRAMES_NOTED as u64 {
-            let more = cost.frames - FRAMES_NOTED as u64;
-            self.conn.note(TraceKind::Note(format!("... {more} more frames sent like these")));
-        }
-        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes().saturating_add(cost.bytes)));
-        let mut delivering = DeliveryState::default();
-        let mut writing = true;
-        while let Some(chunk) = stream.next_chunk(MAX_CHUNK) {
-            // what was meant to be sent is what a correct server would echo, written or not
-            state.sent.track(chunk);
-            writing = writing && self.conn.send(chunk, delivery, &mut delivering).await;
-        }
-        false
-    }
-
-    /// A step of built messages, written a batch at a time; when the step awaits echoes, each batch's
-    /// echoes are judged before the next batch is built (what is held stays a batch, whatever the count).
-    async fn send_messages(&mut self, state: &mut CaseState, step: &Messages) -> bool {
-        let negotiated = state.deflate.as_ref().map(|d| *d.negotiated());
-        let mut builder = match MessageBuilder::new(step, negotiated.as_ref()) {
-            Ok(b) => b,
-            Err(e) => return cannot_build(state, &e),
-        };
-        let (mut batch, mut plain, mut messages, mut noted) = (Vec::new(), 0u64, 0usize, 0usize);
-        loop {
-            let before = batch.len();
-            let built = match builder.next(&mut batch) {
-                Some(Ok(b)) => Some(b),
-                Some(Err(e)) => return cannot_build(state, &e),
-                None => None,
-            };
-            if let Some(b) = built {
-                if noted < FRAMES_NOTED {
-                    noted += 1;
-                    let summary = describe_frame_start(&b.first, b.first.declared_len, &[]);
-                    let summary = match b.frames {
-                        1 => summary,
-                        n => format!("{summary} (first of {n} frames)"),
-                    };
-                    self.conn.trace.frame(Direction::Sent, summary);
-                }
-                if let Some(d) = state.deflate.as_mut() {
-                    d.client.add(b.plain_len as u64, b.wire_len as u64, b.compressed);
-                }
-                state.sent.message_sent(b.echo, (batch.len() - before) as u64);
-                plain += b.plain_len as u64;
-                messages += 1;
-            } else if batch.is_empty() {
-                break;
-            }
-            let last = builder.is_done();
-            if last || plain >= BATCH_BYTES || messages % BATCH_MESSAGES == 0 {
-                if self.write_batch(state, &mut batch, plain, step).await {
-                    return true;
-                }
-                plain = 0;
-            }
-            if last {
-                break;
-            }
-        }
-        let how = if step.compress { "compressed " } else { "" };
-        state.last_sent = format!("{} {how}messages", step.count);
-        if step.count > FRAMES_NOTED {
-            let more = step.count - FRAMES_NOTED;
-            self.conn.note(TraceKind::Note(format!("... {more} more messages sent like these")));
-        }
-        false
-    }
-
-    /// Writes a batch of built messages and, when the step awaits echoes, judges them; `true` when the
-    /// case stops here.
-    async fn write_batch(&mut self, state: &mut CaseState, batch: &mut Vec<u8>, plain: u64, step: &Messages) -> bool {
-        // a correct server's echo of the batch fits, compressed or not
-        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes().saturating_add(plain)));
-        self.conn.send(batch, &Delivery::default(), &mut DeliveryState::default()).await;
-        batch.clear();
-        if !step.echo {
-            return false;
-        }
-        // each batch has the run's case timeout: a server that stalls costs that, not the case's whole budget
-        let wait = Some(self.options.case_timeout);
-        self.run_expect(state, StepJudge::new(&Expectation::Echo, Verdict::Failed, 1), wait, step.line).await
-    }
-
-    /// A `send_raw` step, in pieces of whole repetitions.
-    async fn send_raw(&mut self, state: &mut CaseState, bytes: &[u8], repeat: usize, delivery: &Delivery) {
-        let total = bytes.len().saturating_mul(repeat);
-        self.conn.set_backlog_cap(BacklogCap::after_sending(state.sent.bytes().saturating_add(total as u64)));
-        let mut delivering = DeliveryState::default();
-        let mut writing = true;
-        for piece in raw_pieces(bytes, repeat) {
-            state.sent.track(&piece);
-            writing = writing && self.conn.send(&piece, delivery, &mut delivering).await;
-        }
-        state.last_sent = format!("{total} raw bytes");
-    }
-
     /// An `expect` step: events to the step's judge until it is met or missed.
     async fn run_expect(
         &mut self,
@@ -354,7 +286,11 @@ impl CaseRun<'_> {
                     break Err(miss);
                 }
                 Judgement::Pending if judge.needs_probe() => {
-                    let probe = probe_alive(self.target, self.options, step_deadline).await;
+                    let probe = match self.target {
+                        Some(target) => probe_alive(target, self.options, step_deadline).await,
+                        // the loader refuses `alive` in cases that test clients
+                        None => Err(Mismatch::rated("a fresh connection", Actual::Saw("no server to probe".into()))),
+                    };
                     judge.on_probe(state, probe)
                 }
                 Judgement::Pending => {
@@ -375,30 +311,6 @@ impl CaseRun<'_> {
         let (note, stop) = state.conclude(&end, result);
         self.conn.note(TraceKind::Note(note));
         stop
-    }
-
-    /// The close phase (RFC 6455 §7.1): judged on its own, like Autobahn's "close behavior".
-    async fn close_phase(&mut self, state: &CaseState) -> CloseOutcome {
-        let now = Instant::now();
-        let until = (now + self.options.close_timeout).min(self.deadline.max(now));
-        let facts = CloseFacts {
-            server_close: self.conn.facts.server_close,
-            tcp_closed: self.conn.is_closed(),
-            accepted_drop: state.accepted_drop,
-            mid_frame: state.sent.mid_frame(),
-            close_timeout: self.options.close_timeout,
-        };
-        let (frame, mut judge) = match CloseJudge::start(facts) {
-            CloseStart::Judged(outcome) => return outcome,
-            CloseStart::Send(frame, judge) => (frame, judge),
-        };
-        send_frame(&mut self.conn, &frame).await;
-        loop {
-            let event = self.conn.next_event(until).await;
-            if let Some(outcome) = judge.on_event(&event, self.conn.is_closed()) {
-                return outcome;
-            }
-        }
     }
 }
 

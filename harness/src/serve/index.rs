@@ -145,14 +145,29 @@ impl AutobahnIndex {
 /// space, trimmed, spaces as `_` (`FuzzingFactory.cleanForFilename`), then `_case_` and the case key with every
 /// character outside `A-Za-z0-9-` as `_` (Autobahn replaces the dots of its ids; our ids also have `/`).
 pub fn report_file_name(agent: &str, case_key: &str) -> String {
+    let agent = clean_for_filename(agent);
+    let case: String = case_key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    format!("{agent}_case_{case}.json")
+}
+
+/// An agent's folder name: its name cleaned as Autobahn cleans it for file names (`agent` when nothing is
+/// left).
+pub fn clean_agent(agent: &str) -> String {
+    match clean_for_filename(agent) {
+        cleaned if cleaned.is_empty() => "agent".to_owned(),
+        cleaned => cleaned,
+    }
+}
+
+/// `FuzzingFactory.cleanForFilename`: lower-cased, every character outside `a-z0-9` a space, trimmed, spaces
+/// as `_`.
+fn clean_for_filename(agent: &str) -> String {
     let lowered: String = agent
         .chars()
         .flat_map(char::to_lowercase)
         .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { ' ' })
         .collect();
-    let agent = lowered.trim_matches(' ').replace(' ', "_");
-    let case: String = case_key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    format!("{agent}_case_{case}.json")
+    lowered.trim_matches(' ').replace(' ', "_")
 }
 
 #[cfg(test)]

@@ -14,6 +14,20 @@ pub fn parse_qs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Percent-encodes a query value (RFC 3986 §2.1): unreserved characters as they are, every other byte `%XX`;
+/// [`decode_component`] gives it back.
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `+` to space, then percent-decoding (RFC 3986 §2.1), lossily to UTF-8.
 pub fn decode_component(component: &str) -> String {
     let bytes = component.as_bytes();

@@ -105,6 +105,24 @@ pub enum Endpoint {
     Server,
 }
 
+impl Endpoint {
+    /// The endpoint at the other end of the connection.
+    pub fn other(self) -> Endpoint {
+        match self {
+            Endpoint::Client => Endpoint::Server,
+            Endpoint::Server => Endpoint::Client,
+        }
+    }
+
+    /// `client` or `server`, as reports and reasons spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Client => "client",
+            Endpoint::Server => "server",
+        }
+    }
+}
+
 /// Every field of a frame header, valid or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FrameHeader {

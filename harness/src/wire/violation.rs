@@ -94,6 +94,8 @@ pub enum ViolationKind {
     KeyInvalid,
     /// `Sec-WebSocket-Key` MUST NOT appear more than once in a request.
     KeyRepeated,
+    /// The `Sec-WebSocket-Key` nonce MUST be selected randomly for each connection (not one seen before).
+    KeyNotFresh,
     /// The request MUST include `Sec-WebSocket-Version` with the value 13.
     WebSocketVersionNot13,
     /// `Sec-WebSocket-Version` MUST NOT appear more than once in a request.
@@ -180,6 +182,7 @@ impl ViolationKind {
             | ProtocolOfferRepeated => "RFC 6455 §4.1",
             HostRepeated => "RFC 7230 §5.4",
             KeyRepeated => "RFC 6455 §11.3.1",
+            KeyNotFresh => "RFC 6455 §4.1",
             WebSocketVersionRepeated => "RFC 6455 §11.3.5",
             DeflateRepeated => "RFC 7692 §5",
             DeflateAcceptedInvalidOffer
@@ -246,6 +249,7 @@ impl ViolationKind {
             KeyMissing => "the request MUST include a Sec-WebSocket-Key header field",
             KeyInvalid => "Sec-WebSocket-Key MUST be a randomly selected 16-byte nonce, base64-encoded",
             KeyRepeated => "Sec-WebSocket-Key MUST NOT appear more than once in a request",
+            KeyNotFresh => "the Sec-WebSocket-Key nonce MUST be selected randomly for each connection",
             WebSocketVersionNot13 => "the request MUST include Sec-WebSocket-Version with the value 13",
             WebSocketVersionRepeated => "Sec-WebSocket-Version MUST NOT appear more than once in a request",
             ProtocolOfferInvalid => "each offered subprotocol MUST be a non-empty token (U+0021-U+007E, no separators)",

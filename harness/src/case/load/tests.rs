@@ -492,3 +492,68 @@ fn a_wrong_roles_list_is_refused_at_its_case() {
         assert!(e.starts_with("cases/t.toml:5:") && e.contains(says), "{roles}: {e}");
     }
 }
+
+const CLIENT: &str = r#"
+section = "4.1 opening handshake (clients)"
+rfc = "6455 §4.1"
+
+[[case]]
+id = "client/4.1/accept-wrong"
+title = "A 101 with a wrong Sec-WebSocket-Accept is refused"
+roles = ["client"]
+why = "The accept proves the server read the key."
+
+[case.reply]
+accept = "other-key"
+status = 101
+reason = "Switching"
+headers = { Sec-WebSocket-Protocol = "chat" }
+remove = ["Connection"]
+append = { Upgrade = "websocket" }
+
+[[case.step]]
+send = "text"
+payload = "Hello"
+
+[[case.step]]
+expect = "refused"
+"#;
+
+#[test]
+fn a_reply_table_shapes_our_answer_to_a_client() {
+    let c = &load(CLIENT).unwrap()[0];
+    assert_eq!(c.roles, [Endpoint::Client]);
+    assert_eq!(c.reply.accept, AcceptValue::OtherKey);
+    assert_eq!(c.reply.status, Some((101, "Switching".to_string())));
+    assert_eq!(
+        c.reply.headers,
+        [("Sec-WebSocket-Protocol".to_string(), Some("chat".to_string())), ("Connection".to_string(), None)]
+    );
+    assert_eq!(c.reply.append, [("Upgrade".to_string(), "websocket".to_string())]);
+    for (accept, want) in [
+        ("without-guid", AcceptValue::WithoutGuid),
+        ("the-key", AcceptValue::TheKey),
+        ("valid", AcceptValue::Valid),
+        ("abc=", AcceptValue::Literal("abc=".into())),
+    ] {
+        let c = &load(&CLIENT.replace("\"other-key\"", &format!("{accept:?}"))).unwrap()[0];
+        assert_eq!(c.reply.accept, want);
+    }
+}
+
+#[test]
+fn what_a_client_case_cannot_hold_is_refused_at_its_line() {
+    for (change, says) in [
+        (("roles = [\"client\"]", "roles = [\"server\"]"), "'[case.reply]' is our answer to a client under test"),
+        (("reason = \"Switching\"\n", "reason = \"Switching\"\nstatus_x = 1\n"), "unknown field"),
+        (("status = 101", "status = 42"), "reply.status must be a three-digit HTTP status"),
+        (("expect = \"refused\"", "expect = \"alive\""), "tests clients: expect = \"alive\" judges a server"),
+        (
+            ("[case.reply]", "[case.handshake]\nremove = [\"Host\"]\n\n[case.reply]"),
+            "'[case.handshake]' shapes the request",
+        ),
+    ] {
+        let e = first_error(&CLIENT.replace(change.0, change.1));
+        assert!(e.contains(says), "{change:?}: {e}");
+    }
+}

@@ -15,7 +15,7 @@ use crate::case::Expectation;
 use crate::conformance::event::{close_code, describe_frame, Event};
 use crate::conformance::trace::preview;
 use crate::verdict::Verdict;
-use crate::wire::{Message, Opcode};
+use crate::wire::{Endpoint, Message, Opcode};
 
 /// Where a step stands.
 #[derive(Debug)]
@@ -48,6 +48,8 @@ enum Waiting {
     Dropped,
     /// Nothing at all until the deadline.
     Silence,
+    /// The client under test failing the connection after our crafted 101: TCP closed, no data frame.
+    ClientRefusal,
 }
 
 /// The judge of one `expect` step, repeated `repeat` times.
@@ -109,6 +111,7 @@ impl<'a> StepJudge<'a> {
             Waiting::Close => on_close_event(self.what, case, event),
             Waiting::Dropped => on_dropped_event(event),
             Waiting::Silence => on_silence_event(event),
+            Waiting::ClientRefusal => on_client_refusal_event(event),
         };
         self.settle(case, step)
     }
@@ -153,9 +156,15 @@ impl<'a> StepJudge<'a> {
             Expectation::Status { codes, headers, absent } => {
                 opening.check_status(codes, headers, absent).map(|()| None)
             }
+            // RFC 6455 §4.1: a client MUST fail the connection on an invalid 101: judged on what it does next
+            Expectation::Refused if case.peer == Endpoint::Client => return self.wait(Waiting::ClientRefusal),
             Expectation::Refused => opening.check_refused().map(Some),
             // the runner probes (needs_probe), then calls on_probe
             Expectation::Alive => return None,
+            // RFC 6455 §7.1.1: testing a client, once the close frames are exchanged we (the server) close TCP
+            Expectation::Dropped if case.peer == Endpoint::Client && case.close_taken.is_some() => {
+                Ok(Some("close frames exchanged: the server closes TCP first".into()))
+            }
             // after a refused handshake the server may still close TCP, or keep it open
             Expectation::Dropped => return self.wait(Waiting::Dropped),
             Expectation::Silence(_) => return self.wait(Waiting::Silence),
@@ -307,5 +316,19 @@ fn on_silence_event(event: Event) -> Option<Step> {
     match event {
         Event::Timeout => Some(Ok(None)),
         e => Some(Err((Mismatch::rated("nothing", Actual::Saw(e.describe())), Some(e)))),
+    }
+}
+
+/// What a client does after a 101 it must refuse (RFC 6455 §4.1: "the client MUST _Fail the WebSocket
+/// Connection_"): closing TCP meets the step; a close frame on the way is passed over (the connection was
+/// never established, so none is due, but failing with one is still failing); a data frame shows the client
+/// took the connection as open.
+fn on_client_refusal_event(event: Event) -> Option<Step> {
+    let expected = "the client to fail the connection (close TCP) after the invalid 101";
+    match event {
+        Event::Timeout => Some(Err((Mismatch::rated(expected, Actual::Nothing), None))),
+        Event::Closed(how) => Some(Ok(Some(format!("TCP closed ({how})")))),
+        e if e.frame_of(Opcode::Close).is_some() => None,
+        e => Some(Err((Mismatch::broken(expected, Actual::Saw(e.describe())), None))),
     }
 }

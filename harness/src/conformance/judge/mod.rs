@@ -118,6 +118,8 @@ pub struct WireFacts {
     pub peer: Endpoint,
     /// The client's masking keys over its frames (read only when `peer` is the client).
     pub keys: KeyFreshness,
+    /// The rules the client's opening request broke (RFC 6455 §4.1), when we play the server.
+    pub request: Vec<Violation>,
 }
 
 impl WireFacts {
@@ -217,8 +219,10 @@ impl CaseJudgement {
                 }
                 _ => Verdict::Failed,
             };
-            let who = if facts.peer == Endpoint::Client { "client" } else { "server" };
-            self.miss(verdict, format!("the {who} sent an invalid frame: {v}"), None, None);
+            self.miss(verdict, format!("the {} sent an invalid frame: {v}", facts.peer.as_str()), None, None);
+        }
+        for v in &facts.request {
+            self.miss(Verdict::Failed, format!("the client's opening request breaks {v}"), None, None);
         }
     }
 
@@ -280,6 +284,8 @@ pub struct CaseState {
     pub last_sent: String,
     /// permessage-deflate, when negotiated: the server's stream inflated and judged, both ways counted.
     pub deflate: Option<ServerDeflate>,
+    /// The implementation under test: the server (the default) or, when we play the server, the client.
+    pub peer: Endpoint,
 }
 
 /// How one step ended, for [`CaseState::conclude`].
@@ -317,6 +323,7 @@ impl CaseState {
             accepted_drop: false,
             judgement: CaseJudgement::default(),
             last_sent: String::from("the opening handshake"),
+            peer: Endpoint::Server,
         }
     }
 

@@ -4,13 +4,20 @@
 use std::collections::VecDeque;
 
 use crate::wire::deflate::{Inflater, Negotiated};
-use crate::wire::{ClosePayload, FrameReader, LengthField, Message, MessageAssembler, ObservedFrame, RSV1};
+use crate::wire::{
+    ClosePayload, Endpoint, FrameHeader, FrameReader, LengthField, Message, MessageAssembler, ObservedFrame, RSV1,
+};
 
 /// Data messages the case sent and whose echo is still due.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SentMessages {
     /// Codes of the close frames the case sent.
     pub close_codes: Vec<u16>,
+    /// The first close frame the case sent: its code (`None`: no code).
+    pub first_close: Option<Option<u16>>,
+    /// Whose frames these are: a client's (testing a server, the default) or a server's (testing a
+    /// client): a client masks every frame, a server none (RFC 6455 §5.1).
+    pub sender: Endpoint,
     /// The case sent a frame that breaks a rule: nothing from it on is echoed.
     broken: bool,
     reader: FrameReader,
@@ -24,10 +31,41 @@ pub struct SentMessages {
     inflater: Option<Inflater>,
 }
 
+impl Default for SentMessages {
+    fn default() -> Self {
+        SentMessages {
+            close_codes: Vec::new(),
+            first_close: None,
+            sender: Endpoint::Client,
+            broken: false,
+            reader: FrameReader::default(),
+            assembler: MessageAssembler::default(),
+            pending: VecDeque::new(),
+            bytes: 0,
+            inflater: None,
+        }
+    }
+}
+
 impl SentMessages {
     /// Whether the bytes sent so far end inside a frame (or could not be read back as frames at all).
     pub fn mid_frame(&self) -> bool {
         !self.reader.buffered().is_empty() || self.reader.is_failed()
+    }
+
+    /// Bytes still to write to end the frame in progress: 0 between frames (or when our bytes cannot be
+    /// read as frames), `u64::MAX` while its header is incomplete.
+    pub fn to_frame_end(&self) -> u64 {
+        let buffered = self.reader.buffered();
+        if buffered.is_empty() || self.reader.is_failed() {
+            return 0;
+        }
+        match FrameHeader::parse(buffered) {
+            Some((header, len)) => {
+                (len as u64).saturating_add(header.declared_len).saturating_sub(buffered.len() as u64)
+            }
+            None => u64::MAX,
+        }
     }
 
     /// The next message whose echo is due.
@@ -69,10 +107,15 @@ impl SentMessages {
         self.bytes += bytes.len() as u64;
         self.reader.push(bytes);
         while let Ok(Some(frame)) = self.reader.next_frame() {
-            if let Some(ClosePayload::Code { code, .. }) = frame.close_payload() {
-                self.close_codes.push(code.0);
+            if let Some(payload) = frame.close_payload() {
+                let code = match payload {
+                    ClosePayload::Code { code, .. } => Some(code.0),
+                    _ => None,
+                };
+                self.first_close.get_or_insert(code);
+                self.close_codes.extend(code);
             }
-            if self.broken || !valid_client_frame(&frame, self.inflater.is_some()) {
+            if self.broken || !valid_frame(&frame, self.sender, self.inflater.is_some()) {
                 self.broken = true;
                 continue;
             }
@@ -114,7 +157,7 @@ impl SentMessages {
 
 /// Whether a frame we sent keeps the client's rules of RFC 6455 §5, with permessage-deflate's RSV1 where
 /// it was negotiated (`deflate`).
-fn valid_client_frame(f: &ObservedFrame, deflate: bool) -> bool {
+fn valid_frame(f: &ObservedFrame, sender: Endpoint, deflate: bool) -> bool {
     let h = &f.header;
     let Some(opcode) = h.defined_opcode() else {
         // RFC 6455 §5.2: a reserved opcode fails the connection
@@ -123,8 +166,9 @@ fn valid_client_frame(f: &ObservedFrame, deflate: bool) -> bool {
     // RFC 7692 §6.1: RSV1 marks a compressed message, on its first frame only
     let starts_message = opcode.is_data() && opcode != crate::wire::Opcode::Continuation;
     let allowed = if deflate && starts_message { RSV1 } else { 0 };
-    // RFC 6455 §5.3: a client masks every frame; §5.2: RSV bits are 0 unless an extension defines them
-    let masked_plain = h.masking_key.is_some() && h.rsv & !allowed == 0;
+    // RFC 6455 §5.1: a client masks every frame, a server none; §5.2: RSV bits are 0 unless an extension
+    // defines them
+    let masked_plain = h.masking_key.is_some() == (sender == Endpoint::Client) && h.rsv & !allowed == 0;
     // RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes
     let control_ok = !opcode.is_control() || (h.fin && h.declared_len <= 125);
     // RFC 6455 §5.2: the minimal number of bytes encodes the length

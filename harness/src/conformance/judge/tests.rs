@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::*;
+
+mod client;
 use crate::case::Expectation;
 use crate::conformance::event::{Closed, Event};
 use crate::verdict::{CloseVerdict, Verdict};
@@ -15,7 +17,7 @@ use crate::wire::{accept_for, parse_response, FrameReader, FrameSpec, Message};
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 /// The server's bytes, written as hex, read as the events the runner would hand over.
-fn server(hex: &str) -> Vec<Event> {
+pub(super) fn server(hex: &str) -> Vec<Event> {
     let bytes: Vec<u8> =
         hex.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("test hex is valid")).collect();
     let mut reader = FrameReader::new();
@@ -27,7 +29,7 @@ fn server(hex: &str) -> Vec<Event> {
     events
 }
 
-fn eof() -> Event {
+pub(super) fn eof() -> Event {
     Event::Closed(Closed::Eof)
 }
 
@@ -36,19 +38,19 @@ fn response(head: &str) -> Opening {
     Opening::judge(Ok(r), KEY, &[], &[])
 }
 
-fn upgraded() -> Opening {
+pub(super) fn upgraded() -> Opening {
     response(&format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
         accept_for(KEY)
     ))
 }
 
-fn state(opening: Opening) -> CaseState {
+pub(super) fn state(opening: Opening) -> CaseState {
     CaseState::new(opening, 1 << 20)
 }
 
 /// Feeds `events` to a step judge for `what` (rated `mismatch`) until it decides; `Pending` if they run out.
-fn judge(state: &mut CaseState, what: &Expectation, mismatch: Verdict, events: Vec<Event>) -> Judgement {
+pub(super) fn judge(state: &mut CaseState, what: &Expectation, mismatch: Verdict, events: Vec<Event>) -> Judgement {
     let mut step = StepJudge::new(what, mismatch, 1);
     let mut j = step.begin(state);
     for e in events {
@@ -441,27 +443,29 @@ fn only_valid_messages_are_due_as_echoes() {
     assert_eq!(s.sent.next_due(), Some(Message::Binary(vec![1])));
 }
 
-fn facts(server_close: Option<Option<u16>>, tcp_closed: bool) -> CloseFacts {
+pub(super) fn facts(server_close: Option<Option<u16>>, tcp_closed: bool) -> CloseFacts {
     CloseFacts {
+        peer: Endpoint::Server,
         server_close,
         tcp_closed,
         accepted_drop: false,
         mid_frame: false,
+        we_closed: false,
         close_timeout: Duration::from_secs(2),
     }
 }
 
-fn judged(start: CloseStart) -> CloseOutcome {
+pub(super) fn judged(start: CloseStart) -> CloseOutcome {
     match start {
         CloseStart::Judged(o) => o,
-        CloseStart::Send(..) => panic!("expected a judgement without sending"),
+        CloseStart::Send(..) | CloseStart::Answer(..) => panic!("expected a judgement without sending"),
     }
 }
 
-fn sending(start: CloseStart) -> (FrameSpec, CloseJudge) {
+pub(super) fn sending(start: CloseStart) -> (FrameSpec, CloseJudge) {
     match start {
         CloseStart::Send(frame, judge) => (frame, judge),
-        CloseStart::Judged(o) => panic!("expected a frame to send, got {o:?}"),
+        CloseStart::Judged(o) | CloseStart::Answer(_, o) => panic!("expected a frame to send and a judge, got {o:?}"),
     }
 }
 
