@@ -12,6 +12,10 @@ use super::frame::{self, Entropy, Header, Masker, BINARY, CLOSE, CONTINUATION, P
 use super::utf8::Utf8Validator;
 use super::{Flaw, Flaws, RunLog};
 
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;
+
 /// Frames larger than this take [`Flaw::CrashesOnLargeFrame`] down.
 const LARGE_FRAME: u64 = 64 * 1024;
 
