@@ -255,7 +255,7 @@ pub struct RunLog {
     pub echoed: u64,
     /// Pongs sent.
     pub pongs: u64,
-    /// The server's close frame, when one was handled: its code (`None`: an empty body).
+    /// The server's close frame, when one arrived on the open connection: its code (`None`: no code).
     pub server_close: Option<Option<u16>>,
     /// The client's close frame, when it sent one: its code (`None`: an empty body).
     pub sent_close: Option<Option<u16>>,

@@ -64,9 +64,9 @@ impl Exchange {
         }
     }
 
-    /// This 101 (the valid one changed by `reply`), then a close 1000.
+    /// This 101 (the valid one changed by `reply`) and nothing after it.
     pub fn reply(reply: fn(ServerReply) -> ServerReply) -> Exchange {
-        Exchange { reply, ..Exchange::frames(&[close_1000()]) }
+        Exchange { reply, writes: Vec::new(), ..Exchange::frames(&[]) }
     }
 
     /// These frames in one more write.

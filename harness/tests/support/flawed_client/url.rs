@@ -73,3 +73,32 @@ fn split_port(authority: &str) -> Result<(String, u16), ClientError> {
     }
     Ok((host.to_owned(), port))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(url: &str) -> (String, u16, String, String) {
+        let t = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        (t.host.clone(), t.port, t.authority.clone(), t.resource())
+    }
+
+    #[test]
+    fn flawed_client_url_keeps_the_query_and_the_authority_as_written() {
+        let own = |h: &str, p, a: &str, r: &str| (h.to_owned(), p, a.to_owned(), r.to_owned());
+        assert_eq!(
+            parts("ws://127.0.0.1:9001/runCase?case=1&agent=x"),
+            own("127.0.0.1", 9001, "127.0.0.1:9001", "/runCase?case=1&agent=x")
+        );
+        assert_eq!(parts("WS://example.org"), own("example.org", 80, "example.org", "/"));
+        assert_eq!(parts("ws://[::1]:9001?x=1"), own("::1", 9001, "[::1]:9001", "/?x=1"));
+        assert_eq!(parts("ws://[::1]/a/b"), own("::1", 80, "[::1]", "/a/b"));
+    }
+
+    #[test]
+    fn flawed_client_url_refuses_what_it_cannot_connect_to() {
+        for url in ["wss://example.org/", "http://example.org/", "ws:///x", "ws://h:99999/", "ws://h/#f", "ws://u@h/"] {
+            assert!(parse(url).is_err(), "{url}");
+        }
+    }
+}
