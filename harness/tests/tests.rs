@@ -1,6 +1,6 @@
 //! The harness's integration tests, one binary (ripgrep's shape): a module per concern, each opening with a line of
-//! what it shows. `support` holds the fixture servers (flawed, hostile) and the process runner; `load_support` the
-//! load generator's test servers.
+//! what it shows. `support` holds the fixture servers (flawed, hostile), the flawed client and the process runner;
+//! `load_support` the load generator's test servers.
 //!
 //! The tests of one module run in parallel; tests that measure time or memory take turns module by module
 //! ([`support::turn`]), as when each module was a test binary of its own.
@@ -15,6 +15,7 @@ mod cli_conformance;
 mod conformance_bounded_against_hostile_servers;
 mod every_case_can_fail;
 mod every_output_applies_one_pass_fail_rule;
+mod flawed_client_fixture;
 mod flawed_server_fixture;
 mod hostile_servers_cost_verdicts_not_the_run;
 mod load_cli_thresholds_and_report;

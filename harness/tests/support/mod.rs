@@ -2,6 +2,9 @@
 //!
 //! - [`flawed_server`]: a small RFC 6455 echo server, correct by default, with one
 //!   switchable flaw per rule, so that a test can show every case able to fail.
+//! - [`flawed_client`]: a strict RFC 6455 client playing Autobahn's runner contract (echo every message), correct
+//!   by default, with one switchable flaw per rule: the twin of `flawed_server` for testing clients.
+//! - [`flawed_client_probe`]: a scripted server that shows on the wire what a client does (for `flawed_client`).
 //! - [`hostile_server`]: servers that flood, stall, die or answer 404: the harness must survive them.
 //! - [`process`]: runs the binary and measures its time and peak memory from outside.
 //! - [`turn`]: tests that measure time or memory take turns, module by module.
@@ -9,6 +12,8 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
+pub mod flawed_client;
+pub mod flawed_client_probe;
 pub mod flawed_server;
 pub mod hostile_server;
 pub mod process;
