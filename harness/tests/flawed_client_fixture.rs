@@ -11,7 +11,7 @@ use wsharness::wire::FrameSpec;
 
 use crate::support::flawed_client::{End, Fault, Flaw, FlawedClient, Refusal, Settings};
 use crate::support::flawed_client_probe::{
-    after, binary, close, close_1000, continuation, lines_match, ping, run, serve, text, Exchange, TARGET,
+    after, binary, close, close_1000, continuation, lines_match, ping, pong, run, serve, text, Exchange, TARGET,
 };
 
 // (a) Without flaws the client plays the runner contract strictly.
@@ -120,6 +120,12 @@ fn exchange_for(flaw: Flaw) -> Exchange {
         DropsQuery => request("target /runCase"),
         IgnoresAccept => refused(|r| r.accept("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")),
         AcceptsAnyStatus => refused(|r| r.status(200, "OK")),
+        ExactResponseHead => {
+            Exchange::reply(|r| r.header("upgrade", "WebSocket").status(101, "Web Socket Protocol Handshake"))
+                .then(&[text("x"), close_1000()])
+                .expect(&after(&["text \"x\""]))
+                .flawed(&["request", "eof|reset"])
+        }
         IgnoresUpgradeHeader => refused(|r| r.remove_header("Upgrade")),
         IgnoresConnectionHeader => refused(|r| r.header("Connection", "keep-alive")),
         AcceptsUnofferedExtension => refused(|r| r.extensions(&["permessage-deflate"])),
@@ -188,6 +194,23 @@ fn sent_exchange_for(flaw: Flaw) -> Exchange {
         CrashesOnLargeFrame => Exchange::frames(&[binary(vec![7; 65537]), close_1000()])
             .expect(&after(&["binary 65537 bytes"]))
             .flawed(&["request", "reset|eof"]),
+        DropsPartialFrames => Exchange::frames(&[])
+            .bytewise(&[text("hi")])
+            .then(&[close_1000()])
+            .expect(&after(&["text \"hi\""]))
+            .flawed(&after(&[])),
+        PongsUnsolicitedPongs => {
+            Exchange::frames(&[pong("hb"), close_1000()]).expect(&after(&[])).flawed(&after(&["pong \"hb\""]))
+        }
+        SwapsMessageType => Exchange::frames(&[text("t"), binary("b"), close_1000()])
+            .expect(&after(&["text \"t\"", "binary \"b\""]))
+            .flawed(&after(&["binary \"t\"", "text \"b\""])),
+        EchoesEachFragment => Exchange::frames(&[text("He").fin(false), continuation("llo"), close_1000()])
+            .expect(&after(&["text \"Hello\""]))
+            .flawed(&after(&["text \"He\"", "text \"llo\""])),
+        TruncatesLargeMessages => Exchange::frames(&[binary(vec![7; 65536]), close_1000()])
+            .expect(&after(&["binary 65536 bytes"]))
+            .flawed(&after(&["binary 65535 bytes"])),
         UnmaskedFrames => two().flawed(&[
             "request",
             "text \"one\" [UnmaskedClientFrame]",

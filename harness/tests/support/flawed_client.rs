@@ -126,6 +126,11 @@ flaws! {
     AcceptsUnofferedExtension,
     /// Breaks RFC 6455 §4.1 (check 6 of the response): goes on when the server selects a subprotocol not offered.
     AcceptsUnofferedSubprotocol,
+    /// Breaks RFC 6455 §4.1 (field names and the Upgrade and Connection values are case-insensitive, Connection
+    /// is a list, the reason phrase is free, other fields may follow: RFC 7230 §3.1.2, §3.2): takes a 101 only as
+    /// `101 Switching Protocols` with `Upgrade: websocket`, `Connection: Upgrade`, `Sec-WebSocket-Accept` and
+    /// nothing else.
+    ExactResponseHead,
     /// Breaks RFC 6455 §4.1 (frames follow the head on the same stream): drops bytes read with the response head.
     DropsBytesAfterHead,
 
@@ -160,13 +165,24 @@ flaws! {
     AcceptsInvalidCloseReason,
     /// Breaks RFC 6455 §5.5.2: never answers a ping.
     NoPong,
+    /// Breaks RFC 6455 §5.5.3 (an unsolicited pong expects no answer): answers a pong as if it were a ping.
+    PongsUnsolicitedPongs,
     /// Breaks RFC 6455 §5.5.3: answers a ping with a pong without the ping's payload.
     PongWithEmptyPayload,
     /// Breaks RFC 6455 §5.2 (frames are a byte stream; RFC 793: reads have no boundaries): takes each read for
     /// exactly one frame and loses whatever follows the first frame, as the seed PHP code does.
     OneFramePerRead,
+    /// Breaks RFC 6455 §5.2 (frames are a byte stream; RFC 793: reads have no boundaries): drops the bytes of a
+    /// frame that a read leaves unfinished.
+    DropsPartialFrames,
     /// Breaks RFC 6455 §10.4 (survive any input): drops TCP at once on a frame over 64 KiB.
     CrashesOnLargeFrame,
+    /// Breaks RFC 6455 §5.6: delivers a text message as binary and a binary message as text.
+    SwapsMessageType,
+    /// Breaks RFC 6455 §5.4: delivers each fragment of a message as a message of its own.
+    EchoesEachFragment,
+    /// Breaks RFC 6455 §5.2 (64-bit lengths): keeps only the first 65535 bytes of a message.
+    TruncatesLargeMessages,
 
     // Its own frames (RFC 6455 §5.1, §5.3).
 

@@ -139,6 +139,9 @@ pub fn continuation(payload: impl Into<Vec<u8>>) -> FrameSpec {
 pub fn ping(payload: impl Into<Vec<u8>>) -> FrameSpec {
     FrameSpec::ping(payload).unmasked()
 }
+pub fn pong(payload: impl Into<Vec<u8>>) -> FrameSpec {
+    FrameSpec::pong(payload).unmasked()
+}
 pub fn close(code: u16, reason: impl AsRef<[u8]>) -> FrameSpec {
     FrameSpec::close(CloseCode(code), reason).unmasked()
 }

@@ -210,6 +210,11 @@ impl Conn {
                 Next::Handled => {}
             }
         }
+        if self.reading() && self.has(Flaw::DropsPartialFrames) && self.pos < self.buf.len() {
+            // the bug: a frame this read did not finish is lost
+            self.pos = self.buf.len();
+            self.fed = 0;
+        }
         if self.reading() {
             self.buf.drain(..self.pos);
         } else {
@@ -334,6 +339,7 @@ impl Conn {
     fn on_frame(&mut self, h: &Header, payload: Vec<u8>, out: &mut Vec<Action>) {
         match (self.state, h.opcode) {
             (State::Open, PING) => self.on_ping(payload, out),
+            (State::Open, PONG) if self.has(Flaw::PongsUnsolicitedPongs) => self.on_ping(payload, out),
             (State::Open, CLOSE) => self.on_close(&payload, out),
             (_, CONTINUATION | TEXT | BINARY) => self.on_data(h, payload, out),
             // pongs, reserved opcodes a flaw lets through, control frames after a close
@@ -354,6 +360,12 @@ impl Conn {
     fn on_data(&mut self, h: &Header, payload: Vec<u8>, out: &mut Vec<Action>) {
         // a continuation with no message is binary under AcceptsBadContinuation; a new frame inside continues
         let mut message = self.message.take().unwrap_or(Message { text: h.opcode == TEXT, data: Vec::new() });
+        if self.has(Flaw::EchoesEachFragment) && !h.fin {
+            // the fragment goes out as a message of its own
+            out.push(Action::Write(self.masker.encode(if message.text { TEXT } else { BINARY }, &payload)));
+            self.message = Some(Message { text: message.text, data: Vec::new() });
+            return;
+        }
         message.data.extend_from_slice(&payload);
         if !h.fin {
             self.message = Some(message);
@@ -371,7 +383,10 @@ impl Conn {
             }
         }
         // the runner contract: the message back as one frame of the same type
-        let opcode = if message.text { TEXT } else { BINARY };
+        let opcode = if message.text != self.has(Flaw::SwapsMessageType) { TEXT } else { BINARY };
+        if self.has(Flaw::TruncatesLargeMessages) {
+            message.data.truncate(65535);
+        }
         out.push(Action::Write(self.masker.encode(opcode, &message.data)));
         self.tally.echoed += 1;
     }

@@ -101,6 +101,8 @@ pub(crate) fn check_response(buf: &[u8], key: &str, flaws: &Flaws, settings: &Se
     let status = response.code.unwrap_or_default();
     let refusal = if status != 101 && !flaws.has(Flaw::AcceptsAnyStatus) {
         Some(Refusal::Status(status))
+    } else if flaws.has(Flaw::ExactResponseHead) && !exact_head(&response) {
+        Some(Refusal::Malformed)
     } else if !fields.has_token("Upgrade", "websocket") && !flaws.has(Flaw::IgnoresUpgradeHeader) {
         Some(Refusal::NoUpgrade)
     } else if !fields.has_token("Connection", "upgrade") && !flaws.has(Flaw::IgnoresConnectionHeader) {
@@ -118,6 +120,18 @@ pub(crate) fn check_response(buf: &[u8], key: &str, flaws: &Flaws, settings: &Se
         Some(refusal) => Verdict::Refuse(refusal),
         None => Verdict::Upgrade { head_len, extension: fields.values("Sec-WebSocket-Extensions").next().is_some() },
     }
+}
+
+/// Whether the head is spelled as [`Flaw::ExactResponseHead`] wants it: the usual reason phrase and the three
+/// fields, in the usual case, and nothing else.
+fn exact_head(response: &httparse::Response<'_, '_>) -> bool {
+    let usual = |h: &httparse::Header<'_>| match h.name {
+        "Upgrade" => h.value == b"websocket",
+        "Connection" => h.value == b"Upgrade",
+        "Sec-WebSocket-Accept" => true,
+        _ => false,
+    };
+    response.reason == Some("Switching Protocols") && response.headers.iter().all(usual)
 }
 
 /// The response's header fields.
