@@ -36,7 +36,7 @@ def main(argv):
         own = sorted(k for k in o if k not in a)
         pct = 100.0 * len(same) / len(common) if common else 0.0
         print(f"{agent}: {len(same)} of {len(common)} mapped cases agree ({pct:.1f}%); "
-              f"{len(own)} client-only cases of ours; {len(only_ab)} of Autobahn's not run by us")
+              f"{len(own)} more cases of ours (client-only and our own variants); {len(only_ab)} of Autobahn's not run by us")
         for k in common:
             if a[k]["behavior"] != o[k]["behavior"]:
                 print(f"  {k:10} Autobahn {a[k]['behavior']:14} wsharness {o[k]['behavior']}")
@@ -50,4 +50,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except BrokenPipeError:
+        sys.exit(0)

@@ -101,9 +101,11 @@ fn cases_list_json_names_every_case() {
     assert!(!list.is_empty());
     for c in list {
         assert!(c["id"].as_str().unwrap_or_default().starts_with("rfc6455/7.4"));
-        for key in ["title", "section", "rfc", "autobahn"] {
+        for key in ["title", "section", "rfc", "autobahn", "roles"] {
             assert!(c.get(key).is_some(), "{key}");
         }
+        // sections 1-10 test servers and clients alike
+        assert_eq!(c["roles"], serde_json::json!(["server", "client"]), "{c}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

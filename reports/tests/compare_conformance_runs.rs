@@ -108,3 +108,24 @@ fn severity_follows_the_gates_a_case_that_starts_to_fail_is_a_regression_and_cou
     );
     assert!(text.contains("failing (--fail-on non-strict): 5 -> 6"), "{text}");
 }
+
+#[test]
+fn a_report_on_a_client_is_not_compared_with_one_on_a_server() {
+    let base = fixture();
+    let mut new = fixture();
+    new.role = reports::conformance::Role::Client;
+    let e = compare(
+        &Report::Conformance(Box::new(base)),
+        &Report::Conformance(Box::new(new.clone())),
+        "base.json",
+        "new.json",
+        &Thresholds::default(),
+    )
+    .expect_err("different sides");
+    assert_eq!(
+        e.to_string(),
+        "cannot compare a report on a server with a report on a client: their cases judge different sides"
+    );
+    // two client reports compare as two server reports do
+    assert!(diff(&new, &new).regressions().is_empty());
+}

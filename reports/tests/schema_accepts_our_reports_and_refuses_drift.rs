@@ -13,6 +13,25 @@ fn the_fixture_and_the_model_round_trip_validate() {
 }
 
 #[test]
+fn a_report_on_a_client_names_its_role_and_agent_and_validates() {
+    let mut report = fixture();
+    report.role = reports::conformance::Role::Client;
+    report.target.agent = Some("tokio-tungstenite".into());
+    let value = serde_json::to_value(&report).expect("serialize");
+    assert_eq!(
+        (value["role"].as_str(), value["target"]["agent"].as_str()),
+        (Some("client"), Some("tokio-tungstenite"))
+    );
+    assert_eq!(schema_errors("conformance.schema.json", &value), Vec::<String>::new());
+    // a report on a server leaves both out, as every report written before clients could be tested
+    let server = serde_json::to_value(fixture()).expect("serialize");
+    assert!(server.get("role").is_none() && server["target"].get("agent").is_none());
+    let mut wrong = value.clone();
+    wrong["role"] = "browser".into();
+    assert!(!schema_errors("conformance.schema.json", &wrong).is_empty());
+}
+
+#[test]
 fn the_schema_refuses_unknown_verdicts_missing_fields_extra_fields_and_other_versions() {
     let good = serde_json::to_value(fixture()).expect("serialize");
     type Breaks = fn(&mut serde_json::Value);

@@ -16,6 +16,8 @@ struct Listed<'a> {
     section: &'a str,
     rfc: &'a str,
     autobahn: Option<&'a str>,
+    /// `server`, `client`: the implementations the case tests.
+    roles: Vec<&'static str>,
 }
 
 /// Runs a `cases` subcommand.
@@ -40,12 +42,15 @@ pub fn run(cmd: CasesCommand) -> anyhow::Result<ExitCode> {
                         section: &c.section,
                         rfc: &c.rfc,
                         autobahn: c.autobahn.as_deref(),
+                        roles: c.roles.iter().map(|r| r.as_str()).collect(),
                     })
                     .collect();
                 crate::outln!("{}", serde_json::to_string_pretty(&listed)?);
             } else {
                 for c in &selected {
-                    crate::outln!("{:<48} {:<12} {:<8} {}", c.id, c.rfc, c.autobahn.as_deref().unwrap_or("-"), c.title);
+                    let roles = c.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("+");
+                    let autobahn = c.autobahn.as_deref().unwrap_or("-");
+                    crate::outln!("{:<48} {:<12} {:<8} {:<13} {}", c.id, c.rfc, autobahn, roles, c.title);
                 }
                 eprintln!("{} case(s)", selected.len());
             }

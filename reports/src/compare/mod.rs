@@ -52,6 +52,14 @@ pub enum CompareError {
         /// The new report's kind.
         new: &'static str,
     },
+    /// A report on a server against one on a client, or the reverse: their cases judge different rules.
+    #[error("cannot compare a report on a {base} with a report on a {new}: their cases judge different sides")]
+    RoleMismatch {
+        /// What the base tested.
+        base: &'static str,
+        /// What the new report tested.
+        new: &'static str,
+    },
 }
 
 /// The difference between two runs.
@@ -91,6 +99,9 @@ pub fn compare(
 ) -> Result<Comparison, CompareError> {
     match (base, new) {
         // conformance verdicts have no tolerance
+        (Report::Conformance(b), Report::Conformance(n)) if b.role != n.role => {
+            Err(CompareError::RoleMismatch { base: b.role.as_str(), new: n.role.as_str() })
+        }
         (Report::Conformance(b), Report::Conformance(n)) => {
             Ok(Comparison::Conformance(ConformanceDiff::new(b, n, base_name, new_name)))
         }
