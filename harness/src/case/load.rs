@@ -361,6 +361,15 @@ fn check_client_steps(id: &str, roles: &[Endpoint], handshake: &RawHandshake, st
         return Ok(());
     }
     for step in steps {
+        if let Step::Messages(m) = step {
+            return Err(Problem {
+                line: Some(m.line),
+                message: format!(
+                    "case '{id}' tests clients: messages built by the harness (compress, data, bomb, echo) are sent \
+                     as a client only so far; write the frames out (send = \"text\", payload ...)"
+                ),
+            });
+        }
         if let Step::Expect { what: what @ (Expectation::Status { .. } | Expectation::Alive), line, .. } = step {
             let name = if matches!(what, Expectation::Alive) { "alive" } else { "status" };
             return Err(Problem {

@@ -552,6 +552,7 @@ fn what_a_client_case_cannot_hold_is_refused_at_its_line() {
             ("[case.reply]", "[case.handshake]\nremove = [\"Host\"]\n\n[case.reply]"),
             "'[case.handshake]' shapes the request",
         ),
+        (("payload = \"Hello\"", "payload = \"Hello\"\necho = true"), "messages built by the harness"),
     ] {
         let e = first_error(&CLIENT.replace(change.0, change.1));
         assert!(e.contains(says), "{change:?}: {e}");
