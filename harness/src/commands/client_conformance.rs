@@ -5,15 +5,13 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use super::conformance::{exit_code, progress_bar, summary_text};
-use super::{jobs, out_dir, run_options, select_cases, EXIT_USAGE};
+use super::{client_run, jobs, run_options, stop_on_ctrl_c, EXIT_USAGE};
 use crate::cli::ClientConformanceArgs;
 use crate::conformance::CaseOutcome;
 use crate::launcher::ExecTemplate;
 use crate::serve::exec::{run_exec, ExecConfig};
 use crate::serve::index::AutobahnIndex;
 use crate::serve::suite::{agent_report, record, write_agent, write_index, AgentRun};
-use crate::serve::ClientSuite;
-use crate::wire::Endpoint;
 
 /// Runs `wsharness client-conformance`.
 pub async fn run(args: ClientConformanceArgs) -> anyhow::Result<ExitCode> {
@@ -24,15 +22,10 @@ pub async fn run(args: ClientConformanceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let cases = match select_cases(&args.suite, Endpoint::Client)? {
-        Ok(cases) => cases,
+    let (suite, out) = match client_run(&args.suite)? {
+        Ok(run) => run,
         Err(code) => return Ok(code),
     };
-    let out = match out_dir(&args.suite) {
-        Ok(dir) => dir,
-        Err(code) => return Ok(code),
-    };
-    let suite = ClientSuite::new(cases, |_| true);
     let config = ExecConfig {
         template,
         agent: args.agent.clone(),
@@ -40,12 +33,7 @@ pub async fn run(args: ClientConformanceArgs) -> anyhow::Result<ExitCode> {
         options: run_options(&args.suite),
     };
     let bar = progress_bar(suite.cases.len() as u64, args.suite.quiet);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop_tx.send(true);
-        }
-    });
+    let (stop_rx, ctrl_c) = stop_on_ctrl_c();
     let started = SystemTime::now();
     let t0 = std::time::Instant::now();
     let run = run_exec(&suite, &config, jobs(&args.suite), stop_rx, |o: &CaseOutcome| {

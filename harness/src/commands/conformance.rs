@@ -9,7 +9,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Role, Tally, TargetInfo};
 
 use super::render::write_run_outputs;
-use super::{jobs, out_dir, run_options, select_cases, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use super::{
+    jobs, out_dir, run_options, select_cases, stop_on_ctrl_c, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
+};
 use crate::cli::ConformanceArgs;
 use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, TargetLost};
 use crate::report::{case_report, conformance_report};
@@ -57,12 +59,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let jobs = jobs(&args.suite);
     let options = RunOptions { tls, ..run_options(&args.suite) };
     let bar = progress_bar(cases.len() as u64, args.suite.quiet);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop_tx.send(true);
-        }
-    });
+    let (stop_rx, ctrl_c) = stop_on_ctrl_c();
     let started = SystemTime::now();
     let t0 = std::time::Instant::now();
     let run = run_all(&cases, &target, options, jobs, stop_rx, |o: &CaseOutcome| {

@@ -129,3 +129,24 @@ pub fn out_dir(suite: &SuiteArgs) -> Result<PathBuf, ExitCode> {
         }
     }
 }
+
+/// The client suite a `serve` or `client-conformance` run selects, and where its reports go (checked writable).
+/// `Ok(Err(code))`: the problem is printed, exit with `code`.
+pub fn client_run(suite: &SuiteArgs) -> anyhow::Result<Result<(crate::serve::ClientSuite, PathBuf), ExitCode>> {
+    let cases = match select_cases(suite, Endpoint::Client)? {
+        Ok(cases) => cases,
+        Err(code) => return Ok(Err(code)),
+    };
+    Ok(out_dir(suite).map(|out| (crate::serve::ClientSuite::new(cases, |_| true), out)))
+}
+
+/// A stop signal that turns `true` at Ctrl-C, and the task that watches for it (abort it when the run is over).
+pub fn stop_on_ctrl_c() -> (tokio::sync::watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop_tx.send(true);
+        }
+    });
+    (stop_rx, task)
+}

@@ -8,19 +8,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use super::conformance::{exit_code, summary_text};
-use super::{jobs, out_dir, run_options, select_cases, EXIT_OK, EXIT_USAGE};
+use super::{client_run, jobs, run_options, EXIT_OK, EXIT_USAGE};
 use crate::cli::ServeArgs;
-use crate::serve::{ClientSuite, ServeConfig, Serving};
-use crate::wire::Endpoint;
+use crate::serve::{ServeConfig, Serving};
 
 /// Runs `wsharness serve`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let cases = match select_cases(&args.suite, Endpoint::Client)? {
-        Ok(cases) => cases,
-        Err(code) => return Ok(code),
-    };
-    let out = match out_dir(&args.suite) {
-        Ok(dir) => dir,
+    let (suite, out) = match client_run(&args.suite)? {
+        Ok(run) => run,
         Err(code) => return Ok(code),
     };
     let addr = SocketAddr::new(args.host, args.port);
@@ -31,7 +26,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let suite = ClientSuite::new(cases, |_| true);
     let count = suite.cases.len();
     let config = ServeConfig {
         suite,

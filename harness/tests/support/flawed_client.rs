@@ -41,7 +41,6 @@ mod conn;
 mod frame;
 mod handshake;
 mod url;
-mod utf8;
 
 use std::io::ErrorKind;
 use std::time::Duration;
@@ -57,38 +56,6 @@ use self::conn::{Action, Conn};
 use self::frame::Entropy;
 pub use self::handshake::Refusal;
 use self::handshake::Verdict;
-
-/// Declares [`Flaw`] from one list, so that each variant's doc line, [`Flaw::rule`] and [`Flaw::name`] come from
-/// the same text and [`Flaw::ALL`] cannot miss a variant.
-macro_rules! flaws {
-    ($( $(#[doc = $doc:literal])+ $name:ident, )+) => {
-        /// One broken rule. Each variant's doc line names the RFC rule it breaks
-        /// ([`Flaw::rule`] returns the same line).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Flaw {
-            $( $(#[doc = $doc])+ $name, )+
-        }
-
-        impl Flaw {
-            /// Every flaw, in declaration order.
-            pub const ALL: &'static [Flaw] = &[$(Flaw::$name,)+];
-
-            /// The doc line of the variant: the RFC rule it breaks and how.
-            pub fn rule(self) -> &'static str {
-                match self {
-                    $( Flaw::$name => concat!($($doc),+).trim_start(), )+
-                }
-            }
-
-            /// The variant's name, as written in the source (`"NoPong"`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $( Flaw::$name => stringify!($name), )+
-                }
-            }
-        }
-    };
-}
 
 flaws! {
     // The opening request (RFC 6455 §4.1, the client's requirements).

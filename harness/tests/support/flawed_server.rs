@@ -28,7 +28,6 @@ mod conn;
 mod deflate;
 mod frame;
 mod handshake;
-mod utf8;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,31 +41,6 @@ use tokio::time::{timeout, timeout_at, Instant};
 
 use self::conn::{Action, Conn};
 use self::handshake::Answer;
-
-/// Declares [`Flaw`] from one list, so that each variant's doc line and
-/// [`Flaw::rule`] are the same text and [`Flaw::ALL`] cannot miss a variant.
-macro_rules! flaws {
-    ($( $(#[doc = $doc:literal])+ $name:ident, )+) => {
-        /// One broken rule. Each variant's doc line names the RFC rule it breaks
-        /// ([`Flaw::rule`] returns the same line).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Flaw {
-            $( $(#[doc = $doc])+ $name, )+
-        }
-
-        impl Flaw {
-            /// Every flaw, in declaration order.
-            pub const ALL: &'static [Flaw] = &[$(Flaw::$name,)+];
-
-            /// The doc line of the variant: the RFC rule it breaks and how.
-            pub fn rule(self) -> &'static str {
-                match self {
-                    $( Flaw::$name => concat!($($doc),+).trim_start(), )+
-                }
-            }
-        }
-    };
-}
 
 flaws! {
     // The opening handshake (RFC 6455 §4).

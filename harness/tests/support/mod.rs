@@ -12,11 +12,45 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
+/// Declares a fixture's `Flaw` enum (the flawed server's, the flawed client's) from one list, so that each variant's
+/// doc line, `Flaw::rule` and `Flaw::name` are the same text and `Flaw::ALL` cannot miss a variant.
+macro_rules! flaws {
+    ($( $(#[doc = $doc:literal])+ $name:ident, )+) => {
+        /// One broken rule. Each variant's doc line names the RFC rule it breaks
+        /// ([`Flaw::rule`] returns the same line).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Flaw {
+            $( $(#[doc = $doc])+ $name, )+
+        }
+
+        impl Flaw {
+            /// Every flaw, in declaration order.
+            pub const ALL: &'static [Flaw] = &[$(Flaw::$name,)+];
+
+            /// The doc line of the variant: the RFC rule it breaks and how.
+            pub fn rule(self) -> &'static str {
+                match self {
+                    $( Flaw::$name => concat!($($doc),+).trim_start(), )+
+                }
+            }
+
+            /// The variant's name, as written in the source (`"NoPong"`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Flaw::$name => stringify!($name), )+
+                }
+            }
+        }
+    };
+}
+
 pub mod flawed_client;
 pub mod flawed_client_probe;
+
 pub mod flawed_server;
 pub mod hostile_server;
 pub mod process;
+pub mod utf8;
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 

@@ -9,8 +9,8 @@
 use wsharness::wire::CloseCode;
 
 use super::frame::{self, Entropy, Header, Masker, BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
-use super::utf8::Utf8Validator;
 use super::{Flaw, Flaws, RunLog};
+use crate::support::utf8::Utf8Validator;
 
 #[cfg(test)]
 #[path = "conn_tests.rs"]

@@ -13,8 +13,8 @@ use wsharness::wire::CloseCode;
 
 use super::deflate::{Agreement, Codec, InflateFail};
 use super::frame::{self, Header, BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
-use super::utf8::Utf8Validator;
 use super::{Flaw, Flaws};
+use crate::support::utf8::Utf8Validator;
 
 /// Frames one read may hold under [`Flaw::CrashesOnManyFramesPerRead`].
 const FRAME_TABLE: usize = 1024;
