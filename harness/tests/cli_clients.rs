@@ -155,20 +155,8 @@ fn api_text(base: &str, path: &str) -> String {
 fn serve_answers_autobahns_api_runs_cases_and_writes_the_reports_when_stopped() {
     let _turn = crate::support::turn(module_path!());
     let dir = temp_dir("serve");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsharness"))
-        .args(["serve", "--port", "0", "--filter", "client/5.1/*", "--out", "out"])
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let base = first.split_whitespace().find(|w| w.starts_with("ws://")).expect("the URL").to_string();
-    let base = base.trim_end_matches(|c: char| !c.is_ascii_digit()).to_string();
-    let addr = base.trim_start_matches("ws://").to_string();
-    assert!(TcpStream::connect(&addr).is_ok(), "{first}");
+    let (mut child, base, lines) = start_serve(&dir, "client/5.1/*");
+    assert!(TcpStream::connect(base.trim_start_matches("ws://")).is_ok(), "{base}");
 
     assert_eq!(api_text(&base, "/getCaseCount"), "5");
     let info = api_text(&base, "/getCaseInfo?case=1");
@@ -195,4 +183,56 @@ fn serve_answers_autobahns_api_runs_cases_and_writes_the_reports_when_stopped() 
     let r = report(&dir, "fixture");
     assert_eq!(r["role"], "client");
     assert_eq!(r["summary"]["FAILED"], 1, "{}", r["summary"]);
+}
+
+/// Starts `wsharness serve` on a free port in `dir`; the child and its base URL.
+fn start_serve(
+    dir: &Path,
+    filter: &str,
+) -> (std::process::Child, String, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsharness"))
+        .args(["serve", "--port", "0", "--filter", filter, "--out", "out"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let base = first.split_whitespace().find(|w| w.starts_with("ws://")).expect("the URL").to_string();
+    (child, base.trim_end_matches(|c: char| !c.is_ascii_digit()).to_string(), lines)
+}
+
+/// Sends `bytes` on a fresh connection to `base` and reads what comes back until the server closes (at most 10 s).
+fn exchange(base: &str, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = TcpStream::connect(base.trim_start_matches("ws://")).expect("serve listens");
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    tcp.write_all(bytes).expect("sent");
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn serve_answers_what_is_not_its_api_with_an_http_error_and_stays_up() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("serve-hostile");
+    let (mut child, base, lines) = start_serve(&dir, "client/5.1/*");
+    let garbage = exchange(&base, b"\x16\x03\x01 not http at all\r\n\r\n");
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    let unknown = exchange(&base, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let out_of_range = exchange(&base, b"GET /runCase?case=99&agent=a HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(out_of_range.starts_with("HTTP/1.1 400") && out_of_range.contains("99"), "{out_of_range}");
+    let no_agent = exchange(&base, b"GET /runCase?case=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(no_agent.starts_with("HTTP/1.1 400"), "{no_agent}");
+    // still serving
+    assert_eq!(api_text(&base, "/getCaseCount"), "5");
+    // SAFETY: kill(2) on our own child's pid
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().expect("serve exits").code(), Some(0), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("no client ran a case")), "{rest:?}");
 }
