@@ -2,6 +2,7 @@
 // the client half under test.
 //
 // Usage: NODE_PATH=.../node_modules node runner.js [BASE_URL] [AGENT]   (default ws://127.0.0.1:9001, node-ws)
+// Env: JOBS (default 1): cases run at once, each on its own connection (Autobahn's runners run one at a time).
 //
 // Speaks the fuzzing server's API (Autobahn's `wstest -m fuzzingserver`, later `wsharness serve`):
 // GET /getCaseCount (a text message with the count), then /runCase?case=N&agent=AGENT for N = 1..count
@@ -14,6 +15,7 @@ const WebSocket = require('ws');
 const BASE = process.argv[2] || 'ws://127.0.0.1:9001';
 const AGENT = process.argv[3] || 'node-ws';
 const OPTIONS = { maxPayload: 64 * 1024 * 1024 };
+const JOBS = Math.max(1, parseInt(process.env.JOBS || '1', 10) || 1);
 
 // Opens `path`, calls `onMessage(ws, data, isBinary)` for each message, resolves when the connection ends:
 // with the error that ended it, if one did (a case that fails the connection on purpose ends so too).
@@ -38,11 +40,15 @@ async function main() {
     throw new Error(`getCaseCount gave no case count (is the server at ${BASE}?)`);
   }
   console.log(`${AGENT}: ${count} cases`);
-  for (let n = 1; n <= count; n++) {
-    await session(`/runCase?case=${n}&agent=${encodeURIComponent(AGENT)}`, (ws, data, isBinary) => {
-      ws.send(data, { binary: isBinary });
-    });
-  }
+  let next = 1;
+  const worker = async () => {
+    for (let n = next++; n <= count; n = next++) {
+      await session(`/runCase?case=${n}&agent=${encodeURIComponent(AGENT)}`, (ws, data, isBinary) => {
+        ws.send(data, { binary: isBinary });
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: JOBS }, worker));
   const failed = await session(`/updateReports?agent=${encodeURIComponent(AGENT)}`, () => {});
   if (failed) {
     throw new Error(`updateReports: ${failed.message}`);
