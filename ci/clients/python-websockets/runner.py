@@ -14,12 +14,15 @@ frames on the wire are the ones a case provokes.
 
 import asyncio
 import sys
+from urllib.parse import quote
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:9001"
 AGENT = sys.argv[2] if len(sys.argv) > 2 else "python-websockets"
+# the agent as a query value (a name with spaces or & must reach the server whole)
+AGENT_Q = quote(AGENT, safe="")
 OPTIONS = {"max_size": 64 * 1024 * 1024, "ping_interval": None, "open_timeout": 30, "close_timeout": 10}
 
 
@@ -30,7 +33,7 @@ async def case_count():
 
 async def run_case(n):
     try:
-        async with connect(f"{BASE}/runCase?case={n}&agent={AGENT}", **OPTIONS) as ws:
+        async with connect(f"{BASE}/runCase?case={n}&agent={AGENT_Q}", **OPTIONS) as ws:
             async for message in ws:
                 await ws.send(message)
     except (WebSocketException, OSError, asyncio.TimeoutError):
@@ -45,7 +48,7 @@ async def main():
     print(f"{AGENT}: {count} cases", flush=True)
     for n in range(1, count + 1):
         await run_case(n)
-    async with connect(f"{BASE}/updateReports?agent={AGENT}", **OPTIONS) as ws:
+    async with connect(f"{BASE}/updateReports?agent={AGENT_Q}", **OPTIONS) as ws:
         await ws.wait_closed()
 
 

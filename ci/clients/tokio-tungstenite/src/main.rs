@@ -52,10 +52,21 @@ async fn main() {
     println!("{agent}: {count} cases");
     for n in 1..=count {
         // a case that fails the connection on purpose ends in an error here: the server judges
-        let _ = session(&format!("{base}/runCase?case={n}&agent={agent}"), true).await;
+        let _ = session(&format!("{base}/runCase?case={n}&agent={}", encode(&agent)), true).await;
     }
-    if let Err(e) = session(&format!("{base}/updateReports?agent={agent}"), false).await {
+    if let Err(e) = session(&format!("{base}/updateReports?agent={}", encode(&agent)), false).await {
         eprintln!("{agent}: updateReports: {e}");
         std::process::exit(1);
     }
+}
+
+/// The agent as a query value: unreserved characters as they are, every other byte `%XX` (RFC 3986 §2.1).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
