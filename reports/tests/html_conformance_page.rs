@@ -152,7 +152,10 @@ fn a_report_on_a_client_names_the_client_and_where_it_was_served() {
     report.target.server_header = Some("tungstenite-rs".into());
     let html = page(report);
     let h1 = &html[html.find("<h1>").expect("h1")..html.find("</h1>").expect("h1 end")];
-    assert!(h1.contains("Conformance of the client tokio-&#60;tungstenite&#62;") && !h1.contains("<tungstenite"), "{h1}");
+    assert!(
+        h1.contains("Conformance of the client tokio-&#60;tungstenite&#62;") && !h1.contains("<tungstenite"),
+        "{h1}"
+    );
     assert!(html.contains("<dt>client</dt><dd>tungstenite-rs; served on ws://"), "the User-Agent and the URL");
     let server = page(fixture());
     assert!(server.contains("<dt>server</dt>") && !server.contains("<dt>client</dt>"));
