@@ -16,7 +16,10 @@
 # Output: target/clients/autobahn/ and target/clients/wsharness/ (index.json in Autobahn's layout, a report per
 # case, the server's log; wsharness also writes report.json, report.html and junit.xml per client).
 # Env: SHARED_DIR (../shared beside the repo), AUTOBAHN_VENV (~/.cache/wsharness/autobahn-venv),
-#      PEERS_CACHE (~/.cache/wsharness), CLIENT_BUDGET (seconds per client, default 900).
+#      PEERS_CACHE (~/.cache/wsharness), CLIENT_BUDGET (seconds per client, default 900),
+#      AUTOBAHN_JOBS (cases each runner runs at once against Autobahn; default 1, as every published Autobahn
+#      runner does), WSHARNESS_JOBS (the same against wsharness serve, and serve's --jobs; default 8 per core:
+#      most cases spend their time waiting on the client, so more at once than cores keeps both busy).
 # Exit: 0 every client ran to its end (whatever its verdicts), 1 a client could not be installed, started or
 # finished within its budget, or no report came out; 2 usage.
 set -uo pipefail
@@ -27,6 +30,9 @@ SHARED_DIR="${SHARED_DIR:-$ROOT/../shared}"
 CACHE="${PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness}"
 AUTOBAHN_VENV="${AUTOBAHN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness/autobahn-venv}"
 BUDGET="${CLIENT_BUDGET:-900}"
+CORES="$(nproc 2>/dev/null || echo 1)"
+AUTOBAHN_JOBS="${AUTOBAHN_JOBS:-1}"
+WSHARNESS_JOBS="${WSHARNESS_JOBS:-$((8 * CORES))}"
 ALL_CLIENTS=(python-websockets node-ws tokio-tungstenite)
 SERVERS=both
 
@@ -89,14 +95,15 @@ await_listen() {
   return 1
 }
 
-# Runs every client against ws://127.0.0.1:$1, writing logs into $2; records wall times in WALL[server:client].
+# Runs every client against ws://127.0.0.1:$1, writing logs into $2, $4 cases at once (the runners' JOBS);
+# records wall times in WALL[server:client].
 declare -A WALL
 run_clients() {
-  local port="$1" out="$2" server="$3" c rc start wall
+  local port="$1" out="$2" server="$3" jobs="$4" c rc start wall
   for c in "${CLIENTS[@]}"; do
     start=$(date +%s.%N)
     client_command "$c"
-    timeout -k 5 "$BUDGET" "${CMD[@]}" "ws://127.0.0.1:$port" "$c" >"$out/$c.log" 2>&1
+    JOBS="$jobs" timeout -k 5 "$BUDGET" "${CMD[@]}" "ws://127.0.0.1:$port" "$c" >"$out/$c.log" 2>&1
     rc=$?
     wall=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
     WALL["$server:$c"]="$wall"
@@ -104,7 +111,7 @@ run_clients() {
       warn "$server, $c: runner exit $rc after $wall s (budget $BUDGET s); $(tail -n 3 "$out/$c.log")"
       status=1
     else
-      log "$server, $c: $wall s"
+      log "$server, $c: $wall s ($jobs at once)"
     fi
   done
 }
@@ -147,7 +154,7 @@ JSON
   SERVER=$!
   await_listen "$PORT" "$SERVER" "$AB_OUT/wstest.log" || exit 1
   log "Autobahn fuzzingserver on ws://127.0.0.1:$PORT (pid $SERVER)"
-  run_clients "$PORT" "$AB_OUT" autobahn
+  run_clients "$PORT" "$AB_OUT" autobahn "$AUTOBAHN_JOBS"
   kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""
   check_index "$AB_OUT"
   python3 "$SHARED_DIR/autobahn/summarize.py" --totals-only "$AB_OUT"
@@ -162,11 +169,11 @@ if [ "$SERVERS" != autobahn ]; then
   fi
   PORT="$(free_port)"
   rm -rf "$WS_OUT" && mkdir -p "$WS_OUT"
-  "$WSHARNESS" serve --port "$PORT" --out "$WS_OUT" -q >"$WS_OUT/serve.log" 2>&1 &
+  "$WSHARNESS" serve --port "$PORT" --out "$WS_OUT" --jobs "$WSHARNESS_JOBS" -q >"$WS_OUT/serve.log" 2>&1 &
   SERVER=$!
   await_listen "$PORT" "$SERVER" "$WS_OUT/serve.log" || exit 1
   log "wsharness serve on ws://127.0.0.1:$PORT (pid $SERVER)"
-  run_clients "$PORT" "$WS_OUT" wsharness
+  run_clients "$PORT" "$WS_OUT" wsharness "$WSHARNESS_JOBS"
   # Ctrl-C stops serve and writes every client's reports; its exit code is the verdicts', not ours
   kill -INT "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""
   check_index "$WS_OUT"
@@ -178,6 +185,7 @@ if [ "$SERVERS" = both ] && [ -s "$AB_OUT/index.json" ] && [ -s "$WS_OUT/index.j
   for c in "${CLIENTS[@]}"; do
     [ -n "${WALL[autobahn:$c]:-}" ] && [ -n "${WALL[wsharness:$c]:-}" ] && TIMES+=("$c=${WALL[autobahn:$c]}:${WALL[wsharness:$c]}")
   done
-  python3 "$CLIENTS_DIR/agreement.py" "$AB_OUT/index.json" "$WS_OUT/index.json" --times "${TIMES[@]}"
+  python3 "$CLIENTS_DIR/agreement.py" "$AB_OUT/index.json" "$WS_OUT/index.json" \
+    --jobs "$AUTOBAHN_JOBS:$WSHARNESS_JOBS" --times "${TIMES[@]}"
 fi
 exit "$status"

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Compare two fuzzing servers' verdicts on the same clients: Autobahn's index.json and ours (wsharness serve).
 
-Usage: agreement.py AUTOBAHN_INDEX WSHARNESS_INDEX [--times AGENT=AB_SECONDS:OURS_SECONDS ...]
+Usage: agreement.py AUTOBAHN_INDEX WSHARNESS_INDEX [--jobs AB_JOBS:OURS_JOBS] [--times AGENT=AB_SECONDS:OURS_SECONDS ...]
 
 For every agent in both files, over the cases Autobahn ran (the mapped cases: our index has the same keys for
 them, and our client-only cases besides), prints how many behaviour verdicts agree, each disagreement
-(case, Autobahn's verdict, ours), the close verdicts that differ, and the wall-time ratio when given.
+(case, Autobahn's verdict, ours), the close verdicts that differ, and the wall-time ratio when given (with the
+number of cases each runner ran at once, when --jobs gives it).
 Exit 0 always: the numbers are for the reader (cases/README.md explains each disagreement).
 """
 
@@ -20,9 +21,13 @@ def main(argv):
     ab = json.load(open(argv[1]))
     ours = json.load(open(argv[2]))
     times = {}
-    rest = argv[3:]
+    jobs = None
+    rest = iter(argv[3:])
     for arg in rest:
         if arg == "--times":
+            continue
+        if arg == "--jobs":
+            jobs = next(rest, "").split(":")
             continue
         agent, _, pair = arg.partition("=")
         a, _, o = pair.partition(":")
@@ -45,7 +50,8 @@ def main(argv):
                 f"{k} ({a[k]['behaviorClose']} / {o[k]['behaviorClose']})" for k in close))
         if agent in times:
             ta, to = times[agent]
-            print(f"  wall: Autobahn {ta:.1f} s, wsharness {to:.1f} s: {ta / to:.1f}x")
+            at_once = f" ({jobs[0]} and {jobs[1]} cases at once)" if jobs and len(jobs) == 2 else ""
+            print(f"  wall: Autobahn {ta:.1f} s, wsharness {to:.1f} s{at_once}: {ta / to:.1f}x")
     return 0
 
 

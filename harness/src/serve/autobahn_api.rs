@@ -152,10 +152,7 @@ impl ApiError {
             _ => (400, "Bad Request"),
         };
         let body = self.to_string().into_bytes();
-        ServerReply::refusal(status, reason)
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .header("Content-Length", body.len().to_string())
-            .body(body)
+        ServerReply::refusal(status, reason).header("Content-Type", "text/plain; charset=utf-8").body(body)
     }
 }
 

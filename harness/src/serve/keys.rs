@@ -1,11 +1,16 @@
 //! The `Sec-WebSocket-Key` nonces a client sent before (RFC 6455 §4.1: "The nonce MUST be selected
 //! randomly for each connection"), remembered per agent: at most [`MAX_KEYS`] each, the oldest
-//! forgotten first, so a client that repeats a key is caught across a whole run in bounded memory.
+//! forgotten first, each kept to its first [`MAX_KEY_LEN`] bytes (a valid key has 24), so a client that
+//! repeats a key is caught across a whole run in bounded memory.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Keys remembered per agent.
 pub const MAX_KEYS: usize = 4096;
+
+/// The bytes of a key remembered: a valid key is 24 characters of base64 (RFC 6455 §4.1), a longer one
+/// is already a violation of its own.
+pub const MAX_KEY_LEN: usize = 64;
 
 /// Every agent's recent keys.
 #[derive(Debug, Default)]
@@ -22,6 +27,8 @@ struct Recent {
 impl KeyLedger {
     /// Notes `key` for `agent`; `true` when the agent sent it on an earlier connection.
     pub fn seen_before(&mut self, agent: &str, key: &str) -> bool {
+        let end = (0..=key.len().min(MAX_KEY_LEN)).rev().find(|&i| key.is_char_boundary(i)).unwrap_or(0);
+        let key = &key[..end];
         let recent = self.by_agent.entry(agent.to_owned()).or_default();
         if recent.set.contains(key) {
             return true;
@@ -58,5 +65,14 @@ mod tests {
         }
         assert!(!l.seen_before("a", "0"), "the first key was forgotten");
         assert!(l.seen_before("a", &MAX_KEYS.to_string()));
+    }
+
+    #[test]
+    fn a_long_key_is_remembered_by_its_first_bytes() {
+        let mut l = KeyLedger::default();
+        let long = "k".repeat(10 * MAX_KEY_LEN);
+        assert!(!l.seen_before("a", &long));
+        assert!(l.seen_before("a", &long[..MAX_KEY_LEN]));
+        assert!(!l.seen_before("a", "é".repeat(MAX_KEY_LEN).as_str()), "cut on a character boundary");
     }
 }

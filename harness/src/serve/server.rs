@@ -60,6 +60,8 @@ struct AgentResults {
     first: std::time::Instant,
     /// By case index.
     outcomes: BTreeMap<usize, CaseOutcome>,
+    /// Cases finished since the reports were last written.
+    unwritten: bool,
 }
 
 /// What every connection shares.
@@ -124,7 +126,7 @@ impl Serving {
     pub async fn stop(self) -> Served {
         let _ = self.shared.stop.send(true);
         let _ = self.task.await;
-        let agents = write_reports(&self.shared);
+        let agents = write_reports(&self.shared, Which::Every);
         let index_error = write_index(&self.shared.config.out, &lock(&self.shared.index)).err();
         Served { agents, index_error }
     }
@@ -193,12 +195,10 @@ async fn handle(shared: &Shared, mut stream: Box<dyn Io>) {
             answer(stream, &request, &[case_status_message(&behavior)]).await
         }
         ApiRequest::RunCase { case, agent } => {
-            let key = request.websocket_key().unwrap_or_default();
-            let key_reused = !key.is_empty() && lock(&shared.keys).seen_before(&agent, key);
-            run_case(shared, case, agent, Accepted { stream, request, rest, key_reused }).await
+            run_case(shared, case, agent, Accepted { stream, request, rest, key_reused: false }).await
         }
         ApiRequest::UpdateReports { shutdown_on_complete, .. } => {
-            let _ = write_reports(shared);
+            let _ = write_reports(shared, Which::Unwritten);
             let _ = write_index(&shared.config.out, &lock(&shared.index));
             answer(stream, &request, &[]).await;
             if shutdown_on_complete {
@@ -213,7 +213,7 @@ async fn handle(shared: &Shared, mut stream: Box<dyn Io>) {
 }
 
 /// `/runCase`: the case on this connection, when a job is free; its outcome recorded for the agent.
-async fn run_case(shared: &Shared, case: CaseNumber, agent: String, accepted: Accepted) {
+async fn run_case(shared: &Shared, case: CaseNumber, agent: String, mut accepted: Accepted) {
     let suite = &shared.config.suite;
     let Some(spec) = suite.case(case) else { return };
     let full = {
@@ -227,6 +227,8 @@ async fn run_case(shared: &Shared, case: CaseNumber, agent: String, accepted: Ac
         let _ = timeout(HEAD_TIMEOUT, stream.write_all(&reply)).await;
         return;
     }
+    let key = accepted.request.websocket_key().unwrap_or_default();
+    accepted.key_reused = !key.is_empty() && lock(&shared.keys).seen_before(&agent, key);
     let Ok(_permit) = shared.jobs.acquire().await else { return };
     let outcome = run_client_case(spec, accepted, Instant::now(), &shared.config.options).await;
     let _ = record(&mut lock(&shared.index), &agent, suite.key(case), &outcome);
@@ -235,8 +237,10 @@ async fn run_case(shared: &Shared, case: CaseNumber, agent: String, accepted: Ac
         started: SystemTime::now() - outcome.duration,
         first: std::time::Instant::now() - outcome.duration,
         outcomes: BTreeMap::new(),
+        unwritten: true,
     });
     results.outcomes.insert(case.index(), outcome);
+    results.unwritten = true;
     drop(agents);
     shared.finished.notify_waiters();
 }
@@ -291,24 +295,47 @@ async fn answer(mut stream: Box<dyn Io>, request: &ReceivedRequest, messages: &[
 }
 
 /// Writes every agent's reports into the output folder: what it ran so far.
-fn write_reports(shared: &Shared) -> Vec<(reports::conformance::ConformanceReport, anyhow::Result<PathBuf>)> {
-    let agents = lock(&shared.agents);
+fn write_reports(
+    shared: &Shared,
+    which: Which,
+) -> Vec<(reports::conformance::ConformanceReport, anyhow::Result<PathBuf>)> {
     let config = &shared.config;
-    let mut written = Vec::new();
-    for (agent, results) in agents.iter() {
-        let run = AgentRun {
-            agent,
-            url: shared.url.clone(),
-            started_at: humantime::format_rfc3339_seconds(results.started).to_string(),
-            elapsed: results.first.elapsed(),
-            fail_on: config.fail_on,
-        };
-        let outcomes: Vec<(usize, &CaseOutcome)> = results.outcomes.iter().map(|(i, o)| (*i, o)).collect();
-        let report = agent_report(&config.suite, &run, &outcomes);
-        let dir = write_agent(&config.out, &config.suite, &report);
-        written.push((report, dir));
-    }
-    written
+    // the reports are built under the lock and written after it, so that finishing cases never wait on the disk
+    let built: Vec<_> = {
+        let mut agents = lock(&shared.agents);
+        agents
+            .iter_mut()
+            .filter(|(_, results)| which == Which::Every || results.unwritten)
+            .map(|(agent, results)| {
+                results.unwritten = false;
+                let run = AgentRun {
+                    agent,
+                    url: shared.url.clone(),
+                    started_at: humantime::format_rfc3339_seconds(results.started).to_string(),
+                    elapsed: results.first.elapsed(),
+                    fail_on: config.fail_on,
+                };
+                let outcomes: Vec<(usize, &CaseOutcome)> = results.outcomes.iter().map(|(i, o)| (*i, o)).collect();
+                agent_report(&config.suite, &run, &outcomes)
+            })
+            .collect()
+    };
+    built
+        .into_iter()
+        .map(|report| {
+            let dir = write_agent(&config.out, &config.suite, &report);
+            (report, dir)
+        })
+        .collect()
+}
+
+/// Whose reports [`write_reports`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    /// Every agent's (when the server stops: the summaries need them all).
+    Every,
+    /// Those with cases finished since their last writing (`/updateReports`: the others' files are current).
+    Unwritten,
 }
 
 /// A lock that a panicked holder left usable (the data are whole: every update is one call).

@@ -98,7 +98,20 @@ pub fn write_agent(out: &Path, suite: &ClientSuite, report: &ConformanceReport) 
     let agent = report.target.agent.as_deref().unwrap_or("agent");
     let dir = out.join(clean_agent(agent));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    crate::commands::render::write_run_outputs(&dir, &reports::Report::Conformance(Box::new(report.clone())))?;
+    // the report files and the per-case files side by side: the runner's /updateReports waits for both
+    std::thread::scope(|scope| {
+        let whole = scope.spawn(|| {
+            crate::commands::render::write_run_outputs(&dir, &reports::Report::Conformance(Box::new(report.clone())))
+        });
+        let per_case = write_case_files(out, suite, agent, report);
+        let whole = whole.join().unwrap_or_else(|_| Err(anyhow::anyhow!("writing the reports of {agent} failed")));
+        whole.and(per_case)
+    })?;
+    Ok(dir)
+}
+
+/// Each case's entry as Autobahn names it (`out/<agent>_case_<key>.json`).
+fn write_case_files(out: &Path, suite: &ClientSuite, agent: &str, report: &ConformanceReport) -> anyhow::Result<()> {
     for case in &report.cases {
         let key = suite
             .cases
@@ -109,7 +122,7 @@ pub fn write_agent(out: &Path, suite: &ClientSuite, report: &ConformanceReport) 
         let path = out.join(report_file_name(agent, key));
         reports::write_json(&path, case).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(dir)
+    Ok(())
 }
 
 /// Writes `index.json` into `out`, atomically.

@@ -1,7 +1,8 @@
 //! Autobahn|Testsuite client runner for tokio-tungstenite: the client half under test.
 //!
 //! Usage: `tokio-tungstenite-autobahn-runner [BASE_URL] [AGENT]` (default `ws://127.0.0.1:9001`,
-//! `tokio-tungstenite`).
+//! `tokio-tungstenite`). Env: `JOBS` (default 1): cases run at once, each on its own connection
+//! (Autobahn's runners run one at a time).
 //!
 //! Speaks the fuzzing server's API (Autobahn's `wstest -m fuzzingserver`, later `wsharness serve`):
 //! `/getCaseCount` (a text message with the count), then `/runCase?case=N&agent=AGENT` for N = 1..count
@@ -50,10 +51,20 @@ async fn main() {
         std::process::exit(1);
     }
     println!("{agent}: {count} cases");
-    for n in 1..=count {
-        // a case that fails the connection on purpose ends in an error here: the server judges
-        let _ = session(&format!("{base}/runCase?case={n}&agent={}", encode(&agent)), true).await;
-    }
+    let jobs = std::env::var("JOBS").ok().and_then(|j| j.parse::<u32>().ok()).unwrap_or(1).max(1);
+    let next = std::cell::Cell::new(1);
+    let worker = || async {
+        loop {
+            let n = next.get();
+            if n > count {
+                break;
+            }
+            next.set(n + 1);
+            // a case that fails the connection on purpose ends in an error here: the server judges
+            let _ = session(&format!("{base}/runCase?case={n}&agent={}", encode(&agent)), true).await;
+        }
+    };
+    futures_util::future::join_all((0..jobs).map(|_| worker())).await;
     if let Err(e) = session(&format!("{base}/updateReports?agent={}", encode(&agent)), false).await {
         eprintln!("{agent}: updateReports: {e}");
         std::process::exit(1);

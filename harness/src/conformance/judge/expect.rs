@@ -111,7 +111,7 @@ impl<'a> StepJudge<'a> {
             Waiting::Close => on_close_event(self.what, case, event),
             Waiting::Dropped => on_dropped_event(event),
             Waiting::Silence => on_silence_event(event),
-            Waiting::ClientRefusal => on_client_refusal_event(event),
+            Waiting::ClientRefusal => on_client_refusal_event(event, case.opening.is_http_refusal()),
         };
         self.settle(case, step)
     }
@@ -323,9 +323,16 @@ fn on_silence_event(event: Event) -> Option<Step> {
 /// Connection_"): closing TCP meets the step; a close frame on the way is passed over (the connection was
 /// never established, so none is due, but failing with one is still failing); a data frame shows the client
 /// took the connection as open.
-fn on_client_refusal_event(event: Event) -> Option<Step> {
-    let expected = "the client to fail the connection (close TCP) after the invalid 101";
+fn on_client_refusal_event(event: Event, http_refusal: bool) -> Option<Step> {
+    let expected = if http_refusal {
+        "the client to take the answer as a refusal: no frame back (RFC 6455 §4.1)"
+    } else {
+        "the client to fail the connection (close TCP) after the invalid 101"
+    };
     match event {
+        // RFC 6455 §4.1: a status other than 101 is handled "per HTTP procedures": the client may keep the
+        // HTTP connection, as long as it never speaks WebSocket on it
+        Event::Timeout if http_refusal => Some(Ok(Some("no frame came back within the wait".into()))),
         Event::Timeout => Some(Err((Mismatch::rated(expected, Actual::Nothing), None))),
         Event::Closed(how) => Some(Ok(Some(format!("TCP closed ({how})")))),
         e if e.frame_of(Opcode::Close).is_some() => None,

@@ -107,6 +107,12 @@ impl Opening {
         matches!(&self.response, Ok(r) if r.status == 101) && self.problems.is_empty()
     }
 
+    /// A complete HTTP answer other than 101: the server refused, and no WebSocket connection exists to
+    /// fail (RFC 6455 §4.1: the client "handles the response per HTTP procedures").
+    pub fn is_http_refusal(&self) -> bool {
+        matches!(&self.response, Ok(r) if r.status != 101)
+    }
+
     /// Why the case fails when it requires a valid 101 and did not get one (`None`: it did).
     pub fn not_upgraded_reason(&self) -> Option<String> {
         if self.upgraded() {

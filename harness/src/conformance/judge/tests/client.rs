@@ -91,3 +91,18 @@ fn dropped_after_the_close_exchange_is_ours_to_do() {
     let mut s = client_state(upgraded());
     assert!(matches!(judge(&mut s, &Expectation::Dropped, Verdict::Failed, vec![]), Judgement::Pending));
 }
+
+#[test]
+fn a_status_other_than_101_is_met_by_silence_and_missed_by_a_frame() {
+    let refused = Expectation::Refused;
+    let not_found = || response("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    // RFC 6455 §4.1: an HTTP answer is handled per HTTP; keeping the connection quietly is no fault
+    let mut s = client_state(not_found());
+    assert!(matches!(judge(&mut s, &refused, Verdict::Failed, vec![Event::Timeout]), Judgement::Met(_)));
+    let mut s = client_state(not_found());
+    assert!(matches!(judge(&mut s, &refused, Verdict::Failed, vec![eof()]), Judgement::Met(_)));
+    // a frame means the client took the 404 for an upgrade
+    let mut s = client_state(not_found());
+    let echo = server("81 82 00 00 00 00 68 69");
+    assert!(matches!(judge(&mut s, &refused, Verdict::Failed, echo), Judgement::Miss { .. }));
+}

@@ -120,10 +120,13 @@ impl ServerReply {
         }
     }
 
-    /// Sends these bytes after the head (the caller sets `Content-Length` as it sees fit).
+    /// Sends these bytes after the head, with `Content-Length` set to their length (a crafted length: set the
+    /// header after this).
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> ServerReply {
         self.body = body.into();
-        self
+        // RFC 7230 §3.3.2: the length must be the body's, or the client reads a truncated or endless body
+        let len = self.body.len().to_string();
+        self.header("Content-Length", len)
     }
 
     /// The `Sec-WebSocket-Accept` this reply sends (the first field), if any.
