@@ -13,12 +13,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// bad case file or unreachable target, 130 interrupted (the report is still
 /// written, marked incomplete).
 #[derive(Debug, Parser)]
-#[command(name = "wsharness", version)]
+#[command(name = "wsharness", version, long_version = LONG_VERSION)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `wsharness --version`: the tool's version and the case library's (the embedded case files, counted and
+/// fingerprinted by `build.rs`: two binaries with the same fingerprint run the same cases).
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncase library: ",
+    env!("WSHARNESS_CASE_FILES"),
+    " case files embedded, fingerprint ",
+    env!("WSHARNESS_CASES_FINGERPRINT"),
+    " (`wsharness cases list` lists them)"
+);
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -40,6 +51,18 @@ pub enum Command {
     Load(LoadArgs),
     /// Combine the report.json files of load shards into one (histograms added exactly).
     Merge(MergeArgs),
+    /// Print the completion script for a shell (e.g. `wsharness completions bash > /etc/bash_completion.d/wsharness`).
+    Completions(CompletionsArgs),
+    /// Print the man page, in roff (e.g. `wsharness man > wsharness.1; man ./wsharness.1`).
+    Man,
+}
+
+/// `wsharness completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `wsharness render`.

@@ -32,6 +32,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ClientConformance(args) => runtime()?.block_on(commands::client_conformance::run(args)),
         Command::Load(args) => commands::load::main(args),
         Command::Merge(args) => commands::merge::run(args),
+        Command::Completions(args) => commands::completions::completions(args),
+        Command::Man => commands::completions::man(),
     }
 }
 

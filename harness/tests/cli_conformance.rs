@@ -112,3 +112,24 @@ fn cases_list_json_names_every_case() {
 
 // Ctrl-C (exit 130, every output written and marked incomplete) is tested with the report outputs, in
 // reports_written_by_runs.rs: an_interrupted_run_writes_all_three_marked_incomplete.
+
+/// README "Install": `--version` names the case library; completions and the man page come from the parser's
+/// own definitions (a flag added to the parser appears in them).
+#[test]
+fn version_names_the_case_library_and_completions_and_man_page_list_the_flags() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("install");
+    let out = wsharness(&["--version"], &dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let files = wsharness::embedded::EMBEDDED.len();
+    assert!(text.contains(&format!("case library: {files} case files embedded, fingerprint ")), "{text}");
+    let out = wsharness(&["completions", "bash"], &dir);
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && script.contains("--fail-on") && script.contains("client-conformance"), "{script}");
+    let out = wsharness(&["man"], &dir);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && page.starts_with(".ie") && page.contains("conformance"), "{page}");
+    let out = wsharness(&["completions", "tcsh"], &dir);
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+}

@@ -3,6 +3,7 @@
 pub mod cases;
 pub mod client_conformance;
 pub mod compare;
+pub mod completions;
 pub mod conformance;
 pub mod load;
 pub mod merge;
