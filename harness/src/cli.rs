@@ -102,6 +102,7 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 /// `wsharness conformance`.
 #[derive(Debug, Args)]
+#[command(after_long_help = reports::verdict::meaning::plain_text())]
 pub struct ConformanceArgs {
     /// ws://host:port/path of the server under test; omitted: start the embedded reference server.
     pub url: Option<String>,
@@ -117,8 +118,9 @@ pub struct ConformanceArgs {
 /// `client-conformance`).
 #[derive(Debug, Args)]
 pub struct SuiteArgs {
-    /// Run only cases whose id matches (repeatable; `!GLOB` leaves cases out), e.g. 'rfc6455/5.2/*'.
-    #[arg(long, value_name = "GLOB")]
+    /// Run only matching cases (repeatable; a leading `!` leaves them out): a glob on the case id
+    /// ('rfc6455/5.2/*'), a section number ('5.2' with its subsections, '7.*'), or an Autobahn id ('autobahn:6.4.*').
+    #[arg(long, value_name = "PATTERN")]
     pub filter: Vec<String>,
     /// Cases run at once (default: four per core).
     #[arg(long, short = 'j')]

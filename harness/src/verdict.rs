@@ -12,4 +12,4 @@
 //! - [`FailOn`] and [`fails`]: the gate of `--fail-on` and the one rule that
 //!   says whether a case fails the run.
 
-pub use reports::verdict::{fails, is_not_ok, CloseVerdict, FailOn, Severity, Verdict};
+pub use reports::verdict::{fails, is_not_ok, meaning, CloseVerdict, FailOn, Severity, Verdict};

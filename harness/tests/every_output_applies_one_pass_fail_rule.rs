@@ -315,3 +315,12 @@ async fn real_runs_against_the_flawed_server_exit_as_their_junit_and_html_say() 
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The README's verdict tables are the text of `reports::verdict::meaning` (the HTML legend, the terminal and
+/// `--help` print the same): edit the meanings there, then paste `markdown()` into the README.
+#[test]
+fn the_readme_explains_the_verdicts_in_the_words_of_the_code() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    let tables = reports::verdict::meaning::markdown();
+    assert!(readme.contains(&tables), "README.md must carry these tables verbatim:\n{tables}");
+}

@@ -9,10 +9,13 @@
 //! `--fail-on` flag). The exit code of `wsharness conformance`, its terminal
 //! summary, the JUnit XML, the HTML page and `wsharness compare` all call it.
 //! [`is_not_ok`] (worth a look) and [`Severity`] (worst first, got worse) are
-//! defined beside it, from the same table.
+//! defined beside it, from the same table. What each verdict means, for people, is written once in
+//! [`meaning`].
 
 use std::fmt;
 use std::str::FromStr;
+
+pub mod meaning;
 
 use serde::{Deserialize, Serialize};
 

@@ -15,6 +15,7 @@ use super::{
 use crate::cli::ConformanceArgs;
 use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, TargetLost};
 use crate::report::{case_report, conformance_report};
+use crate::verdict::meaning::Meaning;
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::wire::Endpoint;
 
@@ -212,6 +213,7 @@ pub fn summary_text(report: &ConformanceReport, elapsed: Duration, url: &str, em
         out.push_str(&format!("\nnot OK, passing {gate}: {}\n", tally.not_ok_passing()));
         out.extend(passing.iter().map(|c| case_line(c)));
     }
+    out.push_str(&verdicts_footer(report));
     let what = match (report.role, &report.target.agent) {
         (Role::Client, Some(agent)) => format!("the client {agent:?} (served on {url})"),
         (Role::Client, None) => format!("a client (served on {url})"),
@@ -224,6 +226,43 @@ pub fn summary_text(report: &ConformanceReport, elapsed: Duration, url: &str, em
         elapsed.as_secs_f64(),
         tally.failing
     ));
+    out
+}
+
+/// What the verdicts other than OK in this run mean (`reports::verdict::meaning`, the texts every output
+/// shows), and how to look closer: the HTML page, one case again.
+fn verdicts_footer(report: &ConformanceReport) -> String {
+    let mut seen: Vec<Meaning> = Vec::new();
+    for c in &report.cases {
+        let close = c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(CloseVerdict::meaning);
+        for m in [(c.verdict != Verdict::Ok).then(|| c.verdict.meaning()), close].into_iter().flatten() {
+            if !seen.contains(&m) {
+                seen.push(m);
+            }
+        }
+    }
+    let Some(first) = not_ok_worst_first(&report.cases).first().map(|c| c.id.clone()) else {
+        return String::new();
+    };
+    let mut out = String::from(
+        "
+what these verdicts mean (`wsharness conformance --help` lists them all):
+",
+    );
+    for m in seen {
+        out.push_str(&format!(
+            "  {:<13} {:<6} {}
+",
+            m.name,
+            m.keyword.as_str(),
+            m.text
+        ));
+    }
+    let command = match report.role {
+        Role::Server => "conformance",
+        Role::Client => "serve or client-conformance",
+    };
+    out.push_str(&format!("each case's wire trace is in report.html; one case again: {command} --filter '{first}'\n"));
     out
 }
 

@@ -33,34 +33,91 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code: interrupted (Ctrl-C).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Case-id filters: include globs (any matches; none given: all) and `!` exclusions.
+/// Case filters (`--filter`, repeatable): a case is selected when it matches any include (none given: all) and
+/// no `!` exclusion. Three forms, told apart by their text ([`FilterField::of`]):
+/// - a glob on the case id: `rfc6455/5.2/*`, `limits/**`;
+/// - a section number, h2spec's way: `5.2` (the cases of section 5.2 and its subsections), `7.*`, `12`;
+/// - an Autobahn id: `autobahn:6.4.*` (the cases mapped to Autobahn's 6.4.x).
 pub struct Filter {
-    include: Option<GlobSet>,
-    exclude: GlobSet,
+    include: Option<FieldSets>,
+    exclude: FieldSets,
+}
+
+/// What a `--filter` value is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterField {
+    /// The case id (a glob).
+    Id,
+    /// The section in the case id (`rfc6455/5.2/...`: `5.2`), and its subsections.
+    Section,
+    /// The Autobahn id the case maps to (`autobahn:` removed).
+    Autobahn,
+}
+
+impl FilterField {
+    /// The field a value filters on, and the glob(s) to match it with.
+    pub fn of(value: &str) -> (FilterField, Vec<String>) {
+        if let Some(id) = value.strip_prefix("autobahn:") {
+            return (FilterField::Autobahn, vec![id.to_string()]);
+        }
+        let numeric = !value.is_empty()
+            && value.starts_with(|c: char| c.is_ascii_digit())
+            && value.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '*');
+        if numeric {
+            let under = format!("{}.*", value.trim_end_matches(".*"));
+            return (FilterField::Section, vec![value.to_string(), under]);
+        }
+        (FilterField::Id, vec![value.to_string()])
+    }
+}
+
+/// One glob set per field.
+struct FieldSets {
+    id: GlobSet,
+    section: GlobSet,
+    autobahn: GlobSet,
+}
+
+impl FieldSets {
+    fn build(values: &[&str]) -> anyhow::Result<FieldSets> {
+        let mut builders = [GlobSetBuilder::new(), GlobSetBuilder::new(), GlobSetBuilder::new()];
+        for value in values {
+            let (field, globs) = FilterField::of(value);
+            for g in globs {
+                let glob = Glob::new(&g).with_context(|| format!("--filter '{value}' is not a valid glob"))?;
+                let at = match field {
+                    FilterField::Id => 0,
+                    FilterField::Section => 1,
+                    FilterField::Autobahn => 2,
+                };
+                builders[at].add(glob);
+            }
+        }
+        let [id, section, autobahn] = builders;
+        Ok(FieldSets { id: id.build()?, section: section.build()?, autobahn: autobahn.build()? })
+    }
+
+    fn matches(&self, case: &Case) -> bool {
+        let section = case.id.split('/').nth(1).unwrap_or_default();
+        self.id.is_match(&case.id)
+            || self.section.is_match(section)
+            || case.autobahn.as_deref().is_some_and(|a| self.autobahn.is_match(a))
+    }
 }
 
 impl Filter {
     /// Compiles `--filter` values.
     pub fn new(patterns: &[String]) -> anyhow::Result<Filter> {
-        let mut include = GlobSetBuilder::new();
-        let mut exclude = GlobSetBuilder::new();
-        let mut any_include = false;
-        for p in patterns {
-            let (builder, pat) = match p.strip_prefix('!') {
-                Some(rest) => (&mut exclude, rest),
-                None => {
-                    any_include = true;
-                    (&mut include, p.as_str())
-                }
-            };
-            builder.add(Glob::new(pat).with_context(|| format!("--filter '{p}' is not a valid glob"))?);
-        }
-        Ok(Filter { include: if any_include { Some(include.build()?) } else { None }, exclude: exclude.build()? })
+        let (excluded, included): (Vec<&str>, Vec<&str>) =
+            patterns.iter().map(String::as_str).partition(|p| p.starts_with('!'));
+        let excluded: Vec<&str> = excluded.iter().map(|p| &p[1..]).collect();
+        let include = if included.is_empty() { None } else { Some(FieldSets::build(&included)?) };
+        Ok(Filter { include, exclude: FieldSets::build(&excluded)? })
     }
 
     /// Whether the case is selected.
     pub fn matches(&self, case: &Case) -> bool {
-        self.include.as_ref().is_none_or(|g| g.is_match(&case.id)) && !self.exclude.is_match(&case.id)
+        self.include.as_ref().is_none_or(|s| s.matches(case)) && !self.exclude.matches(case)
     }
 }
 
@@ -150,4 +207,42 @@ pub fn stop_on_ctrl_c() -> (tokio::sync::watch::Receiver<bool>, tokio::task::Joi
         }
     });
     (stop_rx, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::embedded_cases;
+
+    fn selected(patterns: &[&str]) -> Vec<String> {
+        let filter = Filter::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>()).expect("valid");
+        let cases = embedded_cases().expect("the embedded cases load");
+        cases.into_iter().filter(|c| filter.matches(c)).map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn a_section_number_selects_the_section_and_its_subsections() {
+        let ids = selected(&["5.5"]);
+        assert!(ids.iter().any(|id| id.starts_with("rfc6455/5.5/")), "{ids:?}");
+        assert!(ids.iter().any(|id| id.starts_with("rfc6455/5.5.1/")), "subsections too");
+        assert!(ids.iter().all(|id| id.split('/').nth(1).is_some_and(|s| s == "5.5" || s.starts_with("5.5."))));
+        let sevens = selected(&["7.*"]);
+        assert!(
+            !sevens.is_empty() && sevens.iter().all(|id| id.split('/').nth(1).is_some_and(|s| s.starts_with("7.")))
+        );
+        assert!(selected(&["5.50"]).is_empty(), "5.50 is not under 5.5");
+    }
+
+    #[test]
+    fn an_autobahn_id_selects_the_mapped_cases_and_globs_and_exclusions_still_work() {
+        let ids = selected(&["autobahn:6.4.*"]);
+        assert_eq!(ids.len(), 4, "{ids:?}");
+        assert!(ids.iter().all(|id| id.starts_with("rfc6455/8.1/fail-fast")));
+        assert_eq!(selected(&["autobahn:1.1.1"]), ["rfc6455/5.2/text-payload-0"]);
+        let framing = selected(&["rfc6455/5.2/*"]);
+        let fewer = selected(&["rfc6455/5.2/*", "!autobahn:1.1.*"]);
+        assert!(!framing.is_empty() && fewer.len() < framing.len());
+        assert!(fewer.iter().all(|id| id != "rfc6455/5.2/text-payload-0"));
+        assert!(Filter::new(&["[".to_string()]).is_err(), "a broken glob is an error");
+    }
 }

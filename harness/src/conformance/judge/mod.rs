@@ -256,11 +256,12 @@ impl CaseJudgement {
 /// The reason line of a miss: `expected X; got Y`, or `expected X; no response within N s after sending Z`.
 pub fn miss_reason(miss: &Miss, waited: Duration, last_sent: &str) -> String {
     match &miss.actual {
-        Actual::Nothing => format!(
-            "expected {}; no response within {:.1} s after sending {last_sent}",
-            miss.expected,
-            waited.as_secs_f64()
-        ),
+        Actual::Nothing => {
+            // 2.0 s, 0.25 s: as precise as the wait was set
+            let secs = waited.as_secs_f64();
+            let shown = if waited.subsec_millis() % 100 == 0 { format!("{secs:.1}") } else { format!("{secs:.2}") };
+            format!("expected {}; no response within {shown} s after sending {last_sent}", miss.expected)
+        }
         Actual::Saw(what) => format!("expected {}; got {what}", miss.expected),
     }
 }
