@@ -196,22 +196,28 @@ pub fn summary_text(report: &ConformanceReport, elapsed: Duration, url: &str, em
         // cases that could not run share one reason: one line, not a wall of identical ones
         let not_run = failing.iter().filter(|c| c.verdict == Verdict::NotRun).count();
         let mut named = false;
-        for c in failing {
-            match c.verdict {
-                Verdict::NotRun if not_run > 1 && named => {}
-                Verdict::NotRun if not_run > 1 => {
-                    named = true;
-                    let why = c.reason.as_deref().unwrap_or("-");
-                    let (verdict, more) = (c.verdict.as_str(), not_run - 1);
-                    out.push_str(&format!("  {verdict:<13} {} and {more} more cases: {why}\n", c.id));
+        for (section, cases) in by_section(failing) {
+            out.push_str(&format!("  {section}\n"));
+            for c in cases {
+                match c.verdict {
+                    Verdict::NotRun if not_run > 1 && named => {}
+                    Verdict::NotRun if not_run > 1 => {
+                        named = true;
+                        let why = c.reason.as_deref().unwrap_or("-");
+                        let (verdict, more) = (c.verdict.as_str(), not_run - 1);
+                        out.push_str(&format!("    {verdict:<13} {} and {more} more cases: {why}\n", c.id));
+                    }
+                    _ => out.push_str(&case_line(c)),
                 }
-                _ => out.push_str(&case_line(c)),
             }
         }
     }
     if !passing.is_empty() {
         out.push_str(&format!("\nnot OK, passing {gate}: {}\n", tally.not_ok_passing()));
-        out.extend(passing.iter().map(|c| case_line(c)));
+        for (section, cases) in by_section(passing) {
+            out.push_str(&format!("  {section}\n"));
+            out.extend(cases.iter().map(|c| case_line(c)));
+        }
     }
     out.push_str(&verdicts_footer(report));
     let what = match (report.role, &report.target.agent) {
@@ -266,9 +272,22 @@ what these verdicts mean (`wsharness conformance --help` lists them all):
     out
 }
 
-/// `  FAILED         id [6455 §5.2] (close: UNCLEAN): reason`.
+/// Cases (worst first) grouped by section: the section of the worst case first, each section's cases in
+/// the order given.
+fn by_section(cases: Vec<&CaseReport>) -> Vec<(&str, Vec<&CaseReport>)> {
+    let mut groups: Vec<(&str, Vec<&CaseReport>)> = Vec::new();
+    for c in cases {
+        match groups.iter_mut().find(|(s, _)| *s == c.section) {
+            Some((_, group)) => group.push(c),
+            None => groups.push((&c.section, vec![c])),
+        }
+    }
+    groups
+}
+
+/// `    FAILED         id [6455 §5.2] (close: UNCLEAN): expected X; got Y`.
 fn case_line(c: &CaseReport) -> String {
     let close =
         c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(|v| format!(" (close: {v})")).unwrap_or_default();
-    format!("  {:<13} {} [{}]{close}: {}\n", c.verdict.as_str(), c.id, c.rfc, c.reason.as_deref().unwrap_or("-"))
+    format!("    {:<13} {} [{}]{close}: {}\n", c.verdict.as_str(), c.id, c.rfc, c.reason.as_deref().unwrap_or("-"))
 }
