@@ -104,7 +104,8 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 #[derive(Debug, Args)]
 #[command(after_long_help = reports::verdict::meaning::plain_text())]
 pub struct ConformanceArgs {
-    /// ws://host:port/path of the server under test; omitted: start the embedded reference server.
+    /// ws://host:port/path of the server under test; omitted: start the embedded reference server. With
+    /// --server-cmd, `{port}` in it is the port given to the server (default ws://127.0.0.1:{port}/).
     pub url: Option<String>,
     /// What to run, how, and where the reports go.
     #[command(flatten)]
@@ -112,6 +113,11 @@ pub struct ConformanceArgs {
     /// For wss:// targets: accept any certificate (self-signed test servers).
     #[arg(long)]
     pub insecure: bool,
+    /// Start the server under test with this command ({port}: a free loopback port), restart it when it
+    /// dies, and name the case that crashed it (the cases in flight run again, alone), e.g.
+    /// --server-cmd 'php server.php {port}'.
+    #[arg(long, value_name = "CMD")]
+    pub server_cmd: Option<String>,
 }
 
 /// The flags of every conformance run, whichever side is tested (`conformance`, `serve`,

@@ -186,7 +186,8 @@ impl Drop for Launched {
     }
 }
 
-fn exit_of(status: std::process::ExitStatus) -> Exit {
+/// How a process ended, from its status.
+pub(crate) fn exit_of(status: std::process::ExitStatus) -> Exit {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => Exit::Code(code),

@@ -29,5 +29,6 @@ pub mod launcher;
 pub mod load;
 pub mod report;
 pub mod serve;
+pub mod supervisor;
 pub mod verdict;
 pub mod wire;

@@ -133,3 +133,51 @@ fn version_names_the_case_library_and_completions_and_man_page_list_the_flags() 
     let out = wsharness(&["completions", "tcsh"], &dir);
     assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
 }
+
+/// `--server-cmd` without `{port}`, or a server that exits instead of listening: one line naming the problem
+/// (with what the server printed), exit 2, no case run.
+#[test]
+fn a_server_cmd_that_cannot_serve_is_one_error_and_exit_2() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("server-cmd-bad");
+    let out = wsharness(&["conformance", "--server-cmd", "php server.php"], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no {port}"), "{err}");
+    let out = wsharness(&["conformance", "--server-cmd", "sh -c 'echo gone >&2; exit 3' {port}"], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("did not listen") && err.contains("exit status 3") && err.contains("gone"), "{err}");
+}
+
+/// Issue 15: the seed PHP server 000 (`ci/peers/php-seed-000`) dies on a frame length with the top bit set;
+/// started with `--server-cmd`, it is restarted, every case gets a verdict, and the cases that kill it are
+/// named. Needs `php` (Debian's php-cli): `.ci/run` installs it and runs this with `--ignored`.
+#[test]
+#[ignore = "needs php-cli; .ci/run installs it and runs this"]
+fn server_cmd_names_the_cases_that_crash_the_seed_php_server() {
+    let _turn = crate::support::turn(module_path!());
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/peers/php-seed-000");
+    let out_dir = temp_dir("server-cmd-php").join("out");
+    let out_arg = out_dir.to_string_lossy().into_owned();
+    let args = ["conformance", "--server-cmd", "php server.php {port}", "--filter", "limits/length-*", "--filter"];
+    let mut args = args.to_vec();
+    args.extend(["rfc6455/5.2/text-payload-*", "-q", "--out", &out_arg]);
+    let out = wsharness(&args, &seed);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).expect("report.json")).expect("JSON");
+    let cases = report["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 8 && cases.iter().all(|c| c["verdict"] != "NOT RUN"), "{text}");
+    let crashed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["reason"].as_str().is_some_and(|r| r.starts_with("crashed the server")))
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(crashed.contains(&"limits/length-msb-set"), "{crashed:?}\n{text}");
+    assert!(crashed.iter().all(|id| id.starts_with("limits/length-")), "{crashed:?}");
+    assert!(text.contains("cases that crashed it (each run again alone): "), "{text}");
+    // a case that passes on its own is not blamed
+    assert!(cases.iter().any(|c| c["id"] == "rfc6455/5.2/text-payload-0" && c["verdict"] != "FAILED"), "{text}");
+}

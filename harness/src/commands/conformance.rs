@@ -1,5 +1,6 @@
 //! `wsharness conformance [URL]`: runs the cases, prints a summary, writes report.json, report.html and junit.xml.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -9,12 +10,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reports::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Role, Tally, TargetInfo};
 
 use super::render::write_run_outputs;
+use super::server_cmd;
 use super::{
     jobs, out_dir, run_options, select_cases, stop_on_ctrl_c, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
 };
+use crate::case::Case;
 use crate::cli::ConformanceArgs;
-use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, Target, TargetLost};
+use crate::conformance::{preflight, run_all, CaseOutcome, RunOptions, RunSummary, Target, TargetLost};
 use crate::report::{case_report, conformance_report};
+use crate::supervisor::{ServerCmd, Supervisor};
 use crate::verdict::meaning::Meaning;
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::wire::Endpoint;
@@ -26,19 +30,11 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
 
-    // the target: a URL, or the embedded reference server on a free port
-    let (embedded, url) = match &args.url {
-        Some(u) => (None, u.clone()),
-        None => {
-            let config = reference_server::Config::default();
-            let server = reference_server::Server::bind("127.0.0.1:0".parse()?, config)
-                .await
-                .context("cannot start the embedded reference server")?
-                .spawn();
-            let url = server.url();
-            (Some(server), url)
-        }
+    let started = match start_target(&args).await? {
+        Ok(started) => started,
+        Err(code) => return Ok(code),
     };
+    let (embedded, url) = (started.embedded.as_ref(), started.url.clone());
     let target = match Target::parse(&url) {
         Ok(t) => t,
         Err(e) => {
@@ -61,13 +57,22 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions { tls, ..run_options(&args.suite) };
     let bar = progress_bar(cases.len() as u64, args.suite.quiet);
     let (stop_rx, ctrl_c) = stop_on_ctrl_c();
-    let started = SystemTime::now();
+    let started_at = SystemTime::now();
     let t0 = std::time::Instant::now();
-    let run = run_all(&cases, &target, options, jobs, stop_rx, |o: &CaseOutcome| {
+    let ends = std::sync::Mutex::new(HashMap::new());
+    let mut run = run_all(&cases, &target, options.clone(), jobs, stop_rx.clone(), |o: &CaseOutcome| {
         bar.set_message(o.id.clone());
         bar.inc(1);
+        ends.lock().unwrap_or_else(|p| p.into_inner()).insert(o.id.clone(), std::time::Instant::now());
     })
     .await;
+    let crashes = match &started.supervised {
+        Some(server) => {
+            let ends = ends.into_inner().unwrap_or_else(|p| p.into_inner());
+            Some(settle_crashes(&cases, &mut run, &ends, &target, &options, server, &stop_rx).await)
+        }
+        None => None,
+    };
     ctrl_c.abort();
     bar.finish_and_clear();
     let elapsed = t0.elapsed();
@@ -77,7 +82,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let reports: Vec<CaseReport> = run.outcomes.iter().map(|(i, o)| case_report(&cases[*i], o)).collect();
     let report = conformance_report(
         TargetInfo { url: target.url.clone(), embedded: embedded.is_some(), server_header, agent: None },
-        humantime::format_rfc3339_seconds(started).to_string(),
+        humantime::format_rfc3339_seconds(started_at).to_string(),
         elapsed.as_millis() as u64,
         complete,
         args.suite.fail_on,
@@ -89,9 +94,10 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     if let Some(lost) = &run.target_lost {
         print_target_lost(lost);
     }
-    if let Some(server) = embedded {
-        let _ = server.shutdown().await;
+    if let Some(crashes) = crashes {
+        crate::outln!("{crashes}");
     }
+    started.stop().await;
     match written {
         Ok(written) => {
             crate::outln!("report: {}", written.json.display());
@@ -111,6 +117,83 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::from(exit_code(&report)))
+}
+
+/// The server under test: at a URL, the embedded reference server, or started by `--server-cmd`.
+struct Started {
+    url: String,
+    embedded: Option<reference_server::RunningServer>,
+    supervised: Option<Supervisor>,
+}
+
+impl Started {
+    async fn stop(self) {
+        if let Some(server) = self.embedded {
+            let _ = server.shutdown().await;
+        }
+        if let Some(server) = self.supervised {
+            server.stop().await;
+        }
+    }
+}
+
+/// Starts what the arguments name; `Ok(Err(code))`: the problem is printed, exit with `code`.
+async fn start_target(args: &ConformanceArgs) -> anyhow::Result<Result<Started, ExitCode>> {
+    if let Some(cmd) = &args.server_cmd {
+        let server = match ServerCmd::parse(cmd) {
+            Ok(cmd) => Supervisor::start(cmd).await,
+            Err(e) => Err(e),
+        };
+        return Ok(match server {
+            Ok(server) => {
+                let url = server_cmd::target_url(args.url.as_deref(), server.port);
+                Ok(Started { url, embedded: None, supervised: Some(server) })
+            }
+            Err(e) => {
+                eprintln!("wsharness: {e}");
+                Err(ExitCode::from(EXIT_USAGE))
+            }
+        });
+    }
+    if let Some(url) = &args.url {
+        return Ok(Ok(Started { url: url.clone(), embedded: None, supervised: None }));
+    }
+    let config = reference_server::Config::default();
+    let server = reference_server::Server::bind("127.0.0.1:0".parse()?, config)
+        .await
+        .context("cannot start the embedded reference server")?
+        .spawn();
+    Ok(Ok(Started { url: server.url(), embedded: Some(server), supervised: None }))
+}
+
+/// After a run with `--server-cmd`: the cases in flight at each death run again alone; the line that
+/// says what happened.
+async fn settle_crashes(
+    cases: &[Case],
+    run: &mut RunSummary,
+    ends: &HashMap<String, std::time::Instant>,
+    target: &Target,
+    options: &RunOptions,
+    server: &Supervisor,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> String {
+    let deaths = server.deaths();
+    if deaths.is_empty() {
+        return "\nthe server started by --server-cmd never died".to_owned();
+    }
+    let suspects = server_cmd::suspects(run, ends, &deaths);
+    let crashed = server_cmd::attribute(cases, run, &suspects, target, options, server, stop).await;
+    let restarts = deaths.len().min(crate::supervisor::MAX_RESTARTS);
+    let named = if crashed.is_empty() {
+        "none of the cases in flight crashed it when run again alone".to_owned()
+    } else {
+        format!("cases that crashed it (each run again alone): {}", crashed.join(", "))
+    };
+    format!(
+        "\nthe server started by --server-cmd died {} times during the run and was restarted {restarts} times; {} cases were in flight and ran again alone; {named}",
+        deaths.len(),
+        suspects.len()
+    )
 }
 
 /// The exit code of a finished run, from its report alone: [`EXIT_INTERRUPTED`]
@@ -238,10 +321,11 @@ pub fn summary_text(report: &ConformanceReport, elapsed: Duration, url: &str, em
 /// What the verdicts other than OK in this run mean (`reports::verdict::meaning`, the texts every output
 /// shows), and how to look closer: the HTML page, one case again.
 fn verdicts_footer(report: &ConformanceReport) -> String {
-    let mut seen: Vec<Meaning> = Vec::new();
+    let mut seen: Vec<(&str, Meaning)> = Vec::new();
     for c in &report.cases {
-        let close = c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(CloseVerdict::meaning);
-        for m in [(c.verdict != Verdict::Ok).then(|| c.verdict.meaning()), close].into_iter().flatten() {
+        let close = c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(|v| ("close ", v.meaning()));
+        let behaviour = (c.verdict != Verdict::Ok).then(|| ("", c.verdict.meaning()));
+        for m in [behaviour, close].into_iter().flatten() {
             if !seen.contains(&m) {
                 seen.push(m);
             }
@@ -250,19 +334,10 @@ fn verdicts_footer(report: &ConformanceReport) -> String {
     let Some(first) = not_ok_worst_first(&report.cases).first().map(|c| c.id.clone()) else {
         return String::new();
     };
-    let mut out = String::from(
-        "
-what these verdicts mean (`wsharness conformance --help` lists them all):
-",
-    );
-    for m in seen {
-        out.push_str(&format!(
-            "  {:<13} {:<6} {}
-",
-            m.name,
-            m.keyword.as_str(),
-            m.text
-        ));
+    let mut out = String::from("\nwhat these verdicts mean (`wsharness conformance --help` lists them all):\n");
+    for (axis, m) in seen {
+        let name = format!("{axis}{}", m.name);
+        out.push_str(&format!("  {name:<19} {:<6} {}\n", m.keyword.as_str(), m.text));
     }
     let command = match report.role {
         Role::Server => "conformance",

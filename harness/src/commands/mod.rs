@@ -10,6 +10,7 @@ pub mod merge;
 pub mod output;
 pub mod render;
 pub mod serve;
+pub mod server_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
