@@ -47,6 +47,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Compare two reports of the same kind; exit 1 on a regression, 2 on unreadable input.
     Compare(CompareArgs),
+    /// Put several conformance reports side by side: a case per row, a report per column (Autobahn's view of
+    /// several servers); exit 2 on unreadable input.
+    Matrix(MatrixArgs),
     /// Load a server with many connections and measure echo latency (no URL: the embedded reference server).
     Load(LoadArgs),
     /// Combine the report.json files of load shards into one (histograms added exactly).
@@ -92,6 +95,17 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PERCENT", default_value = "10%", value_parser = parse_percent)]
     pub max_regression: f64,
     /// Also write the comparison as an HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `wsharness matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// The report.json files, two or more, in column order.
+    #[arg(required = true, num_args = 2..)]
+    pub reports: Vec<PathBuf>,
+    /// Also write the matrix as an HTML page (every case; the terminal lists those that differ).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 }

@@ -27,6 +27,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cases(cmd) => commands::cases::run(cmd),
         Command::Render(args) => commands::render::run(args),
         Command::Compare(args) => commands::compare::run(args),
+        Command::Matrix(args) => commands::matrix::run(args),
         Command::Conformance(args) => runtime()?.block_on(commands::conformance::run(args)),
         Command::Serve(args) => runtime()?.block_on(commands::serve::run(args)),
         Command::ClientConformance(args) => runtime()?.block_on(commands::client_conformance::run(args)),

@@ -23,7 +23,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn case(id: &str, verdict: Verdict, close_verdict: Option<CloseVerdict>) -> CaseReport {
+pub(crate) fn case(id: &str, verdict: Verdict, close_verdict: Option<CloseVerdict>) -> CaseReport {
     CaseReport {
         id: id.into(),
         title: format!("{verdict} with close {close_verdict:?}"),
@@ -44,7 +44,7 @@ fn case(id: &str, verdict: Verdict, close_verdict: Option<CloseVerdict>) -> Case
     }
 }
 
-fn report(cases: Vec<CaseReport>, fail_on: FailOn) -> ConformanceReport {
+pub(crate) fn report(cases: Vec<CaseReport>, fail_on: FailOn) -> ConformanceReport {
     let target = TargetInfo { url: "ws://127.0.0.1:9/".into(), embedded: false, server_header: None, agent: None };
     conformance_report(target, "2026-11-21T06:40:00Z".into(), 5, true, fail_on, cases)
 }

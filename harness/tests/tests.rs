@@ -28,6 +28,7 @@ mod load_large_messages;
 mod load_misbehaving_servers_make_errors;
 mod load_open_loop_corrects_coordinated_omission;
 mod load_shards_merge_exactly;
+mod reports_matrix;
 mod reports_open_in_chromium;
 mod reports_written_by_runs;
 mod runner_features;

@@ -47,6 +47,7 @@ pub mod html;
 mod json;
 pub mod junit;
 pub mod load;
+pub mod matrix;
 pub mod verdict;
 
 pub use json::{parse_report, read_report, write_atomic, write_json, ReadError, WriteError};

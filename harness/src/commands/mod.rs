@@ -6,6 +6,7 @@ pub mod compare;
 pub mod completions;
 pub mod conformance;
 pub mod load;
+pub mod matrix;
 pub mod merge;
 pub mod output;
 pub mod render;

@@ -15,10 +15,12 @@
 mod compare;
 mod conformance;
 mod load;
+mod matrix;
 mod plot;
 
 pub use compare::render as render_comparison;
 pub(crate) use load::us as load_us;
+pub use matrix::render as render_matrix;
 
 use crate::verdict::{CloseVerdict, Verdict};
 use crate::{RenderError, Report};
