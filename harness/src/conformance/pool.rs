@@ -67,7 +67,12 @@ pub async fn run_all(
     let mut set = JoinSet::new();
     // task id -> case index, so that a panicking case is still reported
     let mut index_of = HashMap::new();
-    for (i, case) in cases.iter().enumerate() {
+    // the longest first (by budget: the cases that declare a longer one are the slow ones), so that a slow case
+    // never starts last and stretches the run; results keep case order
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(super::case_budget(&cases[i], &options)));
+    for i in order {
+        let case = &cases[i];
         let job = Job {
             case: case.clone(),
             target: target.clone(),

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Times our whole conformance run and Autobahn|Testsuite's sections 1-7, 9, 10 against the same server, one after
+# the other, and prints the ratio (issue 16: at least 10x). The server is Node `ws` (ci/peers/node-ws/echo.js),
+# a fresh process for each tool, on a free loopback port.
+#
+# Usage: ci/suite_vs_autobahn.sh [ROUNDS]     (default 1; each round times both)
+# Installs what is missing (Node `ws` into the peers' cache, Autobahn into its venv, wsharness release build).
+# Env: SHARED_DIR, AUTOBAHN_VENV, PEERS_CACHE as ci/peers.sh. Exit: 0 measured (whatever the ratio), 1 a tool
+# could not run.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PEERS_DIR="$ROOT/ci/peers"
+CACHE="${PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness}"
+ROUNDS="${1:-1}"
+OUT="$ROOT/target/suite-vs-autobahn"
+# shellcheck source=ci/peers/install.sh
+source "$PEERS_DIR/install.sh"
+install_node_ws || { echo "suite_vs_autobahn: cannot install Node ws" >&2; exit 1; }
+cargo build -q --release --locked -p wsharness --manifest-path "$ROOT/Cargo.toml" || exit 1
+WSHARNESS="${CARGO_TARGET_DIR:-$ROOT/target}/release/wsharness"
+SERVER=(env "NODE_PATH=$CACHE/node-ws/node_modules" node "$PEERS_DIR/node-ws/echo.js")
+now() { python3 -c 'import time; print(time.time())'; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+mkdir -p "$OUT"
+
+for round in $(seq 1 "$ROUNDS"); do
+  # ours: wsharness starts the server itself (--server-cmd), every case of the library
+  start=$(now)
+  "$WSHARNESS" conformance --server-cmd "${SERVER[*]} {port}" --quiet --out "$OUT/wsharness" >"$OUT/wsharness.log" 2>&1
+  rc=$?
+  ours=$(python3 -c "print(f'{$(now) - $start:.2f}')")
+  [ "$rc" -le 1 ] || { echo "suite_vs_autobahn: wsharness exited $rc: $(tail -n 3 "$OUT/wsharness.log")" >&2; exit 1; }
+  cases=$(python3 -c "import json; print(len(json.load(open('$OUT/wsharness/report.json'))['cases']))")
+
+  # Autobahn: the same server, sections 1-7, 9, 10 (ci/autobahn.sh --url, no gate)
+  port=$(free_port)
+  "${SERVER[@]}" "$port" >"$OUT/node-ws.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2).close()" 2>/dev/null && break; sleep 0.1; done
+  start=$(now)
+  bash "$ROOT/ci/autobahn.sh" --url "ws://127.0.0.1:$port" --out "$OUT/autobahn" --no-gate >"$OUT/autobahn.log" 2>&1
+  rc=$?
+  theirs=$(python3 -c "print(f'{$(now) - $start:.2f}')")
+  kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
+  [ "$rc" = 0 ] || { echo "suite_vs_autobahn: ci/autobahn.sh exited $rc: $(tail -n 3 "$OUT/autobahn.log")" >&2; exit 1; }
+  python3 -c "print(f'round $round: wsharness {$ours:.2f} s ($cases cases), Autobahn 1-7, 9, 10 {$theirs:.2f} s: {$theirs / $ours:.1f}x')"
+done
