@@ -27,38 +27,12 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use flate2::{Compress, Compression, FlushCompress};
 use reference_server::conn::{Connection, Limits, State};
-use reference_server::deflate::{negotiate, DeflateConfig};
-use reference_server::frame::{apply_mask, apply_mask_bytewise, FrameHeader, MaskingKey, Rsv};
+use reference_server::frame::{apply_mask, apply_mask_bytewise, FrameHeader, Rsv};
 
-const KEY: MaskingKey = MaskingKey([0x37, 0xfa, 0x21, 0x3d]);
+mod support;
 
-/// Frames per `echo/process` buffer.
-const FRAMES: usize = 1000;
-
-/// Limits that let every benchmark frame through (the server's defaults).
-const LIMITS: Limits = Limits { max_message_size: 16 << 20, max_frame_size: 16 << 20 };
-
-/// A masked, final client frame with the minimal length encoding.
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len();
-    let mut frame = vec![0x80 | opcode];
-    if len < 126 {
-        frame.push(0x80 | len as u8);
-    } else if len <= 0xFFFF {
-        frame.push(0x80 | 126);
-        frame.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        frame.push(0x80 | 127);
-        frame.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    frame.extend_from_slice(&KEY.0);
-    let start = frame.len();
-    frame.extend_from_slice(payload);
-    apply_mask_bytewise(&mut frame[start..], KEY, 0);
-    frame
-}
+use support::{client_frame, compressed_stream, deflate_run, text_like, FRAMES, KEY, LIMITS, READ, TEXT_64};
 
 fn mask(c: &mut Criterion) {
     let mut group = c.benchmark_group("mask");
@@ -78,8 +52,7 @@ fn mask(c: &mut Criterion) {
 fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("echo");
     group.throughput(Throughput::Elements(FRAMES as u64));
-    let text: Vec<u8> = b"The quick brown fox jumps over the lazy dog; RFC 6455 echo test!".to_vec();
-    assert_eq!(text.len(), 64);
+    let text: Vec<u8> = TEXT_64.to_vec();
     let cases: [(&str, u8, Vec<u8>); 3] = [
         ("text-64B", 0x1, text),
         ("binary-64B", 0x2, (0..64u8).collect()),
@@ -123,39 +96,9 @@ fn header(c: &mut Criterion) {
     group.finish();
 }
 
-/// Bytes the I/O layer reads at a time (its pooled buffer).
-const READ: usize = 64 * 1024;
-
-/// A client's compressed frames for `messages` (RSV1, one frame each, RFC 7692 §7.2.1), one stream with context takeover.
-fn compressed_stream(opcode: u8, messages: &[&[u8]]) -> Vec<u8> {
-    let mut client = Compress::new(Compression::new(6), false);
-    let mut stream = Vec::new();
-    for message in messages {
-        let mut payload = Vec::with_capacity(message.len() + 1024);
-        client.compress_vec(message, &mut payload, FlushCompress::Sync).expect("deflate");
-        payload.truncate(payload.len() - 4);
-        stream.extend_from_slice(&client_frame(0x40 | opcode, &payload));
-    }
-    stream
-}
-
-/// Feeds `input` to a fresh permessage-deflate connection in reads of [`READ`] bytes, as the I/O layer does.
-fn deflate_run(limits: Limits, input: &[u8], out: &mut Vec<u8>) -> Connection {
-    let agreed = negotiate(["permessage-deflate"], &DeflateConfig::default());
-    let mut conn = Connection::with_deflate(limits, agreed);
-    let mut carry: Vec<u8> = Vec::with_capacity(READ + 16);
-    for piece in input.chunks(READ) {
-        carry.extend_from_slice(piece);
-        let n = conn.process(&carry, out);
-        carry.drain(..n);
-    }
-    conn
-}
-
 fn deflate(c: &mut Criterion) {
     let mut group = c.benchmark_group("deflate");
-    let text: Vec<u8> =
-        (0..200_000u32).flat_map(|i| format!("{} ", i.wrapping_mul(7919) % 100_003).into_bytes()).collect();
+    let text = text_like();
     let short: Vec<&[u8]> = (0..1000).map(|i| &text[i * 64..i * 64 + 64]).collect();
     let medium: Vec<&[u8]> = (0..64).map(|i| &text[i * 16_384..i * 16_384 + 16_384]).collect();
     let cases: [(&str, u8, Vec<&[u8]>); 3] =
