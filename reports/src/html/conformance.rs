@@ -209,17 +209,23 @@ fn wire_view(c: &CaseReport) -> (String, Vec<WireRow>) {
 
 /// The notice of what the size budget cut: how much, and what each kind of case keeps.
 fn trimmed_notice(t: &ReportTrim) -> String {
+    let keep = if t.not_ok == t.fine {
+        format!("Cases that fail the gate keep {}; the others keep {}.", t.failing.describe(), t.fine.describe())
+    } else {
+        format!(
+            "Cases that fail the gate keep {}; other cases not OK keep {}; the others keep {}.",
+            t.failing.describe(),
+            t.not_ok.describe(),
+            t.fine.describe()
+        )
+    };
     format!(
-        "Wire traces are shortened to keep this page and report.json under {:.1} MB: {} events ({} on the wire) \
-         of {} cases are not shown. Cases that fail the gate keep {}; other cases not OK keep {}; the \
-         others keep {}. Run one case alone (--filter 'CASE-ID') for its whole trace.",
+        "Wire traces are shortened to keep this page and report.json under {:.1} MB: {} events ({} on the wire) of \
+         {} cases are not shown. {keep} Run one case alone (--filter 'CASE-ID') for its whole trace.",
         t.budget_bytes as f64 / 1e6,
         t.events,
         bytes(t.bytes),
         t.cases,
-        t.failing.describe(),
-        t.not_ok.describe(),
-        t.fine.describe()
     )
 }
 
