@@ -2,19 +2,22 @@
 # Opens a wsharness HTML report in headless Chromium and fails on anything a reader would trip over.
 #
 #   bash ci/html_check.sh PAGE.html [--screenshot OUT.png] [--dom OUT.html] [--require ID]... [--width PX]
+#                         [--first-screen SELECTOR]
 #
 # Fails (exit 1, each problem on its own line) when
 #   - the page lacks the Content-Security-Policy meta that forbids every fetch (default-src 'none'):
 #     with it, any request the page tried would be blocked and logged on the console;
 #   - the browser console shows anything: an error, a blocked fetch, a log line;
 #   - an element named by --require (an id) is missing from the DOM after the scripts ran;
-#   - the page is wider than the window (default 1366 px, a laptop): horizontal scrolling.
+#   - the page is wider than the window (default 1366 px, a laptop): horizontal scrolling;
+#   - the element named by --first-screen (a CSS selector, e.g. '#failing details.case') is missing or not
+#     wholly within the first screen (the window's height, 900 px) when the page opens.
 # Exit 3: Chromium is not installed (Debian: apt-get install chromium).
 # Chromium's own background traffic (update checks) is sent to a closed loopback port and no name
 # resolves, so nothing leaves the machine.
 set -euo pipefail
 
-page="" shot="" dom_out="" width=1366 height=900
+page="" shot="" dom_out="" width=1366 height=900 first_screen=""
 required=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,12 +25,17 @@ while [ $# -gt 0 ]; do
     --dom) dom_out="$2"; shift 2 ;;
     --require) required+=("$2"); shift 2 ;;
     --width) width="$2"; shift 2 ;;
+    --first-screen) first_screen="$2"; shift 2 ;;
     -*) echo "html_check: unknown option $1" >&2; exit 2 ;;
     *) page="$1"; shift ;;
   esac
 done
 [ -n "$page" ] || { echo "usage: html_check.sh PAGE.html [--screenshot OUT.png] [--dom OUT.html] [--require ID]..." >&2; exit 2; }
 [ -f "$page" ] || { echo "html_check: $page: no such file" >&2; exit 2; }
+# the selector goes into the probe script below: letters, digits and the few signs of simple selectors only
+if ! [[ "$first_screen" =~ ^[A-Za-z0-9\ \#.:_-]*$ ]]; then
+  echo "html_check: --first-screen takes a simple CSS selector (letters, digits, space, # . : _ -)" >&2; exit 2
+fi
 
 browser=""
 for b in chromium chromium-browser; do
@@ -48,7 +56,9 @@ fi
 # 2. the page as the browser sees it, with a probe that measures the layout appended
 abs="$(cd "$(dirname "$page")" && pwd)/$(basename "$page")"
 probe="$work/probed.html"
-sed 's#</body>#<script>document.body.insertAdjacentHTML("beforeend", "<pre id=\\"html-check-probe\\">" + document.documentElement.scrollWidth + " " + window.innerWidth + "</pre>");</script></body>#' "$abs" > "$probe"
+# the probe: the page's width, the window's, then the bottom of the --first-screen element (-1: none named,
+# -2: not found) and the window's height
+sed "s|</body>|<script>(function () { var sel = '$first_screen'; var el = sel ? document.querySelector(sel) : null; var bottom = sel ? (el ? Math.ceil(el.getBoundingClientRect().bottom) : -2) : -1; document.body.insertAdjacentHTML('beforeend', '<pre id=\"html-check-probe\">' + document.documentElement.scrollWidth + ' ' + window.innerWidth + ' ' + bottom + ' ' + window.innerHeight + '</pre>'); })();</script></body>|" "$abs" > "$probe"
 run_browser() {
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions \
     --disable-background-networking --disable-component-update --disable-sync --no-pings \
@@ -65,14 +75,21 @@ fi
 for id in ${required[@]+"${required[@]}"}; do
   grep -q "id=\"$id\"" "$work/dom.html" || problem "no element with id=\"$id\""
 done
-read -r scroll_width inner_width < <(sed -n 's#.*<pre id="html-check-probe">\([0-9]*\) \([0-9]*\)</pre>.*#\1 \2#p' "$work/dom.html") || true
+read -r scroll_width inner_width bottom inner_height < <(sed -n 's#.*<pre id="html-check-probe">\([0-9]*\) \([0-9]*\) \(-*[0-9]*\) \([0-9]*\)</pre>.*#\1 \2 \3 \4#p' "$work/dom.html") || true
 if [ -z "${scroll_width:-}" ]; then
   problem "the layout probe did not run"
 elif [ "$scroll_width" -gt "$inner_width" ]; then
   problem "the page is ${scroll_width} px wide in a ${inner_width} px window (horizontal scrolling)"
 fi
+if [ -n "$first_screen" ] && [ -n "${bottom:-}" ]; then
+  if [ "$bottom" -eq -2 ]; then
+    problem "no element matches --first-screen '$first_screen'"
+  elif [ "$bottom" -gt "$inner_height" ]; then
+    problem "'$first_screen' ends at ${bottom} px, below the first screen (${inner_height} px)"
+  fi
+fi
 if [ -n "$dom_out" ]; then
-  sed 's#<script>document.body.insertAdjacentHTML.*</script>##' "$work/dom.html" > "$dom_out"
+  sed 's#<script>(function () { var sel = .*</script>##' "$work/dom.html" > "$dom_out"
 fi
 
 # 3. what a reader sees first
@@ -87,4 +104,4 @@ if [ "$problems" -gt 0 ]; then
   echo "html_check: $page: $problems problem(s)" >&2
   exit 1
 fi
-echo "html_check: $page: OK (no console message, ${scroll_width} px wide in ${inner_width} px${shot:+, screenshot $shot})"
+echo "html_check: $page: OK (no console message, ${scroll_width} px wide in ${inner_width} px${first_screen:+, '$first_screen' ends at $bottom px of $inner_height}${shot:+, screenshot $shot})"

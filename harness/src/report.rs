@@ -35,6 +35,7 @@ pub fn case_report(case: &Case, outcome: &CaseOutcome) -> CaseReport {
         duration_ms: outcome.duration.as_millis() as u64,
         source: format!("{}:{}", case.source.file, case.source.line),
         wire: outcome.trace.iter().map(wire_event).collect(),
+        wire_trimmed: None,
         deflate: outcome.deflate.as_ref().map(deflate_report),
     }
 }
@@ -121,5 +122,6 @@ pub fn conformance_report(
         fail_on,
         summary: summary(&cases),
         cases,
+        trimmed: None,
     }
 }

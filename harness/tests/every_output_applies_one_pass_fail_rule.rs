@@ -40,6 +40,7 @@ pub(crate) fn case(id: &str, verdict: Verdict, close_verdict: Option<CloseVerdic
         duration_ms: 1,
         source: "cases/test.toml:1".into(),
         wire: vec![],
+        wire_trimmed: None,
         deflate: None,
     }
 }

@@ -1,5 +1,6 @@
-//! The HTML reports open in headless Chromium with no console message and no fetch, show their summary, and need no
-//! horizontal scrolling on a laptop screen (`ci/html_check.sh`); the check itself is shown to catch each fault.
+//! The HTML reports open in headless Chromium with no console message and no fetch, show their summary, need no
+//! horizontal scrolling on a laptop screen, and show the first failing case on the first screen
+//! (`ci/html_check.sh`); the check itself is shown to catch each fault.
 //!
 //! Needs Debian's `chromium`: the tests are ignored by a plain `cargo test` and run by `.ci/run` with `--ignored`,
 //! after it installs Chromium when missing. `WSHARNESS_UPDATE_EXAMPLES=1` also copies the screenshots to
@@ -31,10 +32,11 @@ fn html_check(page: &Path, args: &[&str]) -> Output {
         .expect("bash runs ci/html_check.sh")
 }
 
-fn assert_clean(page: &Path, screenshot: &Path, required: &[&str]) -> String {
+fn assert_clean(page: &Path, screenshot: &Path, required: &[&str], extra: &[&str]) -> String {
     let dom = page.with_extension("dom.html");
     let mut args =
         vec!["--screenshot", screenshot.to_str().expect("utf-8 path"), "--dom", dom.to_str().expect("utf-8")];
+    args.extend(extra);
     for id in required {
         args.extend(["--require", id]);
     }
@@ -93,7 +95,17 @@ async fn a_conformance_report_with_failures_opens_cleanly_in_chromium() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let page = dir.join("run/report.html");
     let shot = dir.join("conformance.png");
-    let dom = assert_clean(&page, &shot, &["summary", "counts", "matrix", "filter", "not-ok", "all-ok"]);
+    // the first failing case is on the first screen, however long the traces of the cases before it
+    let dom = assert_clean(
+        &page,
+        &shot,
+        &["summary", "counts", "matrix", "filter", "not-ok", "all-ok"],
+        &["--first-screen", "#failing details.case"],
+    );
+    for file in ["report.html", "report.json"] {
+        let size = std::fs::metadata(dir.join("run").join(file)).expect(file).len();
+        assert!(size <= reports::budget::REPORT_BUDGET_BYTES, "{file} is {size} bytes");
+    }
     // the filter script ran: it unhid its form and counted the cases
     assert!(dom.contains("<form id=\"filter\">"), "the filter is shown once its script runs");
     assert!(dom.contains("cases shown</span>"), "the filter counted the cases");
@@ -102,7 +114,7 @@ async fn a_conformance_report_with_failures_opens_cleanly_in_chromium() {
 
 #[test]
 #[ignore = "needs Debian's chromium; .ci/run installs it and runs this with --ignored"]
-fn the_check_fails_on_a_fetch_a_script_error_a_missing_policy_a_missing_element_and_a_too_wide_page() {
+fn the_check_fails_on_a_fetch_a_script_error_a_missing_policy_a_missing_element_a_too_wide_page_and_a_low_element() {
     let dir = work_dir("faults");
     let csp =
         format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">", reports::html::CONTENT_SECURITY_POLICY);
@@ -128,12 +140,20 @@ fn the_check_fails_on_a_fetch_a_script_error_a_missing_policy_a_missing_element_
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", path.display());
         assert!(stderr.contains(says), "{}: {stderr}", path.display());
     }
+    let low = page("low.html", &csp, "<p id=\"summary\" style=\"height:3000px\">x</p><p id=\"first\">y</p>");
+    let out = html_check(&low, &["--first-screen", "#first"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below the first screen"), "{out:?}");
+    let out = html_check(&low, &["--first-screen", "#missing"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no element matches"), "{out:?}");
+    let out = html_check(&low, &["--first-screen", "#summary"]);
+    assert_eq!(out.status.code(), Some(1), "an element taller than the screen does not fit in it");
     let fine = page(
         "fine.html",
         &csp,
         "<p id=\"summary\">x</p><script>document.getElementById('summary').textContent = 'y';</script>",
     );
-    let out = html_check(&fine, &["--require", "summary"]);
+    let out = html_check(&fine, &["--require", "summary", "--first-screen", "#summary"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -182,6 +202,7 @@ fn a_load_report_opens_cleanly_in_chromium() {
             "errors",
             "settings",
         ],
+        &[],
     );
     assert_eq!(dom.matches("<svg").count(), 4, "the four plots are in the page");
     keep_example(&shot, "load.png");

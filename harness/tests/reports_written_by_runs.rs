@@ -188,6 +188,45 @@ fn render_rewrites_the_same_html_and_junit_from_the_json() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Every case of a report given `events` events each, one in four a read of 2048 bytes (as the harness keeps them).
+fn with_long_traces(report: &mut Value, events: u64) {
+    let hex = vec!["fe"; 2048].join(" ");
+    for case in report["cases"].as_array_mut().expect("cases") {
+        let wire: Vec<Value> = (0..events)
+            .map(|i| match i % 4 {
+                0 => serde_json::json!({"at_us": i, "dir": "received", "type": "bytes", "len": 65536, "hex": hex, "text": null}),
+                _ => serde_json::json!({"at_us": i, "dir": "received", "type": "frame", "len": null, "hex": null, "text": "binary 65536 bytes [fe fe fe]"}),
+            })
+            .collect();
+        case["wire"] = wire.into();
+        case.as_object_mut().expect("case").remove("wire_trimmed");
+    }
+    report.as_object_mut().expect("report").remove("trimmed");
+}
+
+#[test]
+fn runs_and_render_keep_report_json_and_report_html_under_the_size_budget_and_say_what_they_cut() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("budget");
+    let out = wsharness(&["conformance", "--quiet", "--filter", QUICK, "--out", "run"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let budget = reports::budget::REPORT_BUDGET_BYTES;
+    let size = |name: &str| std::fs::metadata(dir.join(name)).expect(name).len();
+    assert!(size("run/report.json") <= budget && size("run/report.html") <= budget);
+    // the same run with traces far too long for the budget: render cuts them for the page, and the page says so
+    let mut report: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run/report.json")).expect("json")).expect("json");
+    with_long_traces(&mut report, 40);
+    std::fs::write(dir.join("big.json"), serde_json::to_vec(&report).expect("json")).expect("write");
+    assert!(size("big.json") > 4 * budget, "{} bytes", size("big.json"));
+    let out = wsharness(&["render", "big.json", "--html", "big.html"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(size("big.html") <= budget, "big.html is {} bytes", size("big.html"));
+    let html = std::fs::read_to_string(dir.join("big.html")).expect("html");
+    assert!(html.contains("id=\"trimmed\"") && html.contains("Run one case alone"), "the page says what it cut");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn compare_names_the_case_that_went_from_ok_to_failed_and_exits_1_and_0_on_identical_reports() {
     let _turn = crate::support::turn(module_path!());

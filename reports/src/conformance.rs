@@ -13,11 +13,16 @@
 //!                "expected": null, "observed": null, "close": { ... }, "duration_ms": 3,
 //!                "wire": [ { "at_us": 12, "dir": "sent", "type": "bytes", "len": 6, "hex": "81 85 ..." } ] } ] }
 //! ```
+//!
+//! A report whose JSON or HTML page would exceed [`crate::budget::REPORT_BUDGET_BYTES`] has its wire
+//! traces cut, and says so: `trimmed` on the report, `wire_trimmed` on each case cut, a `note` event
+//! where events were left out ([`crate::budget`]).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::budget::{ReportTrim, WireTrim};
 use crate::verdict::{self, CloseVerdict, FailOn, Severity, Verdict};
 
 /// A whole conformance run.
@@ -55,6 +60,10 @@ pub struct ConformanceReport {
     pub summary: BTreeMap<String, u64>,
     /// One entry per case run, in case order.
     pub cases: Vec<CaseReport>,
+    /// What the size budget cut from the wire traces ([`crate::budget`]); absent when nothing was
+    /// (and in reports written before the budget existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trimmed: Option<ReportTrim>,
 }
 
 /// Which side of the connection the implementation under test is.
@@ -141,6 +150,9 @@ pub struct CaseReport {
     pub source: String,
     /// The wire trace.
     pub wire: Vec<WireEvent>,
+    /// What the size budget cut from [`CaseReport::wire`] ([`crate::budget`]); absent when nothing was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_trimmed: Option<WireTrim>,
     /// permessage-deflate, when the server accepted it: what was negotiated and what compression
     /// did each way (absent in reports written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +231,30 @@ pub struct WireEvent {
 }
 
 impl CaseReport {
+    /// This case with another wire trace and `wire_trimmed` (the size budget
+    /// builds its cut copy with it, without copying the old trace first).
+    pub fn with_wire(&self, wire: Vec<WireEvent>, wire_trimmed: Option<WireTrim>) -> CaseReport {
+        CaseReport {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            section: self.section.clone(),
+            rfc: self.rfc.clone(),
+            autobahn: self.autobahn.clone(),
+            why: self.why.clone(),
+            verdict: self.verdict,
+            close_verdict: self.close_verdict,
+            reason: self.reason.clone(),
+            expected: self.expected.clone(),
+            observed: self.observed.clone(),
+            close: self.close.clone(),
+            duration_ms: self.duration_ms,
+            source: self.source.clone(),
+            wire,
+            wire_trimmed,
+            deflate: self.deflate.clone(),
+        }
+    }
+
     /// Whether the case fails the run under `fail_on`: [`crate::verdict::fails`],
     /// the one rule every output applies.
     pub fn fails(&self, fail_on: FailOn) -> bool {
@@ -350,6 +386,27 @@ fn verdict_index(verdict: Verdict) -> usize {
 }
 
 impl ConformanceReport {
+    /// This report with other cases and `trimmed` (the size budget builds its cut
+    /// copy with it, without copying the old cases first).
+    pub fn with_cases(&self, cases: Vec<CaseReport>, trimmed: Option<ReportTrim>) -> ConformanceReport {
+        ConformanceReport {
+            schema_version: self.schema_version,
+            kind: self.kind.clone(),
+            tool: self.tool.clone(),
+            role: self.role,
+            target: self.target.clone(),
+            started_at: self.started_at.clone(),
+            duration_ms: self.duration_ms,
+            complete: self.complete,
+            host: self.host.clone(),
+            command_line: self.command_line.clone(),
+            fail_on: self.fail_on,
+            summary: self.summary.clone(),
+            cases,
+            trimmed,
+        }
+    }
+
     /// The cases grouped by section, sections in order of first appearance.
     pub fn sections(&self) -> Vec<(&str, Vec<&CaseReport>)> {
         let mut out: Vec<(&str, Vec<&CaseReport>)> = Vec::new();

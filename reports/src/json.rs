@@ -143,8 +143,13 @@ pub fn parse_report(bytes: &[u8], name: &str) -> Result<Report, ReadError> {
 
 /// Writes `value` as pretty JSON to `path` atomically ([`write_atomic`]).
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(WriteError::Serialize)?;
+    let bytes = to_json_bytes(value).map_err(WriteError::Serialize)?;
     write_atomic(path, &bytes)
+}
+
+/// The bytes [`write_json`] writes: pretty JSON (the size budget measures these).
+pub(crate) fn to_json_bytes<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec_pretty(value)
 }
 
 /// Writes `bytes` to `path` atomically: `NAME.tmp` in the same folder (created

@@ -25,6 +25,11 @@
 //! and the one rule that says whether a case fails ([`verdict::fails`]); every
 //! output below applies it, under the gate recorded in the report.
 //!
+//! # Size
+//!
+//! A conformance report's JSON and HTML page each stay under 2 MB: [`budget::fit`]
+//! cuts the wire traces of a report that would not, and the report says what it cut.
+//!
 //! # Outputs
 //!
 //! - [`html::render`]: one HTML file, no network fetch (a Content-Security-Policy
@@ -41,6 +46,7 @@
 //! `hdrhistogram` and `base64` (lossless latency histograms in the load report,
 //! mergeable across shards, and re-analysed for the plots).
 
+pub mod budget;
 pub mod compare;
 pub mod conformance;
 pub mod html;
@@ -91,6 +97,9 @@ pub enum RenderError {
     /// The template engine failed (a bug: every field is plain data).
     #[error("cannot render the HTML template")]
     Template(#[source] askama::Error),
+    /// The report could not be serialized to measure it (a bug: the model always serializes).
+    #[error("cannot serialize the report")]
+    Json(#[source] serde_json::Error),
     /// A plot could not be drawn.
     #[error("cannot draw the plot '{0}'")]
     Plot(String),

@@ -7,13 +7,16 @@
   var boxes = bar.querySelectorAll("input[type=checkbox]");
   var count = document.getElementById("filter-count");
   var cases = document.querySelectorAll("details.case");
+  // what the text filter searches: the case's one line (verdict, id, title, RFC, Autobahn id, reason)
+  var search = [];
+  cases.forEach(function (d) { search.push(d.querySelector("summary").textContent.toLowerCase()); });
   function apply() {
     var t = text.value.trim().toLowerCase();
     var on = Object.create(null);
     boxes.forEach(function (b) { on[b.value] = b.checked; });
     var shown = 0;
-    cases.forEach(function (d) {
-      var show = on[d.dataset.verdict] === true && (t === "" || d.dataset.search.indexOf(t) >= 0);
+    cases.forEach(function (d, i) {
+      var show = on[d.dataset.verdict] === true && (t === "" || search[i].indexOf(t) >= 0);
       d.hidden = !show;
       if (show) shown += 1;
     });

@@ -41,10 +41,19 @@ fn the_page_has_the_summary_matrix_failures_first_and_each_case_with_its_wire_tr
         assert!(html.contains(&format!("id=\"case-{}\"", c.id)), "no details for {}", c.id);
         assert!(html.contains(&format!("href=\"#case-{}\"", c.id)), "no matrix cell for {}", c.id);
     }
-    // failures come before the OK cases, worst first
+    // failures come before the matrix and the OK cases, worst first
     let pos = |id: &str| html.find(&format!("id=\"case-{id}\"")).expect(id);
     assert!(pos("rfc6455/5.2/rsv1-on-text") < pos("rfc6455/5.2/text-hello"));
     assert!(pos("rfc6455/5.5.1/close-timeout") < pos("rfc6455/8.1/late-utf8"), "ERRORED before NON-STRICT");
+    let matrix = html.find("id=\"matrix\"").expect("matrix");
+    assert!(pos("rfc6455/5.2/rsv1-on-text") < matrix && matrix < pos("rfc6455/5.2/text-hello"));
+    // each case is one closed line that opens on demand, the reason on it
+    assert_eq!(html.matches("<details class=\"case ").count(), report.cases.len());
+    assert!(!html.contains(" open>") && !html.contains(" open "), "no case or trace is open on load");
+    let line = between(&html, "id=\"case-rfc6455/5.2/rsv1-on-text\"", "</summary>");
+    assert!(
+        line.contains("<span class=\"reason\">the server echoed the frame instead of failing the connection</span>")
+    );
     // expected vs observed, RFC link, the hex dump and the decoded frame of the trace
     assert!(html.contains("a close frame with code 1002, then EOF"));
     assert!(html.contains("href=\"https://www.rfc-editor.org/rfc/rfc6455#section-5.2\""));
@@ -116,7 +125,7 @@ fn every_count_on_the_page_agrees_the_verdicts_add_up_and_the_banner_explains_th
         assert_eq!(group.matches("<details class=\"case ").count(), n, "{id}");
         assert!(group.contains(&format!("({n})</h")), "the heading of {id} says {n}");
     }
-    assert!(html.contains("<h3>Not OK (6)</h3>"));
+    assert!(html.contains("<h2>Not OK (6), worst first</h2>"));
     assert!(html.contains("<label><input type=\"checkbox\" value=\"NOT RUN\" checked> NOT RUN (1)</label>"));
     assert!(
         between(&html, "id=\"legend\"", "</div>").contains("NOT RUN (the server stopped accepting connections; fails)")

@@ -1,8 +1,10 @@
 //! `wsharness render REPORT.json [--html FILE] [--junit FILE]`, and the
 //! writing of a run's outputs (report.json, report.html, junit.xml) for every
 //! report kind: `wsharness conformance` and `wsharness load` both call
-//! [`write_run_outputs`].
+//! [`write_run_outputs`]. A conformance report is cut to its size budget
+//! before it is written or rendered ([`fit_to_budget`]).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -30,7 +32,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
         (h, j) => (h, j),
     };
     if let Some(path) = html {
-        write_html(&path, &report)?;
+        write_html(&path, fit_to_budget(&report)?.as_ref())?;
         crate::outln!("html: {}", path.display());
     }
     if let Some(path) = junit {
@@ -81,9 +83,25 @@ pub fn ensure_writable_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A conformance report cut to the size budget ([`reports::budget::fit`]: its
+/// JSON and its page each under 2 MB, what was cut stated in it); other kinds
+/// as they are.
+pub fn fit_to_budget(report: &Report) -> anyhow::Result<Cow<'_, Report>> {
+    match report {
+        Report::Conformance(r) => {
+            let fitted = reports::budget::fit(r).context("cannot fit the report to its size budget")?;
+            Ok(Cow::Owned(Report::Conformance(Box::new(fitted))))
+        }
+        Report::Load(_) => Ok(Cow::Borrowed(report)),
+    }
+}
+
 /// Writes a run's outputs into `dir`, each atomically, report.json first so
-/// that a failure to render still leaves the data.
+/// that a failure to render still leaves the data; a conformance report is cut
+/// to its size budget first ([`fit_to_budget`]).
 pub fn write_run_outputs(dir: &Path, report: &Report) -> anyhow::Result<Written> {
+    let report = fit_to_budget(report)?;
+    let report = report.as_ref();
     let json = dir.join("report.json");
     match report {
         Report::Conformance(r) => reports::write_json(&json, r),

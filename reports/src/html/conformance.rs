@@ -1,6 +1,9 @@
-//! The conformance page: summary, verdict matrix by section, the cases that
-//! fail the run's gate first, then the other cases that are not OK, then every
-//! other case, each with its wire trace.
+//! The conformance page: summary, then the cases that are not OK worst first
+//! (the ones that fail the run's gate first), the verdict matrix by section,
+//! then every other case. Each case is one collapsed line (verdict, id, title,
+//! RFC, and the reason when there is one) that opens on demand onto its
+//! expected and observed, its close and its wire trace, so the first failing
+//! case is on the first screen however many cases the run has.
 //!
 //! Every count on the page (banner, tiles, matrix, group headings, filter,
 //! legend) comes from one [`Tally`] of the report under its recorded gate, and
@@ -9,7 +12,8 @@
 
 use askama::Template;
 
-use super::{close_class, millis, rfc_link, verdict_class, CONTENT_SECURITY_POLICY};
+use super::{bytes, close_class, millis, rfc_link, verdict_class, CONTENT_SECURITY_POLICY};
+use crate::budget::ReportTrim;
 use crate::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Tally, WireEvent};
 use crate::verdict::{self, CloseVerdict, Verdict};
 use crate::RenderError;
@@ -31,6 +35,8 @@ struct Page<'a> {
     gate: String,
     /// The failing cases by verdict, for the banner.
     breakdown: String,
+    /// What the size budget cut, for the notice under the banner.
+    trimmed: Option<String>,
     counts: Vec<Count>,
     sections: Vec<SectionRow<'a>>,
     failing: Vec<CaseView<'a>>,
@@ -55,16 +61,15 @@ struct SectionRow<'a> {
     total: usize,
     /// Per verdict, in [`Verdict::ALL`] order.
     counts: Vec<u64>,
-    cells: Vec<Cell<'a>>,
+    cells: Vec<Cell>,
 }
 
 /// One case in the matrix.
-struct Cell<'a> {
+struct Cell {
     anchor: String,
     class: String,
     stripe_class: String,
     tip: String,
-    label: &'a str,
 }
 
 /// One case's details.
@@ -77,8 +82,8 @@ struct CaseView<'a> {
     close_badge: Option<String>,
     rfc_link: Option<String>,
     duration: String,
-    search: String,
-    open: bool,
+    /// `Wire trace (14 events)`, with what the budget left out.
+    wire_label: String,
     wire: Vec<WireRow>,
 }
 
@@ -120,12 +125,13 @@ pub fn render(r: &ConformanceReport) -> Result<String, RenderError> {
         command_line: r.command_line.join(" "),
         gate: format!("--fail-on {}", r.fail_on),
         breakdown: tally.failing_breakdown(),
+        trimmed: r.trimmed.as_ref().map(trimmed_notice),
         tally,
         counts,
         sections,
-        failing: failing.into_iter().map(|c| case_view(c, true)).collect(),
-        not_ok_passing: not_ok_passing.into_iter().map(|c| case_view(c, true)).collect(),
-        ok: r.cases.iter().filter(|c| !c.is_not_ok()).map(|c| case_view(c, false)).collect(),
+        failing: failing.into_iter().map(case_view).collect(),
+        not_ok_passing: not_ok_passing.into_iter().map(case_view).collect(),
+        ok: r.cases.iter().filter(|c| !c.is_not_ok()).map(case_view).collect(),
     };
     page.render().map_err(RenderError::Template)
 }
@@ -150,32 +156,18 @@ fn anchor(c: &CaseReport) -> String {
     format!("case-{}", c.id)
 }
 
-fn cell(c: &CaseReport) -> Cell<'_> {
+fn cell(c: &CaseReport) -> Cell {
     let close = c.close_verdict.map(|v| format!(", close {v}")).unwrap_or_default();
-    let label = c.id.rsplit('/').next().unwrap_or(&c.id);
     Cell {
         anchor: anchor(c),
         class: verdict_class(c.verdict),
         stripe_class: close_class(c.close_verdict).replacen("c-", "s-", 1),
-        tip: format!("{}: {}{close}\n{}", c.id, c.verdict, c.title),
-        label,
+        tip: format!("{}: {}{close}", c.id, c.verdict),
     }
 }
 
-fn case_view(c: &CaseReport, open: bool) -> CaseView<'_> {
-    let search = [
-        Some(c.id.as_str()),
-        Some(c.title.as_str()),
-        Some(c.rfc.as_str()),
-        Some(c.section.as_str()),
-        c.autobahn.as_deref(),
-        c.reason.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ")
-    .to_lowercase();
+fn case_view(c: &CaseReport) -> CaseView<'_> {
+    let (wire_label, wire) = wire_view(c);
     CaseView {
         c,
         anchor: anchor(c),
@@ -184,10 +176,57 @@ fn case_view(c: &CaseReport, open: bool) -> CaseView<'_> {
         close_badge: c.close_verdict.filter(|v| *v != CloseVerdict::Ok).map(|v| format!("close {v}")),
         rfc_link: rfc_link(&c.rfc),
         duration: millis(c.duration_ms),
-        search,
-        open,
-        wire: c.wire.iter().map(wire_row).collect(),
+        wire_label,
+        wire,
     }
+}
+
+/// The heading of a case's wire trace and its rows, with one row where the
+/// size budget left events out; no rows when the trace is empty or the budget
+/// kept none of it (the heading says which).
+fn wire_view(c: &CaseReport) -> (String, Vec<WireRow>) {
+    let kept = c.wire.len();
+    let Some(cut) = c.wire_trimmed.filter(|t| t.events > 0) else {
+        let label = if kept == 0 { "No wire trace".into() } else { format!("Wire trace ({kept} events)") };
+        return (label, c.wire.iter().map(wire_row).collect());
+    };
+    if kept == 0 {
+        return (format!("Wire trace: {} events, not shown (size budget)", cut.events), Vec::new());
+    }
+    let mut rows: Vec<WireRow> = c.wire.iter().map(wire_row).collect();
+    let gap = WireRow {
+        at: String::new(),
+        arrow: "",
+        dir_class: "note",
+        kind: "not shown".into(),
+        body: format!("{} events ({} on the wire): size budget", cut.events, bytes(cut.bytes)),
+        hex: false,
+        more: None,
+    };
+    rows.insert((cut.after as usize).min(kept), gap);
+    (format!("Wire trace ({kept} of {} events shown)", kept as u64 + cut.events), rows)
+}
+
+/// The notice of what the size budget cut: how much, and what each kind of case keeps.
+fn trimmed_notice(t: &ReportTrim) -> String {
+    let keep = if t.not_ok == t.fine {
+        format!("Cases that fail the gate keep {}; the others keep {}.", t.failing.describe(), t.fine.describe())
+    } else {
+        format!(
+            "Cases that fail the gate keep {}; other cases not OK keep {}; the others keep {}.",
+            t.failing.describe(),
+            t.not_ok.describe(),
+            t.fine.describe()
+        )
+    };
+    format!(
+        "Wire traces are shortened to keep this page and report.json under {:.1} MB: {} events ({} on the wire) of \
+         {} cases are not shown. {keep} Run one case alone (--filter 'CASE-ID') for its whole trace.",
+        t.budget_bytes as f64 / 1e6,
+        t.events,
+        bytes(t.bytes),
+        t.cases,
+    )
 }
 
 fn wire_row(e: &WireEvent) -> WireRow {

@@ -5,7 +5,7 @@
 use askama::Template;
 
 use super::plot::{self, Line};
-use super::{millis, CONTENT_SECURITY_POLICY};
+use super::{bytes, millis, CONTENT_SECURITY_POLICY};
 use crate::load::{decode_histogram, DeflateSummary, LoadReport, Percentiles, SeriesPoint};
 use crate::RenderError;
 
@@ -132,22 +132,6 @@ fn ratio(v: f64) -> String {
         format!("{v:.2}:1")
     } else {
         "-".into()
-    }
-}
-
-/// `1.2 MiB`.
-fn bytes(v: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut x = v as f64;
-    let mut i = 0;
-    while x >= 1024.0 && i + 1 < units.len() {
-        x /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{v} B")
-    } else {
-        format!("{x:.1} {}", units[i])
     }
 }
 

@@ -38,12 +38,33 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     }
 }
 
+/// The HTML page of a conformance report (what [`render`] draws for one).
+pub(crate) fn render_conformance(report: &crate::conformance::ConformanceReport) -> Result<String, RenderError> {
+    conformance::render(report)
+}
+
 /// `1234` ms as `1.23 s`, `87` ms as `87 ms`.
 pub(crate) fn millis(ms: u64) -> String {
     if ms >= 1000 {
         format!("{:.2} s", ms as f64 / 1000.0)
     } else {
         format!("{ms} ms")
+    }
+}
+
+/// `1.2 MiB`.
+pub(crate) fn bytes(v: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = v as f64;
+    let mut i = 0;
+    while x >= 1024.0 && i + 1 < units.len() {
+        x /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v} B")
+    } else {
+        format!("{x:.1} {}", units[i])
     }
 }
 
