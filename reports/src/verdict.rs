@@ -77,19 +77,6 @@ impl Verdict {
         Verdict::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
-    /// What the verdict means, a few words (legends and help).
-    pub fn describe(self) -> &'static str {
-        match self {
-            Verdict::Ok => "did what the RFC requires",
-            Verdict::NonStrict => "lax where it should be strict",
-            Verdict::Informational => "behaviour the RFC leaves open",
-            Verdict::Unimplemented => "an optional feature is missing",
-            Verdict::Failed => "broke a rule of the RFC",
-            Verdict::Errored => "the harness could not run the case",
-            Verdict::NotRun => "the server stopped accepting connections",
-        }
-    }
-
     /// How bad this behaviour is on its own (the close is judged apart):
     /// `OK`, `INFORMATIONAL` [`Severity::Fine`]; `UNIMPLEMENTED`
     /// [`Severity::Noted`]; `NON-STRICT` [`Severity::NonStrict`]; `FAILED`,

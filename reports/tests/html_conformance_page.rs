@@ -127,9 +127,15 @@ fn every_count_on_the_page_agrees_the_verdicts_add_up_and_the_banner_explains_th
     }
     assert!(html.contains("<h2>Not OK (6), worst first</h2>"));
     assert!(html.contains("<label><input type=\"checkbox\" value=\"NOT RUN\" checked> NOT RUN (1)</label>"));
-    assert!(
-        between(&html, "id=\"legend\"", "</div>").contains("NOT RUN (the server stopped accepting connections; fails)")
-    );
+    assert!(between(&html, "id=\"legend\"", "</div>").contains("NOT RUN (-; fails)"));
+    // what each verdict means, from the one text every output prints
+    let meanings = between(&html, "id=\"meanings\"", "</details>");
+    for v in Verdict::ALL {
+        assert!(meanings.contains(&askama_escape(v.meaning().text)), "{v}");
+    }
+    for c in reports::verdict::CloseVerdict::ALL {
+        assert!(meanings.contains(&askama_escape(c.meaning().text)), "{c}");
+    }
     // the matrix has a column per verdict
     assert!(between(&html, "<thead><tr><th>section</th>", "</thead>").contains("<th class=\"num\">NOT RUN</th>"));
 }
@@ -168,4 +174,9 @@ fn a_report_on_a_client_names_the_client_and_where_it_was_served() {
     assert!(html.contains("<dt>client</dt><dd>tungstenite-rs; served on ws://"), "the User-Agent and the URL");
     let server = page(fixture());
     assert!(server.contains("<dt>server</dt>") && !server.contains("<dt>client</dt>"));
+}
+
+/// A text as askama escapes it into the page.
+fn askama_escape(s: &str) -> String {
+    s.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }

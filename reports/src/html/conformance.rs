@@ -15,7 +15,8 @@ use askama::Template;
 use super::{bytes, close_class, millis, rfc_link, verdict_class, CONTENT_SECURITY_POLICY};
 use crate::budget::ReportTrim;
 use crate::conformance::{not_ok_worst_first, CaseReport, ConformanceReport, Tally, WireEvent};
-use crate::verdict::{self, CloseVerdict, Verdict};
+use crate::verdict::meaning::Meaning;
+use crate::verdict::{self, CloseVerdict, FailOn, Verdict};
 use crate::RenderError;
 
 /// Bytes of one wire event shown as a hex dump; the rest stays in report.json.
@@ -38,6 +39,8 @@ struct Page<'a> {
     /// What the size budget cut, for the notice under the banner.
     trimmed: Option<String>,
     counts: Vec<Count>,
+    /// What each verdict means, under the legend.
+    meanings: Vec<MeaningRow>,
     sections: Vec<SectionRow<'a>>,
     failing: Vec<CaseView<'a>>,
     not_ok_passing: Vec<CaseView<'a>>,
@@ -51,8 +54,20 @@ struct Count {
     /// The matrix column's heading.
     short: &'static str,
     n: u64,
-    /// What it means, and whether it fails under the gate on its own.
-    note: String,
+    /// `fails` when the verdict fails under the gate on its own, else empty.
+    fails: &'static str,
+    /// What it means ([`Verdict::meaning`]), for the legend.
+    meaning: Meaning,
+}
+
+/// One row of the table of what the verdicts mean, behaviour then close ([`crate::verdict::meaning`]).
+struct MeaningRow {
+    /// `behaviour` or `close`.
+    axis: &'static str,
+    class: String,
+    meaning: Meaning,
+    /// `fails` when the verdict fails under the report's gate on its own, else empty.
+    fails: &'static str,
 }
 
 /// One row of the matrix.
@@ -128,6 +143,7 @@ pub fn render(r: &ConformanceReport) -> Result<String, RenderError> {
         trimmed: r.trimmed.as_ref().map(trimmed_notice),
         tally,
         counts,
+        meanings: meanings(r.fail_on),
         sections,
         failing: failing.into_iter().map(case_view).collect(),
         not_ok_passing: not_ok_passing.into_iter().map(case_view).collect(),
@@ -142,14 +158,39 @@ fn count(verdict: Verdict, tally: &Tally) -> Count {
         Verdict::Unimplemented => "UNIMPL.",
         v => v.as_str(),
     };
-    let fails = if verdict::fails(verdict, None, tally.fail_on) { "; fails" } else { "" };
     Count {
         verdict,
         class: verdict_class(verdict),
         short,
         n: tally.count(verdict),
-        note: format!("{}{fails}", verdict.describe()),
+        fails: fails_word(verdict::fails(verdict, None, tally.fail_on)),
+        meaning: verdict.meaning(),
     }
+}
+
+fn fails_word(fails: bool) -> &'static str {
+    if fails {
+        "fails"
+    } else {
+        ""
+    }
+}
+
+/// Every verdict's meaning, behaviour then close, with whether it fails under `fail_on`.
+fn meanings(fail_on: FailOn) -> Vec<MeaningRow> {
+    let behaviour = Verdict::ALL.map(|v| MeaningRow {
+        axis: "behaviour",
+        class: verdict_class(v),
+        meaning: v.meaning(),
+        fails: fails_word(verdict::fails(v, None, fail_on)),
+    });
+    let close = CloseVerdict::ALL.map(|c| MeaningRow {
+        axis: "close",
+        class: close_class(Some(c)),
+        meaning: c.meaning(),
+        fails: fails_word(verdict::fails(Verdict::Ok, Some(c), fail_on)),
+    });
+    behaviour.into_iter().chain(close).collect()
 }
 
 fn anchor(c: &CaseReport) -> String {
