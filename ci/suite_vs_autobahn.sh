@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Times our whole conformance run and Autobahn|Testsuite's sections 1-7, 9, 10 against the same server, one after
 # the other, and prints the ratio (issue 16: at least 10x). The server is Node `ws` (ci/peers/node-ws/echo.js),
-# a fresh process for each tool, on a free loopback port.
+# a fresh process for each tool, on a free loopback port. Ours: wsharness's whole run, from its start to its
+# exit (starting the server and writing the reports included); Autobahn's: wstest's run alone (install check
+# and summary excluded).
 #
 # Usage: ci/suite_vs_autobahn.sh [ROUNDS]     (default 1; each round times both)
 # Installs what is missing (Node `ws` into the peers' cache, Autobahn into its venv, wsharness release build).
@@ -13,9 +15,15 @@ PEERS_DIR="$ROOT/ci/peers"
 CACHE="${PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness}"
 ROUNDS="${1:-1}"
 OUT="$ROOT/target/suite-vs-autobahn"
+log() { echo "suite_vs_autobahn: $*" >&2; }
+warn() { echo "suite_vs_autobahn: $*" >&2; }
 # shellcheck source=ci/peers/install.sh
 source "$PEERS_DIR/install.sh"
 install_node_ws || { echo "suite_vs_autobahn: cannot install Node ws" >&2; exit 1; }
+# Autobahn installed before the clock starts; its time is wstest's own wall time (wall_seconds.txt)
+SHARED_DIR="${SHARED_DIR:-$ROOT/../shared}"
+export AUTOBAHN_VENV="${AUTOBAHN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness/autobahn-venv}"
+bash "$SHARED_DIR/autobahn/install.sh" >/dev/null || { echo "suite_vs_autobahn: cannot install Autobahn" >&2; exit 1; }
 cargo build -q --release --locked -p wsharness --manifest-path "$ROOT/Cargo.toml" || exit 1
 WSHARNESS="${CARGO_TARGET_DIR:-$ROOT/target}/release/wsharness"
 SERVER=(env "NODE_PATH=$CACHE/node-ws/node_modules" node "$PEERS_DIR/node-ws/echo.js")
@@ -37,10 +45,9 @@ for round in $(seq 1 "$ROUNDS"); do
   "${SERVER[@]}" "$port" >"$OUT/node-ws.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2).close()" 2>/dev/null && break; sleep 0.1; done
-  start=$(now)
   bash "$ROOT/ci/autobahn.sh" --url "ws://127.0.0.1:$port" --out "$OUT/autobahn" --no-gate >"$OUT/autobahn.log" 2>&1
   rc=$?
-  theirs=$(python3 -c "print(f'{$(now) - $start:.2f}')")
+  theirs=$(cat "$OUT/autobahn/wall_seconds.txt" 2>/dev/null || echo 0)
   kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
   [ "$rc" = 0 ] || { echo "suite_vs_autobahn: ci/autobahn.sh exited $rc: $(tail -n 3 "$OUT/autobahn.log")" >&2; exit 1; }
   python3 -c "print(f'round $round: wsharness {$ours:.2f} s ($cases cases), Autobahn 1-7, 9, 10 {$theirs:.2f} s: {$theirs / $ours:.1f}x')"

@@ -129,7 +129,7 @@ const FLAWS_BY_CASE: &[(&str, &[Flaw])] = &[
     ("delivery/half-close/*", &[Flaw::DropsRepliesOnFin]),
     // limits: whatever a client sends, the server survives (the `alive` steps)
     ("limits/length-9223372036854775807-without-payload", &[Flaw::CrashesOnOversizedMessage]),
-    ("limits/64-mib-message-in-64-kib-fragments", &[Flaw::CrashesOnOversizedMessage]),
+    ("limits/32-mib-message-in-64-kib-fragments", &[Flaw::CrashesOnOversizedMessage]),
     ("limits/length-msb-set", &[Flaw::IgnoresLengthMsb]),
     ("limits/{10000-one-byte-fragments,10000-pings-in-one-write}", &[Flaw::CrashesOnManyFramesPerRead]),
     ("limits/slow-handshake", &[Flaw::ServesOneConnectionAtATime]),

@@ -12,8 +12,9 @@
 //! and in seconds on loopback.
 
 /// Largest payload of one frame or one fragmented message (`payload_len`), and
-/// largest `fragment`: 64 MiB. The largest shipped message is 64 MiB
-/// (`limits/64-mib-message-in-64-kib-fragments`); Autobahn's largest is 16 MiB (9.1.6, 9.2.6).
+/// largest `fragment`: 64 MiB. The largest shipped message is 32 MiB
+/// (`limits/32-mib-message-in-64-kib-fragments`: twice the common 16 MiB limit); Autobahn's largest is 16 MiB
+/// (9.1.6, 9.2.6).
 pub const MAX_PAYLOAD_LEN: u64 = 64 << 20;
 
 /// The largest inflated size of a `bomb` payload: 4 GiB (about 27 MiB compressed, sent as it is).
