@@ -38,6 +38,9 @@ fn corrected_p999_shows_a_one_second_stall_and_uncorrected_p999_does_not() {
     // the stall spreads over many corrected samples: p99 is high as well, uncorrected p99 is not
     assert!(r["latency_us"]["p90"].as_u64().unwrap() > 100_000, "{}", r["latency_us"]);
     assert!(r["latency_uncorrected_us"]["p99"].as_u64().unwrap() < 100_000, "{}", r["latency_uncorrected_us"]);
+    // with one message in flight, the stall held sending back: the report says so
+    assert_eq!(r["summary"]["schedule"]["behind"], true, "{}", r["summary"]["schedule"]);
+    assert!(stdout.contains("sending fell behind the schedule"), "{stdout}");
     assert!(stdout.contains("Uncorrected Latency"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -54,6 +54,7 @@ mod json;
 pub mod junit;
 pub mod load;
 pub mod matrix;
+pub mod schedule;
 pub mod verdict;
 
 pub use json::{parse_report, read_report, write_atomic, write_json, ReadError, WriteError};

@@ -222,6 +222,9 @@ pub struct LoadSummary {
     /// permessage-deflate numbers (`--deflate` runs; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deflate: Option<DeflateSummary>,
+    /// How an open-loop run kept to its schedule (absent in closed loop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// What permessage-deflate (RFC 7692) did to the measured messages and their verified echoes.
@@ -438,6 +441,9 @@ pub struct Histograms {
     pub handshake: String,
     /// `ping_latency_us`.
     pub ping: String,
+    /// Send lag of open-loop messages (`summary.schedule`; empty in closed loop and in older reports).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub send_lag: String,
 }
 
 /// The decoded histograms of a report.
@@ -451,6 +457,8 @@ pub struct DecodedHistograms {
     pub handshake: Histogram<u64>,
     /// Ping latency.
     pub ping: Histogram<u64>,
+    /// Send lag of open-loop messages: actual send minus planned send.
+    pub send_lag: Histogram<u64>,
 }
 
 impl Histograms {
@@ -462,6 +470,7 @@ impl Histograms {
             latency_uncorrected: enc(&d.latency_uncorrected)?,
             handshake: enc(&d.handshake)?,
             ping: enc(&d.ping)?,
+            send_lag: enc(&d.send_lag)?,
         })
     }
 
@@ -472,6 +481,7 @@ impl Histograms {
             latency_uncorrected: decode_histogram(&self.latency_uncorrected)?,
             handshake: decode_histogram(&self.handshake)?,
             ping: decode_histogram(&self.ping)?,
+            send_lag: decode_histogram(&self.send_lag)?,
         })
     }
 }
@@ -484,6 +494,7 @@ impl DecodedHistograms {
             latency_uncorrected: new_histogram(),
             handshake: new_histogram(),
             ping: new_histogram(),
+            send_lag: new_histogram(),
         }
     }
 
@@ -492,7 +503,8 @@ impl DecodedHistograms {
         self.latency.add(&other.latency).map_err(HistogramError::Add)?;
         self.latency_uncorrected.add(&other.latency_uncorrected).map_err(HistogramError::Add)?;
         self.handshake.add(&other.handshake).map_err(HistogramError::Add)?;
-        self.ping.add(&other.ping).map_err(HistogramError::Add)
+        self.ping.add(&other.ping).map_err(HistogramError::Add)?;
+        self.send_lag.add(&other.send_lag).map_err(HistogramError::Add)
     }
 }
 
@@ -552,6 +564,14 @@ impl LoadReport {
             s.connections_failed += o.connections_failed;
             s.measured_ms = s.measured_ms.max(o.measured_ms);
             s.payload_bytes_sent += o.payload_bytes_sent;
+            s.schedule = match (s.schedule.take(), &o.schedule) {
+                (Some(mut a), Some(b)) => {
+                    a.planned += b.planned;
+                    a.sent += b.sent;
+                    Some(a)
+                }
+                (a, b) => a.or_else(|| b.clone()),
+            };
             s.deflate = match (s.deflate.take(), &o.deflate) {
                 (Some(mut a), Some(b)) => {
                     a.add(b);
@@ -597,6 +617,11 @@ impl LoadReport {
             p.histogram = if h.is_empty() { String::new() } else { encode_histogram(h)? };
         }
         out.settings.shard = None;
+        if let Some(s) = &mut out.summary.schedule {
+            // the merged lags: from the sum of the shards' histograms, exactly
+            let (planned, sent) = (s.planned, s.sent);
+            *s = crate::schedule::Schedule::from_counts(planned, sent, &hists.send_lag, &hists.latency);
+        }
         out.set_percentiles(&hists);
         out.histograms = Histograms::encode(&hists)?;
         out.thresholds.clear();
@@ -697,6 +722,7 @@ mod tests {
                 measured_ms: 1000,
                 payload_bytes_sent: 0,
                 deflate: None,
+                schedule: None,
             },
             latency_us: Percentiles::default(),
             latency_uncorrected_us: Percentiles::default(),

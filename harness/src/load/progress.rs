@@ -1,5 +1,5 @@
-//! The live progress line: elapsed, connections, messages/s, p99 so far (hidden when stdout is not
-//! a terminal, or with `--quiet`).
+//! The live progress line: elapsed, connections, echoes/s and p99 of the last second, the worst
+//! one-second p99 so far (hidden when stdout is not a terminal, or with `--quiet`).
 
 use std::io::IsTerminal;
 
@@ -41,13 +41,14 @@ impl ProgressLine {
 /// The text of one progress line.
 pub fn line(p: &Progress) -> String {
     format!(
-        "{:>6.1}s {:<8} connections {}/{}  {}/s  p99 {}  errors {}",
+        "{:>6.1}s {:<8} connections {}/{}  last 1s: {} echoes/s, p99 {}  worst 1s p99 {}  errors {}",
         p.elapsed_s,
         p.phase,
         p.open,
         p.connections,
         human_count(p.rate),
         format_ns(p.p99_us as f64 * 1e3),
+        format_ns(p.worst_p99_us as f64 * 1e3),
         p.errors
     )
 }
@@ -75,10 +76,12 @@ mod tests {
             connections: 50,
             rate: 1_234_567.0,
             p99_us: 120,
+            worst_p99_us: 900,
             errors: 0,
             phase: "measured",
         };
         let l = line(&p);
-        assert!(l.contains("3.0s") && l.contains("50/50") && l.contains("1.23M/s") && l.contains("p99 120µs"), "{l}");
+        assert!(l.contains("3.0s") && l.contains("50/50") && l.contains("1.23M echoes/s"), "{l}");
+        assert!(l.contains("last 1s: ") && l.contains("p99 120µs") && l.contains("worst 1s p99 900µs"), "{l}");
     }
 }

@@ -8,6 +8,8 @@ use reports::load::{
     LoadReport, LoadSettings, LoadSummary, LoadTarget, Percentiles, SeriesPoint, ThresholdResult,
 };
 
+use reports::schedule::Schedule;
+
 use super::run::{p50_p99, Outcome};
 use super::stats::Tally;
 use super::threshold::{format_ns, Threshold};
@@ -57,6 +59,7 @@ pub fn build(
         latency_uncorrected: if open_loop { t.latency_uncorrected.clone() } else { t.latency.clone() },
         handshake: t.handshake.clone(),
         ping: t.ping.clone(),
+        send_lag: if open_loop { t.send_lag.clone() } else { reports::load::new_histogram() },
     };
     let measured_s = outcome.measured_ns as f64 / 1e9;
     let errors = error_counts(t);
@@ -90,6 +93,10 @@ pub fn build(
             })
         })
         .collect::<Result<Vec<_>, HistogramError>>()?;
+    let schedule = settings
+        .rate_per_s
+        .filter(|_| open_loop)
+        .map(|rate| Schedule::judge(rate, outcome.measured_ns / 1_000_000, t.sent, &hists.send_lag, &hists.latency));
     let mut report = LoadReport {
         schema_version: reports::SCHEMA_VERSION,
         kind: "load".into(),
@@ -116,6 +123,7 @@ pub fn build(
             measured_ms: outcome.measured_ns / 1_000_000,
             payload_bytes_sent: t.payload_bytes,
             deflate: deflate.map(|d| deflate_summary(t, d)),
+            schedule,
         },
         latency_us: Percentiles::default(),
         latency_uncorrected_us: Percentiles::default(),
@@ -167,9 +175,14 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
             }
         }
     }
-    print_table("Latency Distribution (HdrHistogram - corrected for coordinated omission)", &hists.latency);
     if s.loop_mode == "open" {
+        print_table("Latency Distribution (HdrHistogram - corrected for coordinated omission)", &hists.latency);
         print_table("Uncorrected Latency (measured from the actual send)", &hists.latency_uncorrected);
+    } else {
+        print_table(
+            "Latency Distribution (HdrHistogram - closed loop: from each send, nothing to correct)",
+            &hists.latency,
+        );
     }
     let h = &report.handshake_latency_us;
     if h.count > 0 {
@@ -206,6 +219,12 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
         crate::outln!("  Errors: {}", list.join(", "));
     }
     crate::outln!("Messages/sec: {:.2}", sum.throughput_per_s);
+    if let Some(schedule) = &sum.schedule {
+        crate::outln!("  {}", schedule.line());
+        if let Some(warning) = schedule.warning(s.connections, s.in_flight) {
+            crate::outln!("  WARNING: {warning}");
+        }
+    }
     if let Some(d) = &sum.deflate {
         print_deflate(d);
     }

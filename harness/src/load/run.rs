@@ -77,8 +77,10 @@ pub struct Progress {
     pub connections: u64,
     /// Echoes per second over the last interval.
     pub rate: f64,
-    /// Highest p99 of an interval so far (µs).
+    /// p99 of the last interval's echoes, warmup included (µs; 0 when none came back).
     pub p99_us: u64,
+    /// Highest p99 of an interval so far (µs).
+    pub worst_p99_us: u64,
     /// Errors so far.
     pub errors: u64,
     /// Phase name.
@@ -143,9 +145,8 @@ pub async fn run(
             // a boundary collection belongs to the phase that ends there
             let phase_t = if boundary == Some(collect_at) && now >= collect_at { collect_at } else { t };
             let phase = phase_of(phase_t, stopped);
-            if !interval.latency.is_empty() {
-                max_p99 = max_p99.max(interval.latency.value_at_quantile(0.99));
-            }
+            let p99 = if interval.latency.is_empty() { 0 } else { interval.latency.value_at_quantile(0.99) };
+            max_p99 = max_p99.max(p99);
             errors += interval.errors;
             let open = ctx.collector.gauges.open.load(Ordering::Relaxed);
             let rate = interval.received as f64 * 1e9 / (t - last_collect) as f64;
@@ -154,7 +155,8 @@ pub async fn run(
                 open,
                 connections: ctx.connections,
                 rate,
-                p99_us: max_p99,
+                p99_us: p99,
+                worst_p99_us: max_p99,
                 errors,
                 phase,
             });

@@ -90,6 +90,8 @@ pub struct Tally {
     pub latency: Histogram<u64>,
     /// Uncorrected latency of measured messages (open loop only; equal to the corrected one otherwise).
     pub latency_uncorrected: Histogram<u64>,
+    /// Send lag of measured messages, actual send minus planned send (open loop only).
+    pub send_lag: Histogram<u64>,
     /// Handshakes (all of them).
     pub handshake: Histogram<u64>,
     /// Ping round trips (all of them).
@@ -143,6 +145,7 @@ impl Default for Tally {
             last_rx_ns: 0,
             latency: new_histogram(),
             latency_uncorrected: new_histogram(),
+            send_lag: new_histogram(),
             handshake: new_histogram(),
             ping: new_histogram(),
             errors: HashMap::new(),
@@ -214,6 +217,9 @@ impl Tally {
             self.iv_measured.saturating_record_n(corrected, n);
             if open_loop {
                 self.latency_uncorrected.saturating_record_n(ns_to_us_ceil(now_ns.saturating_sub(sent_ns)), n);
+                // a message sent early has no lag (ceil: 1 ns late is 1 µs)
+                let lag_ns = sent_ns.saturating_sub(sched_ns);
+                self.send_lag.saturating_record_n(if lag_ns == 0 { 0 } else { ns_to_us_ceil(lag_ns) }, n);
             }
         } else {
             self.iv_warm.saturating_record_n(corrected, n);
@@ -381,6 +387,7 @@ impl Collector {
             sum.deflate.add(&t.deflate);
             let _ = sum.latency.add(t.measured_latency());
             let _ = sum.latency_uncorrected.add(&t.latency_uncorrected);
+            let _ = sum.send_lag.add(&t.send_lag);
             let _ = sum.handshake.add(&t.handshake);
             let _ = sum.ping.add(&t.ping);
             for (e, n) in &t.errors {

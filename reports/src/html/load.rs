@@ -29,6 +29,14 @@ struct Page<'a> {
     settings: Vec<(&'static str, String)>,
     generator: Vec<(&'static str, String)>,
     deflate: Option<String>,
+    /// The percentile table's column headings, after `percentile`.
+    columns: Vec<&'static str>,
+    /// The figure's caption: what the latency lines count from.
+    distribution_caption: &'static str,
+    /// How an open-loop run kept to its schedule ([`crate::schedule::Schedule::line`]).
+    schedule: Option<String>,
+    /// When sending fell behind the schedule ([`crate::schedule::Schedule::warning`]).
+    schedule_warning: Option<String>,
 }
 
 /// One headline number.
@@ -41,7 +49,7 @@ struct Tile {
 /// One row of the percentile table.
 struct PercentileRow {
     label: &'static str,
-    cells: [String; 4],
+    cells: Vec<String>,
 }
 
 /// Renders the page.
@@ -51,13 +59,14 @@ pub fn render(r: &LoadReport) -> Result<String, RenderError> {
     };
     let latency = decode("latency", &r.histograms.latency)?;
     let uncorrected = decode("latency_uncorrected", &r.histograms.latency_uncorrected)?;
-    let distribution = if latency.is_empty() {
-        String::new()
-    } else {
-        plot::percentile_distribution(&[
+    let open_loop = is_open_loop(r);
+    let distribution = match (latency.is_empty(), open_loop) {
+        (true, _) => String::new(),
+        (false, true) => plot::percentile_distribution(&[
             ("corrected for coordinated omission", &latency),
             ("uncorrected (from the actual send)", &uncorrected),
-        ])?
+        ])?,
+        (false, false) => plot::percentile_distribution(&[("from each send (closed loop)", &latency)])?,
     };
     let s = &r.summary;
     let mut tiles = vec![Tile { label: "echoes/s", value: plot::short_number(s.throughput_per_s), bad: false }];
@@ -104,6 +113,19 @@ pub fn render(r: &LoadReport) -> Result<String, RenderError> {
         settings: settings(r),
         generator: generator(r),
         deflate: s.deflate.as_ref().map(deflate_line),
+        columns: if open_loop {
+            vec!["echo (corrected)", "echo (uncorrected)", "handshake", "ping"]
+        } else {
+            vec!["echo", "handshake", "ping"]
+        },
+        distribution_caption: if open_loop {
+            "Corrected latency counts from the scheduled send (wrk2); uncorrected from the actual send."
+        } else {
+            "Closed loop: each message is sent when an earlier one's echo arrives, so there is no schedule to \
+             correct against; latency counts from each send."
+        },
+        schedule: s.schedule.as_ref().map(|x| x.line()),
+        schedule_warning: s.schedule.as_ref().and_then(|x| x.warning(r.settings.connections, r.settings.in_flight)),
     };
     page.render().map_err(RenderError::Template)
 }
@@ -162,11 +184,20 @@ pub(crate) fn us(v: u64) -> String {
     }
 }
 
+/// Whether the run was paced by a schedule (`--rate`): only then is latency corrected.
+fn is_open_loop(r: &LoadReport) -> bool {
+    r.settings.loop_mode == "open"
+}
+
 fn percentile_rows(r: &LoadReport) -> Vec<PercentileRow> {
-    let all = [&r.latency_us, &r.latency_uncorrected_us, &r.handshake_latency_us, &r.ping_latency_us];
+    let all: Vec<&Percentiles> = if is_open_loop(r) {
+        vec![&r.latency_us, &r.latency_uncorrected_us, &r.handshake_latency_us, &r.ping_latency_us]
+    } else {
+        vec![&r.latency_us, &r.handshake_latency_us, &r.ping_latency_us]
+    };
     let row = |label: &'static str, f: fn(&Percentiles) -> u64| PercentileRow {
         label,
-        cells: all.map(|p| if p.count == 0 { "-".to_string() } else { us(f(p)) }),
+        cells: all.iter().map(|p| if p.count == 0 { "-".to_string() } else { us(f(p)) }).collect(),
     };
     vec![
         row("50%", |p| p.p50),
@@ -177,7 +208,7 @@ fn percentile_rows(r: &LoadReport) -> Vec<PercentileRow> {
         row("99.99%", |p| p.p9999),
         row("max", |p| p.max),
         row("min", |p| p.min),
-        PercentileRow { label: "samples", cells: all.map(|p| p.count.to_string()) },
+        PercentileRow { label: "samples", cells: all.iter().map(|p| p.count.to_string()).collect() },
     ]
 }
 
