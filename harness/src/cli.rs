@@ -114,6 +114,15 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     reports::compare::parse_percent(s)
 }
 
+/// TLS options of the commands that connect to wss:// URLs (one definition for all of them).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct TlsArgs {
+    /// For wss:// targets: accept any certificate (self-signed test servers); the server must still
+    /// prove it holds the certificate's key.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
 /// `wsharness conformance`.
 #[derive(Debug, Args)]
 #[command(after_long_help = reports::verdict::meaning::plain_text())]
@@ -124,9 +133,9 @@ pub struct ConformanceArgs {
     /// What to run, how, and where the reports go.
     #[command(flatten)]
     pub suite: SuiteArgs,
-    /// For wss:// targets: accept any certificate (self-signed test servers).
-    #[arg(long)]
-    pub insecure: bool,
+    /// TLS for wss:// targets.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Start the server under test with this command ({port}: a free loopback port), restart it when it
     /// dies, and name the case that crashed it (the cases in flight run again, alone), e.g.
     /// --server-cmd 'php server.php {port}'.
@@ -305,6 +314,16 @@ pub struct LoadArgs {
         value_parser = crate::load::deflate::Offer::parse,
     )]
     pub deflate: Option<crate::load::deflate::Offer>,
+    /// Offer this subprotocol in the opening handshake (repeatable, in order of preference); a 101
+    /// that selects one not offered fails the handshake (RFC 6455 §4.1).
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    pub subprotocols: Vec<String>,
+    /// An extra header of the opening handshake, repeatable: -H 'Authorization: Bearer abc'.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = crate::load::connect::parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// TLS for wss:// targets (driven by the tokio driver: `--io auto` picks it for them).
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Pass/fail condition, repeatable: p99<5ms, p99.9<20ms, errors==0, throughput>50000.
     #[arg(long, value_name = "EXPR")]
     pub threshold: Vec<String>,

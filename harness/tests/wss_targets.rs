@@ -70,3 +70,48 @@ async fn a_self_signed_certificate_without_insecure_is_errored_and_says_what_to_
         assert!(reason.contains("TLS handshake") && reason.contains("--insecure"), "{reason}");
     }
 }
+
+/// `wsharness load` over wss:// with `args`, against the reference server behind a TLS proxy with a
+/// self-signed certificate; the run's output and folder.
+async fn load_over_tls(args: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), Config::default()).await.unwrap().spawn();
+    let proxy = tls_proxy(server.local_addr()).await;
+    let url = format!("wss://localhost:{}/", proxy.port());
+    let dir = crate::load_support::temp_dir(&format!("wss-{}", args.len()));
+    let mut all: Vec<String> = vec!["load".into(), url];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let run_dir = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        crate::load_support::wsharness(&all, &run_dir)
+    })
+    .await
+    .expect("the run");
+    (out, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_runs_over_wss_with_insecure_and_every_echo_is_verified() {
+    let _turn = crate::support::turn(module_path!());
+    let args =
+        ["-c", "4", "-d", "1s", "--insecure", "--subprotocol", "chat", "-H", "X-Token: t0ps3cret", "--out", "run"];
+    let (out, dir) = load_over_tls(&args).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r = crate::load_support::report(&dir.join("run/report.json"));
+    assert_eq!(r["summary"]["errors"], 0, "{}", r["errors"]);
+    assert_eq!(r["summary"]["connections"], 4);
+    assert!(r["summary"]["messages_received"].as_u64().unwrap_or(0) > 100, "{}", r["summary"]);
+    let command = r["command_line"].to_string();
+    assert!(command.contains("X-Token: <redacted>") && !command.contains("t0ps3cret"), "{command}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_over_wss_without_insecure_is_one_line_naming_the_fix_and_exit_2() {
+    let _turn = crate::support::turn(module_path!());
+    let (out, _) = load_over_tls(&["-c", "4", "-d", "1s", "--out", "run"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TLS handshake failed") && stderr.contains("--insecure"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

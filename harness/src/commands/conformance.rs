@@ -42,7 +42,7 @@ pub async fn run(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let tls = if target.secure { Some(crate::conformance::tls::connector(args.insecure)?) } else { None };
+    let tls = if target.secure { Some(crate::conformance::tls::connector(args.tls.insecure)?) } else { None };
     let out_dir = match out_dir(&args.suite) {
         Ok(dir) => dir,
         Err(code) => return Ok(code),

@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 use super::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::cli::{IoMode, LoadArgs};
 use crate::conformance::Target;
-use crate::load::connect::{probe_deflate, Endpoint, Failed};
+use crate::load::connect::{probe_deflate, Endpoint, Failed, RequestExtras};
 use crate::load::deflate::{describe, DeflatePlan, Mode, Offer};
 use crate::load::driver::Ctx;
+use crate::load::errors::LoadError;
 use crate::load::payload::PayloadBook;
 use crate::load::progress::ProgressLine;
 use crate::load::session::{Pace, Plan};
@@ -154,39 +155,13 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         Some(s) => vec![s.url()],
         None => args.urls.clone(),
     };
-    let mut endpoints = Vec::new();
-    for url in &urls {
-        let target = match Target::parse(url) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("wsharness: {e}");
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        };
-        if target.secure {
-            eprintln!("wsharness: {url}: wss:// is not supported by `load` yet; load the server over ws://");
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
-        let ep = match Endpoint::resolve(&target).await {
-            Ok(ep) => ep,
-            Err(e) => {
-                eprintln!("wsharness: cannot resolve {}: {e}", target.authority());
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        };
-        // an unreachable target is a usage error, found fast, not thousands of refused connections
-        match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(ep.addr)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                eprintln!("wsharness: cannot reach {} ({url}): {e}", ep.addr);
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-            Err(_) => {
-                eprintln!("wsharness: cannot reach {} ({url}): no answer within 3 s", ep.addr);
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        }
-        endpoints.push(ep);
+    let endpoints = match resolve_endpoints(&args, &urls).await {
+        Ok(endpoints) => endpoints,
+        Err(code) => return Ok(code),
+    };
+    if args.io == IoMode::IoUring && endpoints.iter().any(|ep| ep.tls.is_some()) {
+        eprintln!("wsharness: the io_uring driver does not speak TLS: load wss:// URLs with --io auto or --io tokio");
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
     // permessage-deflate: a server that declines the offer (or answers it wrongly) fails the run now
     let negotiated = match &args.deflate {
@@ -360,6 +335,50 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
 /// One handshake offering `offer` to each endpoint: what the first negotiated, or exit 2 when one
 /// declines or answers against RFC 7692 (said on stderr). Other failures are left to the run,
 /// which counts them connection by connection.
+/// Parses, resolves and reaches every URL; a wss:// one also completes one TLS and WebSocket handshake,
+/// so that a certificate problem is one line, not an error per connection. `Err`: the problem is printed.
+async fn resolve_endpoints(args: &LoadArgs, urls: &[String]) -> Result<Vec<Endpoint>, ExitCode> {
+    let usage = |message: String| {
+        eprintln!("wsharness: {message}");
+        ExitCode::from(EXIT_USAGE)
+    };
+    let extras = Arc::new(RequestExtras { subprotocols: args.subprotocols.clone(), headers: args.headers.clone() });
+    let mut tls = None;
+    let mut endpoints = Vec::new();
+    for url in urls {
+        let target = Target::parse(url).map_err(|e| usage(e.to_string()))?;
+        if target.secure && tls.is_none() {
+            let connector = crate::conformance::tls::connector(args.tls.insecure);
+            tls = Some(connector.map_err(|e| usage(format!("{:#}", anyhow::Error::new(e))))?);
+        }
+        let resolved = Endpoint::resolve(&target, tls.as_ref(), Arc::clone(&extras)).await;
+        let ep = resolved.map_err(|e| usage(format!("cannot resolve {}: {e}", target.authority())))?;
+        // an unreachable target is a usage error, found fast, not thousands of refused connections
+        match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(ep.addr)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(usage(format!("cannot reach {} ({url}): {e}", ep.addr))),
+            Err(_) => return Err(usage(format!("cannot reach {} ({url}): no answer within 3 s", ep.addr))),
+        }
+        if ep.tls.is_some() {
+            let clock = Clock::start();
+            let timeout = args.timeout.min(Duration::from_secs(5));
+            match crate::load::connect::open(&ep, None, &clock, timeout, None).await {
+                Ok(mut opened) => {
+                    // a masked close 1000 (RFC 6455 §5.5.1); the reply is not awaited
+                    let _ = opened.stream.write_all(&[0x88, 0x82, 0x5a, 0x3c, 0x96, 0x0f, 0x59, 0xd4]).await;
+                }
+                Err(LoadError::Tls(reason)) => {
+                    let hint = if args.tls.insecure { "" } else { " (a self-signed certificate? add --insecure)" };
+                    return Err(usage(format!("{url}: the TLS handshake failed: {reason}{hint}")));
+                }
+                Err(e) => return Err(usage(format!("{url}: the opening handshake over TLS failed: {}", e.detail()))),
+            }
+        }
+        endpoints.push(ep);
+    }
+    Ok(endpoints)
+}
+
 async fn probe_deflate_all(
     offer: &Offer,
     endpoints: &[Endpoint],

@@ -1,12 +1,17 @@
-//! Opening one load connection: TCP connect (from a chosen source address if any) and the opening
-//! handshake, timed from the connect call to the parsed 101; with `--deflate`, the
-//! permessage-deflate offer and what the 101 negotiated (RFC 7692).
+//! Opening one load connection: TCP connect (from a chosen source address if any), TLS for
+//! `wss://`, and the opening handshake (with the subprotocols and headers asked for), timed from the
+//! connect call to the parsed 101; with `--deflate`, the permessage-deflate offer and what the 101
+//! negotiated (RFC 7692).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
 
 use super::deflate::{accept, Offer, Refusal};
 use super::errors::{LoadError, Waiting};
@@ -26,24 +31,107 @@ pub struct Endpoint {
     pub host_header: String,
     /// Request target.
     pub path: String,
+    /// For `wss://`: how to speak TLS to it.
+    pub tls: Option<TlsTarget>,
+    /// What the opening handshake asks for besides the protocol's own headers.
+    pub request: Arc<RequestExtras>,
+}
+
+/// TLS to one endpoint: the connector (its certificate policy) and the name to present and check.
+#[derive(Clone)]
+pub struct TlsTarget {
+    /// rustls client configuration.
+    pub connector: TlsConnector,
+    /// SNI and certificate name.
+    pub name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsTarget").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Subprotocols to offer and headers to add to every opening handshake (`--subprotocol`, `--header`).
+#[derive(Debug, Clone, Default)]
+pub struct RequestExtras {
+    /// `Sec-WebSocket-Protocol` values, in order of preference.
+    pub subprotocols: Vec<String>,
+    /// Other headers, as given.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Parses `Name: value` (`--header`).
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once(':').ok_or_else(|| format!("'{s}' is not 'Name: value'"))?;
+    let name = name.trim();
+    // RFC 9110 §5.1: a field name is a token
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(format!("'{name}' is not a header name (letters, digits and !#$%&'*+-.^_`|~)"));
+    }
+    let value = value.trim();
+    if value.chars().any(|c| c == '\r' || c == '\n') {
+        return Err(format!("the value of '{name}' has a line break"));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 impl Endpoint {
-    /// Resolves a parsed target (the first address the name resolves to).
-    pub async fn resolve(target: &Target) -> std::io::Result<Endpoint> {
+    /// Resolves a parsed target (the first address the name resolves to); `tls` is the connector for
+    /// a `wss://` target.
+    pub async fn resolve(
+        target: &Target,
+        tls: Option<&TlsConnector>,
+        request: Arc<RequestExtras>,
+    ) -> std::io::Result<Endpoint> {
         let addr = tokio::net::lookup_host(target.authority())
             .await?
             .next()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the name resolves to no address"))?;
-        Ok(Endpoint { url: target.url.clone(), addr, host_header: target.host_header(), path: target.path.clone() })
+        let tls = match (target.secure, tls) {
+            (true, Some(connector)) => {
+                let name = crate::conformance::tls::server_name(&target.host)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                Some(TlsTarget { connector: connector.clone(), name })
+            }
+            _ => None,
+        };
+        Ok(Endpoint {
+            url: target.url.clone(),
+            addr,
+            host_header: target.host_header(),
+            path: target.path.clone(),
+            tls,
+            request,
+        })
+    }
+}
+
+/// The byte stream of an open connection.
+#[derive(Debug)]
+pub enum Transport {
+    /// `ws://`: the socket itself.
+    Plain(TcpStream),
+    /// `wss://`: TLS over the socket.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// Writes all of `bytes`.
+    pub async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Transport::Plain(s) => s.write_all(bytes).await,
+            Transport::Tls(s) => s.write_all(bytes).await,
+        }
     }
 }
 
 /// A connection past its handshake.
 #[derive(Debug)]
 pub struct Opened {
-    /// The socket.
-    pub stream: TcpStream,
+    /// The byte stream.
+    pub stream: Transport,
     /// Bytes the server sent after its 101 head (already frames).
     pub leftover: Vec<u8>,
     /// TCP connect to 101, in nanoseconds.
@@ -109,7 +197,20 @@ async fn open_checked(
         Err(_) => return Err(Failed::Load(LoadError::Timeout(Waiting::Connect))),
     };
     let _ = stream.set_nodelay(true);
-    let (stream, leftover, response) = match tokio::time::timeout_at(deadline, handshake(stream, ep, offer)).await {
+    let opening = async {
+        match &ep.tls {
+            None => handshake(stream, ep, offer).await.map(|(s, l, r)| (Transport::Plain(s), l, r)),
+            Some(tls) => {
+                let stream = tls
+                    .connector
+                    .connect(tls.name.clone(), stream)
+                    .await
+                    .map_err(|e| LoadError::Tls(tls_reason(&e)))?;
+                handshake(stream, ep, offer).await.map(|(s, l, r)| (Transport::Tls(Box::new(s)), l, r))
+            }
+        }
+    };
+    let (stream, leftover, response) = match tokio::time::timeout_at(deadline, opening).await {
         Ok(Ok(done)) => done,
         Ok(Err(e)) => return Err(Failed::Load(e)),
         Err(_) => return Err(Failed::Load(LoadError::Timeout(Waiting::Handshake))),
@@ -121,15 +222,26 @@ async fn open_checked(
     Ok(Opened { stream, leftover, handshake_ns: clock.now_ns() - started, deflate })
 }
 
-async fn handshake(
-    mut stream: TcpStream,
+/// Why a TLS handshake failed, in rustls' words (a small set: the detail errors are counted by).
+fn tls_reason(e: &std::io::Error) -> String {
+    let reason = e.get_ref().map_or_else(|| e.kind().to_string(), |inner| inner.to_string());
+    reason.chars().take(120).collect()
+}
+
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     ep: &Endpoint,
     offer: Option<&Offer>,
-) -> Result<(TcpStream, Vec<u8>, ServerResponse), LoadError> {
+) -> Result<(S, Vec<u8>, ServerResponse), LoadError> {
     // RFC 6455 §4.1: the client's opening handshake; RFC 7692 §5: the permessage-deflate offer, if any
     let mut request = ClientRequest::new(ep.host_header.clone(), ep.path.clone());
     if let Some(offer) = offer {
         request = request.extensions(&[offer.header_value()]);
+    }
+    let protocols: Vec<&str> = ep.request.subprotocols.iter().map(String::as_str).collect();
+    request = request.protocols(&protocols);
+    for (name, value) in &ep.request.headers {
+        request = request.append_header(name.clone(), value.clone());
     }
     stream.write_all(&request.encode()).await.map_err(|e| LoadError::from_io(&e))?;
     let parser = ResponseParser::default();
@@ -176,4 +288,18 @@ fn is_deflate_rule(kind: crate::wire::ViolationKind) -> bool {
             | DeflateClientWindowNotOffered
             | DeflateClientWindowLargerThanOffered
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_header;
+
+    #[test]
+    fn a_header_is_a_token_a_colon_and_a_value_on_one_line() {
+        assert_eq!(parse_header("Authorization: Bearer abc"), Ok(("Authorization".into(), "Bearer abc".into())));
+        assert_eq!(parse_header("X-Empty:"), Ok(("X-Empty".into(), String::new())));
+        assert!(parse_header("no colon").unwrap_err().contains("'Name: value'"));
+        assert!(parse_header("Bad Name: v").unwrap_err().contains("not a header name"));
+        assert!(parse_header("X: a\r\nInjected: 1").unwrap_err().contains("line break"));
+    }
 }

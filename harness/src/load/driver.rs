@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::connect::{open, Endpoint, Opened};
+use super::connect::{open, Endpoint, Opened, Transport};
 use super::errors::LoadError;
 use super::payload::{Outbox, PayloadBook, IOV_MAX};
 use super::session::{Next, Plan, Session};
@@ -133,8 +133,16 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
 }
 
 /// Drives an open connection until its session ends, the socket fails, or the run aborts.
-pub async fn drive(ctx: &Ctx, opened: Opened, mut s: Session) {
+pub async fn drive(ctx: &Ctx, opened: Opened, s: Session) {
     let Opened { stream, leftover, .. } = opened;
+    match stream {
+        Transport::Plain(stream) => drive_plain(ctx, stream, leftover, s).await,
+        Transport::Tls(stream) => super::tls_driver::drive_tls(ctx, stream, leftover, s).await,
+    }
+}
+
+/// [`drive`] over a plain socket: raw reads into a per-thread buffer, vectored writes.
+async fn drive_plain(ctx: &Ctx, stream: TcpStream, leftover: Vec<u8>, mut s: Session) {
     let (plan, clock, collector) = (&ctx.plan, ctx.clock, &ctx.collector);
     let mut alive = leftover.is_empty() || collector.with(|t| s.on_bytes(plan, &leftover, clock.now_ns(), t));
     drop(leftover);

@@ -66,6 +66,9 @@ pub enum LoadError {
     PeerNotReading,
     /// Reading or writing the socket failed (reset).
     Io(std::io::ErrorKind),
+    /// The TLS handshake of a `wss://` connection failed: rustls' reason (an unknown issuer: a
+    /// self-signed certificate, which `--insecure` accepts).
+    Tls(String),
 }
 
 impl LoadError {
@@ -84,6 +87,7 @@ impl LoadError {
             LoadError::EchoTooLong => "echo_too_long",
             LoadError::PeerNotReading => "peer_not_reading",
             LoadError::Io(_) => "io",
+            LoadError::Tls(_) => "tls",
         }
     }
 
@@ -98,6 +102,7 @@ impl LoadError {
             LoadError::Protocol(r) => format!("protocol_error {r}"),
             LoadError::Deflate(None) => "handshake_invalid permessage-deflate declined".into(),
             LoadError::Deflate(Some(k)) => format!("handshake_invalid {}: {}", k.rfc(), k.requirement()),
+            LoadError::Tls(reason) => format!("tls {reason}"),
             _ => self.kind().into(),
         }
     }
@@ -169,6 +174,7 @@ mod tests {
             LoadError::EchoTooLong,
             LoadError::PeerNotReading,
             LoadError::Io(std::io::ErrorKind::BrokenPipe),
+            LoadError::Tls("invalid peer certificate: UnknownIssuer".into()),
         ];
         for e in every {
             // a new variant must be added here and to the schema: this match has no wildcard
@@ -185,7 +191,8 @@ mod tests {
                 | LoadError::UnsolicitedMessage
                 | LoadError::EchoTooLong
                 | LoadError::PeerNotReading
-                | LoadError::Io(_) => {}
+                | LoadError::Io(_)
+                | LoadError::Tls(_) => {}
             }
             assert!(allowed.as_array().is_some_and(|a| a.contains(&e.kind().into())), "{} not in the schema", e.kind());
         }

@@ -23,4 +23,5 @@ pub mod size;
 pub mod stats;
 pub mod system;
 pub mod threshold;
+pub mod tls_driver;
 pub mod uring;

@@ -105,7 +105,7 @@ pub fn build(
         duration_ms: outcome.wall_ns / 1_000_000,
         complete: !outcome.interrupted,
         host: host_info(),
-        command_line: std::env::args().collect(),
+        command_line: redacted(std::env::args()),
         target,
         settings,
         summary: LoadSummary {
@@ -139,6 +139,31 @@ pub fn build(
     report.set_percentiles(&hists);
     report.thresholds = judge(&report, &hists, thresholds);
     Ok((report, hists))
+}
+
+/// The command line with the values of `--header` left out (`Authorization: <redacted>`): a report is
+/// shared, a token must not travel with it.
+pub fn redacted(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let hide = |h: &str| match h.split_once(':') {
+        Some((name, _)) => format!("{name}: <redacted>"),
+        None => "<redacted>".into(),
+    };
+    let mut out = Vec::new();
+    let mut next_is_header = false;
+    for a in args {
+        let a = if next_is_header {
+            hide(&a)
+        } else if let Some(h) = a.strip_prefix("--header=") {
+            format!("--header={}", hide(h))
+        } else if let Some(h) = a.strip_prefix("-H").filter(|h| !h.is_empty()) {
+            format!("-H{}", hide(h))
+        } else {
+            a
+        };
+        next_is_header = a == "-H" || a == "--header";
+        out.push(a);
+    }
+    out
 }
 
 /// Judges thresholds on a report.
@@ -267,5 +292,19 @@ fn print_table(title: &str, h: &Histogram<u64>) {
     for q in [50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 99.999, 100.0] {
         let v = if q >= 100.0 { h.max() } else { h.value_at_quantile(q / 100.0) };
         crate::outln!(" {q:>7.3}% {:>10}", us(v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn header_values_never_reach_the_report() {
+        let args = ["wsharness", "load", "-H", "Authorization: Bearer s3cret", "--header=X-Key: k", "-HCookie: c=1"];
+        let line = redacted(args.map(String::from)).join(" ");
+        assert!(!line.contains("s3cret") && !line.contains("k\"") && !line.contains("c=1"), "{line}");
+        assert!(line.contains("-H Authorization: <redacted>") && line.contains("--header=X-Key: <redacted>"), "{line}");
+        assert!(line.contains("-HCookie: <redacted>"), "{line}");
     }
 }

@@ -194,8 +194,11 @@ impl Pool {
 
 impl Park for Arc<Pool> {
     fn park(&self, conn: Parked) -> Result<(), Parked> {
+        // TLS stays with the tokio driver (rustls runs over its async stream)
+        let super::connect::Transport::Plain(_) = &conn.0.stream else { return Err(conn) };
         let (opened, session) = *conn;
         let super::connect::Opened { stream, leftover, .. } = opened;
+        let super::connect::Transport::Plain(stream) = stream else { return Ok(()) };
         let stream = match stream.into_std() {
             Ok(s) => s,
             Err(e) => {
