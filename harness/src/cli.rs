@@ -51,7 +51,7 @@ pub enum Command {
     /// several servers); exit 2 on unreadable input.
     Matrix(MatrixArgs),
     /// Load a server with many connections and measure echo latency (no URL: the embedded reference server).
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
     /// Combine the report.json files of load shards into one (histograms added exactly).
     Merge(MergeArgs),
     /// Print the completion script for a shell (e.g. `wsharness completions bash > /etc/bash_completion.d/wsharness`).
@@ -314,6 +314,11 @@ pub struct LoadArgs {
         value_parser = crate::load::deflate::Offer::parse,
     )]
     pub deflate: Option<crate::load::deflate::Offer>,
+    /// Connection churn: close and reopen this many connections per second in total (each connection
+    /// lives connections/RATE seconds, staggered, then closes cleanly after its last echo and opens
+    /// again); every reopening is a timed handshake. Driven by the tokio driver.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub churn: Option<f64>,
     /// Offer this subprotocol in the opening handshake (repeatable, in order of preference); a 101
     /// that selects one not offered fails the handshake (RFC 6455 §4.1).
     #[arg(long = "subprotocol", value_name = "NAME")]

@@ -31,7 +31,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conformance(args) => runtime()?.block_on(commands::conformance::run(args)),
         Command::Serve(args) => runtime()?.block_on(commands::serve::run(args)),
         Command::ClientConformance(args) => runtime()?.block_on(commands::client_conformance::run(args)),
-        Command::Load(args) => commands::load::main(args),
+        Command::Load(args) => commands::load::main(*args),
         Command::Merge(args) => commands::merge::run(args),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man => commands::completions::man(),

@@ -20,6 +20,7 @@ mod every_output_applies_one_pass_fail_rule;
 mod flawed_client_fixture;
 mod flawed_server_fixture;
 mod hostile_servers_cost_verdicts_not_the_run;
+mod load_churn_reopens_connections;
 mod load_cli_thresholds_and_report;
 mod load_deflate_compresses_and_verifies;
 mod load_hostile_servers_cost_errors_not_memory;

@@ -196,6 +196,9 @@ pub struct LoadSettings {
     /// when messages were not compressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deflate: Option<String>,
+    /// `--churn`: connections closed and reopened per second (this shard's share); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn_per_s: Option<f64>,
 }
 
 /// The headline numbers.
@@ -550,6 +553,10 @@ impl LoadReport {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
+            s.churn_per_s = match (s.churn_per_s, o.churn_per_s) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
             s.rate_per_s = match (s.rate_per_s, o.rate_per_s) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
@@ -710,6 +717,7 @@ mod tests {
                 ping_interval_ms: None,
                 shard: Some("0/3".into()),
                 deflate: None,
+                churn_per_s: None,
             },
             summary: LoadSummary {
                 throughput_per_s: samples.len() as f64,

@@ -51,6 +51,8 @@ pub struct Spec {
     pub thresholds: Vec<Threshold>,
     /// `--source-addrs` given explicitly (None: auto).
     pub sources: Option<Vec<IpAddr>>,
+    /// `--churn`: how long each connection lives before it closes and opens again.
+    pub lifetime: Option<Duration>,
 }
 
 impl Spec {
@@ -77,6 +79,14 @@ impl Spec {
         if let Some(r) = a.rate {
             if !(r.is_finite() && r > 0.0) {
                 bail!("--rate must be a positive number of messages per second");
+            }
+        }
+        if let Some(c) = a.churn {
+            if !(c.is_finite() && c > 0.0) {
+                bail!("--churn must be a positive number of connections per second");
+            }
+            if a.io == IoMode::IoUring {
+                bail!("--churn reopens connections with the tokio driver: use --io auto or --io tokio");
             }
         }
         let shard = match &a.shard {
@@ -120,6 +130,8 @@ impl Spec {
             sizes,
             thresholds,
             sources,
+            // N connections churning R a second in total: each lives N/R seconds (a shard has its share of both)
+            lifetime: a.churn.map(|c| Duration::from_secs_f64(a.connections as f64 / c)),
         })
     }
 }
@@ -203,6 +215,8 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
     // descriptors suffice)
     let uring_pool = match args.io {
         IoMode::Tokio => None,
+        // churned connections reopen in their tokio task
+        IoMode::Auto if spec.lifetime.is_some() && !fds_short => None,
         IoMode::Auto | IoMode::IoUring => match crate::load::uring::Pool::start(spec.connections, fd_limit.0) {
             Ok(pool) => Some(Arc::new(pool)),
             Err(e) if args.io == IoMode::IoUring || fds_short => {
@@ -269,6 +283,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         abort: CancellationToken::new(),
         interrupted: AtomicBool::new(false),
         park: std::sync::OnceLock::new(),
+        lifetime_ns: spec.lifetime.map(|l| l.as_nanos() as u64),
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let ctx = Arc::new(ctx);
@@ -301,6 +316,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         ping_interval_ms: args.ping_interval.map(|p| p.as_millis() as u64),
         shard: args.shard.as_ref().map(|_| spec.shard.to_string()),
         deflate: args.deflate.as_ref().map(|o| o.header_value().to_owned()),
+        churn_per_s: args.churn.map(|c| spec.shard.rate(c, args.connections)),
     };
     let generator = GeneratorInfo {
         io: if uring { "io_uring" } else { "tokio" }.into(),

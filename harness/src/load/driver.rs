@@ -82,9 +82,12 @@ pub struct Ctx {
     pub interrupted: AtomicBool,
     /// Where connections go after the handshake instead of a tokio task (io_uring), if anywhere.
     pub park: std::sync::OnceLock<Box<dyn Park>>,
+    /// `--churn`: how long a connection lives before it closes cleanly and opens again (ns).
+    pub lifetime_ns: Option<u64>,
 }
 
-/// Opens connection `local` of this shard at its ramp-up time and drives it to its end.
+/// Opens connection `local` of this shard at its ramp-up time and drives it to its end; with churn
+/// (`lifetime_ns`), closes it at the end of each lifetime and opens it again until sending stops.
 pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     let at = ctx.ramp_ns.saturating_mul(local) / ctx.connections.max(1);
     tokio::select! {
@@ -92,19 +95,46 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
         _ = ctx.abort.cancelled() => return,
         _ = ctx.stop_send.cancelled() => return,
     }
+    let mut lives = 0u64;
+    loop {
+        let Some((opened, session)) = open_session(&ctx, local).await else { return };
+        // the first lifetimes end spread evenly over one lifetime, so that closes come at an even pace
+        let retire_at = ctx.lifetime_ns.map(|l| {
+            let first = if lives == 0 { l.saturating_mul(local + 1) / ctx.connections.max(1) } else { l };
+            ctx.clock.now_ns() + first
+        });
+        let (opened, session) = match (ctx.park.get(), retire_at) {
+            (Some(park), None) => match park.park(Box::new((opened, session))) {
+                Ok(()) => return,
+                Err(back) => *back,
+            },
+            _ => (opened, session),
+        };
+        drive(&ctx, opened, session, retire_at).await;
+        ctx.collector.gauges.close();
+        lives += 1;
+        if retire_at.is_none() || ctx.stop_send.is_cancelled() || ctx.abort.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// Opens connection `local` (a handshake slot, connect, handshake) and creates its session; `None`:
+/// it failed (counted) or the run is ending.
+async fn open_session(ctx: &Ctx, local: u64) -> Option<(Opened, Session)> {
     let permit = tokio::select! {
         p = ctx.handshake_slots.acquire() => p.ok(),
-        _ = ctx.abort.cancelled() => return,
-        _ = ctx.stop_send.cancelled() => return,
+        _ = ctx.abort.cancelled() => return None,
+        _ = ctx.stop_send.cancelled() => return None,
     };
     let g = ctx.shard.global_index(local);
     let n_ep = ctx.endpoints.len().max(1) as u64;
-    let Some(ep) = ctx.endpoints.get((g % n_ep) as usize) else { return };
+    let ep = ctx.endpoints.get((g % n_ep) as usize)?;
     let source = (!ctx.sources.is_empty()).then(|| ctx.sources[((g / n_ep) % ctx.sources.len() as u64) as usize]);
     let offer = ctx.plan.deflate.as_ref().map(|d| &d.offer);
     let opened = tokio::select! {
         r = open(ep, source, &ctx.clock, ctx.connect_timeout, offer) => r,
-        _ = ctx.abort.cancelled() => return,
+        _ = ctx.abort.cancelled() => return None,
     };
     drop(permit);
     let opened = match opened {
@@ -112,7 +142,7 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
         Err(e) => {
             ctx.collector.gauges.failed.fetch_add(1, Ordering::Relaxed);
             ctx.collector.with(|t| t.error(e));
-            return;
+            return None;
         }
     };
     ctx.collector.with(|t| t.handshake.saturating_record(ns_to_us_ceil(opened.handshake_ns)));
@@ -121,28 +151,36 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     if let Some(n) = opened.deflate {
         session.set_deflate(&ctx.plan, n);
     }
-    let (opened, session) = match ctx.park.get() {
-        Some(park) => match park.park(Box::new((opened, session))) {
-            Ok(()) => return,
-            Err(back) => *back,
-        },
-        None => (opened, session),
-    };
-    drive(&ctx, opened, session).await;
-    ctx.collector.gauges.close();
+    Some((opened, session))
 }
 
-/// Drives an open connection until its session ends, the socket fails, or the run aborts.
-pub async fn drive(ctx: &Ctx, opened: Opened, s: Session) {
+/// Drives an open connection until its session ends, the socket fails, or the run aborts; from
+/// `retire_at` on (churn), it stops sending and closes once its echoes are in.
+pub async fn drive(ctx: &Ctx, opened: Opened, s: Session, retire_at: Option<u64>) {
     let Opened { stream, leftover, .. } = opened;
     match stream {
-        Transport::Plain(stream) => drive_plain(ctx, stream, leftover, s).await,
-        Transport::Tls(stream) => super::tls_driver::drive_tls(ctx, stream, leftover, s).await,
+        Transport::Plain(stream) => drive_plain(ctx, stream, leftover, s, retire_at).await,
+        Transport::Tls(stream) => super::tls_driver::drive_tls(ctx, stream, leftover, s, retire_at).await,
+    }
+}
+
+/// Whether a connection stops sending now: the measured phase is over, or its lifetime (churn).
+pub fn retiring(ctx: &Ctx, now: u64, retire_at: Option<u64>) -> bool {
+    ctx.stop_send.is_cancelled() || retire_at.is_some_and(|r| now >= r)
+}
+
+/// When the driver must wake for the session (`next`) or, while still sending, for the connection's
+/// retirement.
+pub fn wake_at(next: Next, far: u64, draining: bool, retire_at: Option<u64>) -> u64 {
+    let wake = if let Next::WakeAt(t) = next { t } else { far };
+    match retire_at {
+        Some(r) if !draining => wake.min(r),
+        _ => wake,
     }
 }
 
 /// [`drive`] over a plain socket: raw reads into a per-thread buffer, vectored writes.
-async fn drive_plain(ctx: &Ctx, stream: TcpStream, leftover: Vec<u8>, mut s: Session) {
+async fn drive_plain(ctx: &Ctx, stream: TcpStream, leftover: Vec<u8>, mut s: Session, retire_at: Option<u64>) {
     let (plan, clock, collector) = (&ctx.plan, ctx.clock, &ctx.collector);
     let mut alive = leftover.is_empty() || collector.with(|t| s.on_bytes(plan, &leftover, clock.now_ns(), t));
     drop(leftover);
@@ -163,7 +201,7 @@ async fn drive_plain(ctx: &Ctx, stream: TcpStream, leftover: Vec<u8>, mut s: Ses
             tokio::task::yield_now().await;
         }
         let now = clock.now_ns();
-        if !draining && ctx.stop_send.is_cancelled() {
+        if !draining && retiring(ctx, now, retire_at) {
             s.stop_sending();
             draining = true;
         }
@@ -181,10 +219,7 @@ async fn drive_plain(ctx: &Ctx, stream: TcpStream, leftover: Vec<u8>, mut s: Ses
         if !alive || next == Next::End || s.done() {
             return;
         }
-        let wake = match next {
-            Next::WakeAt(t) => t,
-            _ => far,
-        };
+        let wake = wake_at(next, far, draining, retire_at);
         if wake != timer_at {
             timer.as_mut().reset(clock.instant(wake).into());
             timer_at = wake;

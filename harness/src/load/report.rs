@@ -188,8 +188,9 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
         Some(r) => format!("open loop at {r:.0} msg/s, at most {} in flight per connection", s.in_flight),
         None => format!("closed loop, {} in flight per connection", s.in_flight),
     };
+    let churn = s.churn_per_s.map(|c| format!(", churn {c}/s")).unwrap_or_default();
     crate::outln!("load @ {what}");
-    crate::outln!("  {} connections, {pace}, {}-byte {} messages", s.connections, s.size, s.message_type);
+    crate::outln!("  {} connections{churn}, {pace}, {}-byte {} messages", s.connections, s.size, s.message_type);
     if !report.thresholds.is_empty() {
         crate::outln!("\nthresholds");
         for t in &report.thresholds {

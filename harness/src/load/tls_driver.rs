@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-use super::driver::Ctx;
+use super::driver::{retiring, wake_at, Ctx};
 use super::errors::LoadError;
 use super::payload::Outbox;
 use super::session::{Next, Session};
@@ -22,7 +22,13 @@ use super::session::{Next, Session};
 const READ_BUF: usize = 16 * 1024;
 
 /// Drives an open `wss://` connection until its session ends, the stream fails, or the run aborts.
-pub async fn drive_tls(ctx: &Ctx, stream: Box<TlsStream<TcpStream>>, leftover: Vec<u8>, mut s: Session) {
+pub async fn drive_tls(
+    ctx: &Ctx,
+    stream: Box<TlsStream<TcpStream>>,
+    leftover: Vec<u8>,
+    mut s: Session,
+    retire_at: Option<u64>,
+) {
     let (plan, clock, collector) = (&ctx.plan, ctx.clock, &ctx.collector);
     let mut alive = leftover.is_empty() || collector.with(|t| s.on_bytes(plan, &leftover, clock.now_ns(), t));
     drop(leftover);
@@ -36,7 +42,7 @@ pub async fn drive_tls(ctx: &Ctx, stream: Box<TlsStream<TcpStream>>, leftover: V
     let mut draining = false;
     loop {
         let now = clock.now_ns();
-        if !draining && ctx.stop_send.is_cancelled() {
+        if !draining && retiring(ctx, now, retire_at) {
             s.stop_sending();
             draining = true;
         }
@@ -53,8 +59,7 @@ pub async fn drive_tls(ctx: &Ctx, stream: Box<TlsStream<TcpStream>>, leftover: V
         if !alive || next == Next::End || (s.done() && idle) {
             return;
         }
-        let wake = if let Next::WakeAt(t) = next { t } else { far };
-        timer.as_mut().reset(clock.instant(wake).into());
+        timer.as_mut().reset(clock.instant(wake_at(next, far, draining, retire_at)).into());
         tokio::select! {
             biased;
             _ = ctx.abort.cancelled() => {
