@@ -314,6 +314,11 @@ pub struct LoadArgs {
         value_parser = crate::load::deflate::Offer::parse,
     )]
     pub deflate: Option<crate::load::deflate::Offer>,
+    /// Run a scenario file instead of echo load: roles of connections that send templated messages
+    /// and expect replies matched by JSON field or regular expression, several in flight and in any
+    /// order, with a histogram per step (docs/load.md, Scenarios). URL: the server's base URL.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
     /// Connection churn: close and reopen this many connections per second in total (each connection
     /// lives connections/RATE seconds, staggered, then closes cleanly after its last echo and opens
     /// again); every reopening is a timed handshake. Driven by the tokio driver.

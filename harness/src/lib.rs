@@ -28,6 +28,7 @@ pub mod embedded;
 pub mod launcher;
 pub mod load;
 pub mod report;
+pub mod scenario;
 pub mod serve;
 pub mod supervisor;
 pub mod verdict;

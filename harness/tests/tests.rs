@@ -29,6 +29,7 @@ mod load_large_messages;
 mod load_misbehaving_servers_make_errors;
 mod load_open_loop_corrects_coordinated_omission;
 mod load_says_when_sending_falls_behind;
+mod load_scenarios;
 mod load_shards_merge_exactly;
 mod reports_matrix;
 mod reports_open_in_chromium;

@@ -54,6 +54,7 @@ mod json;
 pub mod junit;
 pub mod load;
 pub mod matrix;
+pub mod scenario;
 pub mod schedule;
 pub mod verdict;
 

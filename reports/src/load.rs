@@ -152,6 +152,9 @@ pub struct LoadReport {
     /// For a merged report: the inputs, in order; empty otherwise.
     #[serde(default)]
     pub merged_from: Vec<String>,
+    /// A scenario run's steps and roles (`wsharness load --scenario`); absent for echo runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<crate::scenario::ScenarioReport>,
 }
 
 /// The servers loaded.
@@ -588,6 +591,13 @@ impl LoadReport {
             };
             out.settings.deflate = out.settings.deflate.take().or_else(|| r.settings.deflate.clone());
             out.errors.add(&r.errors);
+            out.scenario = match (out.scenario.take(), &r.scenario) {
+                (Some(mut a), Some(b)) => {
+                    a.add(b)?;
+                    Some(a)
+                }
+                (a, b) => a.or_else(|| b.clone()),
+            };
             let (g, o) = (&mut out.generator, &r.generator);
             g.cpu_ms += o.cpu_ms;
             g.rss_start_bytes += o.rss_start_bytes;
@@ -742,6 +752,7 @@ mod tests {
             series: vec![],
             histograms: Histograms::encode(&d).unwrap(),
             merged_from: vec![],
+            scenario: None,
         };
         r.set_percentiles(&d);
         r

@@ -138,6 +138,11 @@ impl Spec {
 
 /// Runs `wsharness load` (builds its own runtime).
 pub fn main(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    if let Some(file) = args.scenario.clone() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        raise_fd_limit();
+        return runtime.block_on(super::scenario::run_scenario(&args, &file));
+    }
     let spec = Spec::from_args(&args)?;
     let fd_limit = raise_fd_limit();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -417,7 +422,7 @@ async fn probe_deflate_all(
     Ok(negotiated)
 }
 
-fn default_out_dir(started: SystemTime) -> PathBuf {
+pub(crate) fn default_out_dir(started: SystemTime) -> PathBuf {
     let stamp = humantime::format_rfc3339_seconds(started).to_string().replace(':', "");
     PathBuf::from("reports").join(stamp)
 }

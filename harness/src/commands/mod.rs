@@ -10,6 +10,7 @@ pub mod matrix;
 pub mod merge;
 pub mod output;
 pub mod render;
+pub mod scenario;
 pub mod serve;
 pub mod server_cmd;
 

@@ -135,6 +135,7 @@ pub fn build(
         series,
         histograms: Histograms::encode(&hists)?,
         merged_from: Vec::new(),
+        scenario: None,
     };
     report.set_percentiles(&hists);
     report.thresholds = judge(&report, &hists, thresholds);

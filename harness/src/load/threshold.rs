@@ -7,6 +7,8 @@
 //!   `uncorrected_` for the other histograms (`handshake_p99<10ms`).
 //! - Counts take a number (`k` and `M` suffixes allowed): `errors`, `messages_sent`, `messages_received`,
 //!   `connections`, `throughput` (echoes per second, a trailing `/s` allowed).
+//! - A scenario's steps (`--scenario`): `step.NAME.` before a latency statistic (`step.call.p99<10ms`), or
+//!   `step.NAME.timeouts` (a count).
 //! - Operators: `<`, `<=`, `>`, `>=`, `==`, `!=`.
 //!
 //! Thresholds are judged on the report, so a merged report is judged on its exact merged histograms.
@@ -14,7 +16,7 @@
 use std::fmt;
 
 use hdrhistogram::Histogram;
-use reports::load::{DecodedHistograms, LoadReport, ThresholdResult};
+use reports::load::{decode_histogram, DecodedHistograms, LoadReport, ThresholdResult};
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +75,14 @@ pub enum Stat {
 }
 
 /// What a threshold looks at.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
     /// A latency statistic (nanoseconds).
     Latency(Which, Stat),
+    /// A latency statistic of a scenario's named expect step (nanoseconds).
+    StepLatency(String, Stat),
+    /// Timeouts of a scenario's named expect step.
+    StepTimeouts(String),
     /// Errors of every kind.
     Errors,
     /// Measured messages sent.
@@ -171,6 +177,19 @@ impl Threshold {
             "messages_received" => Metric::MessagesReceived,
             "connections" => Metric::Connections,
             "throughput" => Metric::Throughput,
+            other if other.starts_with("step.") => {
+                let (step, stat) = other["step.".len()..]
+                    .rsplit_once('.')
+                    .filter(|(step, _)| !step.is_empty())
+                    .ok_or_else(|| err("a step metric is step.NAME.STAT, e.g. step.call.p99 or step.call.timeouts"))?;
+                match stat {
+                    "timeouts" => Metric::StepTimeouts(step.to_owned()),
+                    s => Metric::StepLatency(
+                        step.to_owned(),
+                        parse_stat(s).ok_or_else(|| err(&format!("unknown step statistic '{s}'")))?,
+                    ),
+                }
+            }
             other => {
                 let (which, stat) = if let Some(s) = other.strip_prefix("handshake_") {
                     (Which::Handshake, s)
@@ -185,7 +204,7 @@ impl Threshold {
             }
         };
         let limit = match metric {
-            Metric::Latency(..) => parse_duration_ns(value)
+            Metric::Latency(..) | Metric::StepLatency(..) => parse_duration_ns(value)
                 .ok_or_else(|| err(&format!("'{}' is not a duration such as 5ms or 250us", value.trim())))?,
             _ => parse_count(value).ok_or_else(|| err(&format!("'{}' is not a number", value.trim())))?,
         };
@@ -195,7 +214,18 @@ impl Threshold {
     /// The observed value (nanoseconds for latencies).
     pub fn observe(&self, report: &LoadReport, hists: &DecodedHistograms) -> f64 {
         let s = &report.summary;
-        match self.metric {
+        match &self.metric {
+            Metric::StepTimeouts(step) => {
+                report.scenario.as_ref().and_then(|sc| sc.step(step)).map_or(0.0, |st| st.timeouts as f64)
+            }
+            Metric::StepLatency(step, stat) => {
+                let h = report
+                    .scenario
+                    .as_ref()
+                    .and_then(|sc| sc.step(step))
+                    .and_then(|st| decode_histogram(&st.histogram).ok());
+                h.map_or(0.0, |h| stat_us(&h, *stat) * 1e3)
+            }
             Metric::Errors => s.errors as f64,
             Metric::MessagesSent => s.messages_sent as f64,
             Metric::MessagesReceived => s.messages_received as f64,
@@ -208,17 +238,7 @@ impl Threshold {
                     Which::Handshake => &hists.handshake,
                     Which::Ping => &hists.ping,
                 };
-                let us = if h.is_empty() {
-                    0.0
-                } else {
-                    match stat {
-                        Stat::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
-                        Stat::Min => h.min() as f64,
-                        Stat::Mean => h.mean(),
-                        Stat::Max => h.max() as f64,
-                    }
-                };
-                us * 1e3
+                stat_us(h, *stat) * 1e3
             }
         }
     }
@@ -228,7 +248,7 @@ impl Threshold {
         let observed = self.observe(report, hists);
         let passed = self.op.holds(observed, self.limit);
         let show = |v: f64| match self.metric {
-            Metric::Latency(..) => format_ns(v),
+            Metric::Latency(..) | Metric::StepLatency(..) => format_ns(v),
             Metric::Throughput => format!("{v:.0}/s"),
             _ => format!("{v:.0}"),
         };
@@ -249,6 +269,19 @@ impl Threshold {
             }
         });
         ThresholdResult { expr: self.expr.clone(), observed: show(observed), passed, detail }
+    }
+}
+
+/// A statistic of a histogram in µs (0 when it is empty).
+fn stat_us(h: &Histogram<u64>, stat: Stat) -> f64 {
+    if h.is_empty() {
+        return 0.0;
+    }
+    match stat {
+        Stat::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+        Stat::Min => h.min() as f64,
+        Stat::Mean => h.mean(),
+        Stat::Max => h.max() as f64,
     }
 }
 
@@ -287,6 +320,11 @@ mod tests {
     fn parses_the_documented_forms() {
         let t = Threshold::parse("p99<5ms").unwrap();
         assert_eq!((t.metric, t.op, t.limit), (Metric::Latency(Which::Latency, Stat::Percentile(99.0)), Op::Lt, 5e6));
+        let t = Threshold::parse("step.call.p99<10ms").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((t.metric, t.limit), (Metric::StepLatency("call".into(), Stat::Percentile(99.0)), 10e6));
+        let t = Threshold::parse("step.graphql.next.timeouts==0").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.metric, Metric::StepTimeouts("graphql.next".into()));
+        assert!(Threshold::parse("step.p99<1ms").is_err());
         let t = Threshold::parse("p99.9<20ms").unwrap();
         assert_eq!(t.metric, Metric::Latency(Which::Latency, Stat::Percentile(99.9)));
         assert_eq!(Threshold::parse("p999<=1s").unwrap().metric, t.metric);

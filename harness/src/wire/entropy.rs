@@ -20,6 +20,11 @@ fn next_u64() -> u64 {
     hasher.finish()
 }
 
+/// A fresh unpredictable 64-bit value, for the crate's other needs (a scenario's random pauses).
+pub(crate) fn random_u64() -> u64 {
+    next_u64()
+}
+
 /// `N` fresh unpredictable bytes.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];

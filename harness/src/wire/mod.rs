@@ -36,7 +36,7 @@
 //! the rules it keeps, from a server or a client), [`frame`] (the builder), [`reader`],
 //! [`message`], [`handshake`], [`violation`], and [`deflate`] (permessage-deflate, RFC 7692).
 
-mod entropy;
+pub(crate) mod entropy;
 
 pub mod close;
 pub mod deflate;

@@ -1,0 +1,143 @@
+//! Running a scenario: every role's connections, a task each, through warmup, the measured phase
+//! and the drain, then every connection's [`Tally`] added up.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::conn::{drive, End, Signals};
+use super::engine::Engine;
+use super::file::{Role, Scenario};
+use super::stats::Tally;
+use crate::load::connect::{open, Endpoint, Opened};
+use crate::load::stats::{ns_to_us_ceil, Clock};
+
+/// How a scenario runs.
+pub struct RunSpec {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Per role (in the scenario's order), where its connections go.
+    pub endpoints: Vec<Endpoint>,
+    /// Kept out of the results.
+    pub warmup: Duration,
+    /// The measured phase.
+    pub duration: Duration,
+    /// Longest wait for a connect, a handshake, a write or the close.
+    pub timeout: Duration,
+    /// Handshakes in progress at once, at most.
+    pub max_handshakes: usize,
+}
+
+/// What a run did.
+pub struct Outcome {
+    /// When it started.
+    pub started_at: SystemTime,
+    /// Every connection's numbers, added up.
+    pub tally: Tally,
+    /// From start to the last connection's end.
+    pub wall: Duration,
+    /// The measured phase as it ran.
+    pub measured: Duration,
+    /// Connections whose handshake succeeded.
+    pub opened: u64,
+    /// Connections that could not be opened.
+    pub failed: u64,
+    /// Ctrl-C.
+    pub interrupted: bool,
+}
+
+/// What every connection task shares.
+struct Shared {
+    clock: Clock,
+    measure_from_ns: u64,
+    timeout: Duration,
+    slots: Semaphore,
+    stop: CancellationToken,
+    abort: CancellationToken,
+}
+
+/// Runs the scenario to its end (Ctrl-C ends it early, marked interrupted).
+pub async fn run(spec: RunSpec) -> Outcome {
+    let started_at = SystemTime::now();
+    let clock = Clock::start();
+    let shared = Arc::new(Shared {
+        clock,
+        measure_from_ns: spec.warmup.as_nanos() as u64,
+        timeout: spec.timeout,
+        slots: Semaphore::new(spec.max_handshakes.max(1)),
+        stop: CancellationToken::new(),
+        abort: CancellationToken::new(),
+    });
+    let mut set = JoinSet::new();
+    for (role, ep) in spec.scenario.roles.iter().zip(&spec.endpoints) {
+        for conn in 0..role.connections {
+            set.spawn(connection(Arc::clone(&shared), Arc::clone(role), ep.clone(), conn));
+        }
+    }
+    let end_of_measure = spec.warmup + spec.duration;
+    let mut interrupted = false;
+    tokio::select! {
+        _ = tokio::time::sleep(end_of_measure) => {}
+        _ = tokio::signal::ctrl_c() => interrupted = true,
+    }
+    let measured = Duration::from_nanos(clock.now_ns()).saturating_sub(spec.warmup).min(spec.duration);
+    shared.stop.cancel();
+    if interrupted {
+        shared.abort.cancel();
+    }
+    let mut tally = Tally::default();
+    let (mut opened, mut failed) = (0u64, 0u64);
+    // the drain: outstanding replies are awaited up to the timeout, then the rest is aborted
+    let drain = tokio::time::sleep(spec.timeout + Duration::from_secs(1));
+    tokio::pin!(drain);
+    loop {
+        tokio::select! {
+            joined = set.join_next() => match joined {
+                Some(Ok((t, was_opened))) => {
+                    tally.add(&t);
+                    if was_opened { opened += 1 } else { failed += 1 }
+                }
+                Some(Err(_)) => failed += 1,
+                None => break,
+            },
+            _ = &mut drain, if !shared.abort.is_cancelled() => shared.abort.cancel(),
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                shared.abort.cancel();
+            }
+        }
+    }
+    Outcome { started_at, tally, wall: Duration::from_nanos(clock.now_ns()), measured, opened, failed, interrupted }
+}
+
+/// One connection of `role`: opens, runs the engine to the end; its tally, and whether it opened.
+async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> (Tally, bool) {
+    let mut tally = Tally::default();
+    let permit = tokio::select! {
+        p = shared.slots.acquire() => p.ok(),
+        _ = shared.stop.cancelled() => return (tally, false),
+    };
+    let opened = tokio::select! {
+        r = open(&ep, None, &shared.clock, shared.timeout, None) => r,
+        _ = shared.abort.cancelled() => return (tally, false),
+    };
+    drop(permit);
+    let Opened { stream, leftover, handshake_ns, .. } = match opened {
+        Ok(o) => o,
+        Err(e) => {
+            tally.error(e.detail());
+            return (tally, false);
+        }
+    };
+    tally.handshake.saturating_record(ns_to_us_ceil(handshake_ns));
+    let engine = Engine::new(role, conn, shared.clock.now_ns(), shared.measure_from_ns);
+    let signals = Signals { stop: &shared.stop, abort: &shared.abort };
+    let end = drive(stream, &leftover, engine, shared.clock, shared.timeout, signals, &mut tally).await;
+    if end == End::Aborted && !shared.stop.is_cancelled() {
+        tally.error("aborted".into());
+    }
+    (tally, true)
+}

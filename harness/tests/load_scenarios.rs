@@ -1,0 +1,102 @@
+//! `wsharness load --scenario`: the shipped scenarios against the example application, replies
+//! matched by id and out of order with none given to the wrong request, per-step histograms and
+//! thresholds, and a mistake in a scenario file as `file:line` and exit 2.
+
+use std::path::PathBuf;
+
+use crate::load_support::{report, temp_dir, wsharness};
+
+/// The example server on a free port, in its own runtime thread; its URL.
+fn example_server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Runtime::new() else { return };
+        rt.block_on(async move {
+            let options = example_server::Options { jitter: std::time::Duration::from_millis(3), ..Default::default() };
+            let Ok(server) = example_server::Server::bind("127.0.0.1:0".parse().expect("addr"), options).await else {
+                return;
+            };
+            let _ = tx.send(server.local_addr().map(|a| format!("ws://{a}")));
+            server.run().await;
+        });
+    });
+    rx.recv().expect("the example server starts").expect("its address")
+}
+
+fn scenario(name: &str) -> String {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "scenarios", name].iter().collect();
+    path.display().to_string()
+}
+
+#[test]
+fn json_rpc_with_sixteen_in_flight_and_reordered_replies_gives_no_reply_to_the_wrong_request() {
+    let _turn = crate::support::turn(module_path!());
+    let url = example_server();
+    let dir = temp_dir("scenario-rpc");
+    let file = scenario("jsonrpc.toml");
+    let args = ["load", "--scenario", &file, &url, "-d", "2s", "--threshold", "step.call.timeouts==0", "--out", "run"];
+    let out = wsharness(&args, &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r = crate::reports_written_by_runs::assert_valid(&dir.join("run/report.json"));
+    let sc = &r["scenario"];
+    let call = &sc["steps"][0];
+    assert_eq!(call["name"], "call");
+    // each reply had to carry its own request's id, connection and send time: one given to another
+    // request would have matched nothing (unsolicited) and left its own to time out
+    assert!(call["latency_us"]["count"].as_u64().unwrap_or(0) > 1000, "{call}");
+    assert_eq!(call["timeouts"], 0, "{call}");
+    assert_eq!(sc["roles"][0]["unsolicited"], 0, "{}", sc["roles"]);
+    assert_eq!(r["summary"]["errors"], 0, "{}", r["errors"]);
+    assert_eq!(r["thresholds"][0]["passed"], true);
+    let html = std::fs::read_to_string(dir.join("run/report.html")).unwrap_or_default();
+    assert!(html.contains("id=\"steps\"") && html.contains("<td class=\"mono\">call</td>"), "the page lists the steps");
+}
+
+#[test]
+fn a_graphql_transport_ws_flow_runs_setup_once_then_subscribe_next_complete() {
+    let _turn = crate::support::turn(module_path!());
+    let url = example_server();
+    let dir = temp_dir("scenario-graphql");
+    let file = scenario("graphql-subscription.toml");
+    let out = wsharness(&["load", "--scenario", &file, &url, "-d", "2s", "--out", "run"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r = report(&dir.join("run/report.json"));
+    let steps = &r["scenario"]["steps"];
+    let count = |name: &str| {
+        let step = steps.as_array().and_then(|s| s.iter().find(|s| s["name"] == name)).cloned().unwrap_or_default();
+        (step["latency_us"]["count"].as_u64().unwrap_or(0), step["timeouts"].as_u64().unwrap_or(99))
+    };
+    let connections = r["scenario"]["roles"][0]["connections"].as_u64().unwrap_or(0);
+    assert_eq!(count("ack"), (connections, 0), "one connection_ack per connection");
+    let (completes, timeouts) = count("complete");
+    assert!(completes > 100 && timeouts == 0, "{steps}");
+    // every complete closed a subscription that had its five next messages (some may be in flight at the end)
+    let (nexts, _) = count("next");
+    assert!(nexts >= 5 * completes && nexts <= 5 * completes + 5 * 80, "{nexts} next, {completes} complete");
+    assert_eq!(r["scenario"]["roles"][0]["unsolicited"], 0);
+    assert_eq!(r["summary"]["errors"], 0, "{}", r["errors"]);
+}
+
+#[test]
+fn a_step_threshold_breaks_and_a_mistake_in_the_file_is_its_line_and_exit_2() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("scenario-mistakes");
+    // against the embedded reference server, the echo scenario: a 1 ns p99 cannot hold
+    let file = scenario("echo-text.toml");
+    let out =
+        wsharness(&["load", "--scenario", &file, "-d", "1s", "--threshold", "step.echo.p99<1ns", "--out", "run"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("step.echo.p99<1ns"), "{stderr}");
+    // an open-loop scenario: the schedule is judged as for echo runs, and the report is valid
+    let r = crate::reports_written_by_runs::assert_valid(&dir.join("run/report.json"));
+    assert!(r["summary"]["schedule"]["planned"].as_u64().unwrap_or(0) > 1000, "{}", r["summary"]);
+    std::fs::write(dir.join("bad.toml"), "[[role]]\nname = \"r\"\n[[role.step]]\nsend = \"{{sequence}}\"\n")
+        .expect("write");
+    let out = wsharness(&["load", "--scenario", "bad.toml"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:3: unknown variable {{sequence}}"), "{stderr}");
+}
