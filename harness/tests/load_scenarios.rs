@@ -100,3 +100,57 @@ fn a_step_threshold_breaks_and_a_mistake_in_the_file_is_its_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.toml:3: unknown variable {{sequence}}"), "{stderr}");
 }
+
+/// The example server with `delay` on every message it sends, on a free port; its URL.
+fn example_server_delayed(delay: std::time::Duration) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Runtime::new() else { return };
+        rt.block_on(async move {
+            let options = example_server::Options { delay, ..Default::default() };
+            let Ok(server) = example_server::Server::bind("127.0.0.1:0".parse().expect("addr"), options).await else {
+                return;
+            };
+            let _ = tx.send(server.local_addr().map(|a| format!("ws://{a}")));
+            server.run().await;
+        });
+    });
+    rx.recv().expect("the example server starts").expect("its address")
+}
+
+/// A fan-out run of `scenarios/fanout.toml` with 200 receivers against `url`: its delivery report.
+fn fanout(url: &str, dir: &std::path::Path) -> serde_json::Value {
+    let file = scenario("fanout.toml");
+    std::fs::write(
+        dir.join("fanout.toml"),
+        std::fs::read_to_string(&file).expect("read").replace("connections = 1000", "connections = 200"),
+    )
+    .expect("write");
+    let out = wsharness(&["load", "--scenario", "fanout.toml", url, "-d", "2s", "--out", "run"], dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    crate::reports_written_by_runs::assert_valid(&dir.join("run/report.json"))["scenario"]["deliveries"][0].clone()
+}
+
+#[test]
+fn fan_out_times_every_receiver_on_one_clock_misses_nothing_and_a_server_delay_moves_it_by_that_much() {
+    let _turn = crate::support::turn(module_path!());
+    let (fast, slow) = (example_server(), example_server_delayed(std::time::Duration::from_millis(50)));
+    let (a, b) = (temp_dir("fanout-fast"), temp_dir("fanout-slow"));
+    let d = fanout(&fast, &a);
+    // 10 messages a second for 2 s to 200 receivers: every one got every message, once, in order
+    let messages = d["messages"].as_u64().unwrap_or(0);
+    assert!((19..=21).contains(&messages), "{d}");
+    assert_eq!(d["received"].as_u64(), Some(messages * 200), "{d}");
+    assert_eq!(d["reached_all"].as_u64(), Some(messages), "{d}");
+    for zero in ["missing", "duplicates", "out_of_order", "untimed"] {
+        assert_eq!(d[zero], 0, "{zero}: {d}");
+    }
+    assert!(d["completion_us"]["p99"].as_u64().unwrap_or(0) >= d["latency_us"]["p50"].as_u64().unwrap_or(u64::MAX));
+    // the same run against the server holding every message 50 ms: the median moves by about that
+    let slow = fanout(&slow, &b);
+    let (p50_fast, p50_slow) =
+        (d["latency_us"]["p50"].as_u64().unwrap_or(0), slow["latency_us"]["p50"].as_u64().unwrap_or(0));
+    let moved = p50_slow as i64 - p50_fast as i64;
+    assert!((40_000..=70_000).contains(&moved), "p50 {p50_fast} µs -> {p50_slow} µs");
+}

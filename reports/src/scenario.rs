@@ -20,6 +20,42 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     /// Each role, in name order.
     pub roles: Vec<RoleReport>,
+    /// Fan-out: each receive, in name order (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryReport>,
+}
+
+/// Fan-out: the messages one role published through the server, as another role's connections got
+/// them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The receive's name.
+    pub name: String,
+    /// The receiving role.
+    pub role: String,
+    /// Delivery latency at each receiver, from the publisher's intended send time, on one process
+    /// clock (µs); messages stamped by another process are counted in `untimed`.
+    pub latency_us: Percentiles,
+    /// Its histogram, lossless.
+    pub histogram: String,
+    /// Messages received, counted once per receiver.
+    pub received: u64,
+    /// Of them, stamped by another process (another shard's publisher): counted, not timed.
+    pub untimed: u64,
+    /// Messages a receiver got again.
+    pub duplicates: u64,
+    /// Messages a receiver got after a later one of the same publisher.
+    pub out_of_order: u64,
+    /// Messages a receiver never got, from the first it got to the publisher's last.
+    pub missing: u64,
+    /// Distinct messages published by this process's publishers and received.
+    pub messages: u64,
+    /// Of them, those every receiver got.
+    pub reached_all: u64,
+    /// Per message, the time until its last receiver had it (µs; this process's receivers).
+    pub completion_us: Percentiles,
+    /// Its histogram, lossless.
+    pub completion_histogram: String,
 }
 
 /// One expect step.
@@ -80,12 +116,45 @@ impl ScenarioReport {
             mine.unsolicited += r.unsolicited;
         }
         self.roles = roles.into_values().collect();
+        for d in &other.deliveries {
+            match self.deliveries.iter_mut().find(|m| m.name == d.name) {
+                Some(mine) => mine.add(d)?,
+                None => self.deliveries.push(d.clone()),
+            }
+        }
         Ok(())
+    }
+
+    /// The receive named `name` (case-insensitively).
+    pub fn delivery(&self, name: &str) -> Option<&DeliveryReport> {
+        self.deliveries.iter().find(|d| d.name.eq_ignore_ascii_case(name))
     }
 
     /// The step named `name` (case-insensitively).
     pub fn step(&self, name: &str) -> Option<&StepReport> {
         self.steps.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl DeliveryReport {
+    /// Adds another shard's numbers: counts add up, histograms exactly; a message's completion is per
+    /// process (its receivers in other shards are not seen), so completions are pooled.
+    pub fn add(&mut self, o: &DeliveryReport) -> Result<(), HistogramError> {
+        let merge = |a: &str, b: &str| -> Result<(Percentiles, String), HistogramError> {
+            let mut h = decode_histogram(a)?;
+            h.add(decode_histogram(b)?).map_err(HistogramError::Add)?;
+            Ok((Percentiles::of(&h), if h.is_empty() { String::new() } else { encode_histogram(&h)? }))
+        };
+        (self.latency_us, self.histogram) = merge(&self.histogram, &o.histogram)?;
+        (self.completion_us, self.completion_histogram) = merge(&self.completion_histogram, &o.completion_histogram)?;
+        self.received += o.received;
+        self.untimed += o.untimed;
+        self.duplicates += o.duplicates;
+        self.out_of_order += o.out_of_order;
+        self.missing += o.missing;
+        self.messages += o.messages;
+        self.reached_all += o.reached_all;
+        Ok(())
     }
 }
 

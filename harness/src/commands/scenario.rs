@@ -9,7 +9,7 @@ use reports::load::{
     encode_histogram, new_histogram, DecodedHistograms, ErrorCounts, GeneratorInfo, Histograms, LoadReport,
     LoadSettings, LoadSummary, LoadTarget, Percentiles,
 };
-use reports::scenario::{RoleReport, ScenarioReport, StepReport};
+use reports::scenario::{DeliveryReport, RoleReport, ScenarioReport, StepReport};
 use reports::schedule::Schedule;
 
 use super::{EXIT_INTERRUPTED, EXIT_USAGE};
@@ -217,10 +217,44 @@ fn build(
         series: Vec::new(),
         histograms: Histograms::encode(&hists)?,
         merged_from: Vec::new(),
-        scenario: Some(ScenarioReport { name: scenario.name.clone(), file: file.display().to_string(), steps, roles }),
+        scenario: Some(ScenarioReport {
+            name: scenario.name.clone(),
+            file: file.display().to_string(),
+            steps,
+            roles,
+            deliveries: deliveries(o, scenario)?,
+        }),
     };
     report.set_percentiles(&hists);
     Ok(report)
+}
+
+/// Fan-out: each receive's numbers, missing messages and completion from the whole run.
+fn deliveries(o: &Outcome, scenario: &Scenario) -> anyhow::Result<Vec<DeliveryReport>> {
+    let highest = o.completion.highest();
+    let mut out = Vec::new();
+    for (name, d) in &o.tally.deliveries {
+        let receivers = scenario.roles.iter().find(|r| r.name == d.role).map_or(0, |r| r.connections);
+        let (completion, messages, reached_all) = o.completion.summary(receivers);
+        let encode =
+            |h: &hdrhistogram::Histogram<u64>| if h.is_empty() { Ok(String::new()) } else { encode_histogram(h) };
+        out.push(DeliveryReport {
+            name: name.clone(),
+            role: d.role.clone(),
+            latency_us: Percentiles::of(&d.latency),
+            histogram: encode(&d.latency)?,
+            received: d.received,
+            untimed: d.untimed,
+            duplicates: d.duplicates,
+            out_of_order: d.out_of_order,
+            missing: crate::scenario::fanout::missing(&d.spans, &highest),
+            messages,
+            reached_all,
+            completion_us: Percentiles::of(&completion),
+            completion_histogram: encode(&completion)?,
+        });
+    }
+    Ok(out)
 }
 
 fn settings(scenario: &Scenario, args: &LoadArgs, o: &Outcome, warmup: Duration, rate: Option<f64>) -> LoadSettings {
@@ -271,6 +305,20 @@ fn print(r: &LoadReport) {
             us(l.p999),
             us(l.max),
             s.timeouts
+        );
+    }
+    for d in &sc.deliveries {
+        let (l, c) = (&d.latency_us, &d.completion_us);
+        crate::outln!(
+            "\n  fan-out {} ({}): {} deliveries, delivery p50 {} p99 {} p99.9 {} max {}; {} messages, {} reached every receiver, completion p99 {}",
+            d.name, d.role, d.received, us(l.p50), us(l.p99), us(l.p999), us(l.max), d.messages, d.reached_all, us(c.p99)
+        );
+        crate::outln!(
+            "    missing {}, duplicates {}, out of order {}, untimed (another process's publisher) {}",
+            d.missing,
+            d.duplicates,
+            d.out_of_order,
+            d.untimed
         );
     }
     crate::outln!("\n  {:<24} {:>12} {:>12} {:>12}", "role", "connections", "iterations", "unsolicited");

@@ -31,19 +31,37 @@ pub enum End {
     Failed,
 }
 
+/// A connection that only receives stays open this long after the last sending connection ended,
+/// so that what was published at the end of the run still reaches it.
+pub const RECEIVE_GRACE: Duration = Duration::from_millis(500);
+
 /// Signals from the run.
 pub struct Signals<'a> {
     /// Cancelled at the end of the measured phase: start no iteration, close once drained.
     pub stop: &'a tokio_util::sync::CancellationToken,
     /// Cancelled to stop at once.
     pub abort: &'a tokio_util::sync::CancellationToken,
+    /// Connections of roles that send, still running; `None`: this connection sends itself.
+    pub senders: Option<&'a std::sync::atomic::AtomicU64>,
+}
+
+impl Signals<'_> {
+    /// For a receive-only connection: whether every sender has ended (since when, `quiet_since`).
+    fn senders_done(&self, now: u64, quiet_since: &mut Option<u64>) -> bool {
+        let Some(senders) = self.senders else { return true };
+        if senders.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            return false;
+        }
+        let since = *quiet_since.get_or_insert(now);
+        now >= since + RECEIVE_GRACE.as_nanos() as u64
+    }
 }
 
 /// Drives `engine` over `stream` to its end. `leftover`: bytes read after the 101.
 pub async fn drive(
     mut stream: Transport,
     leftover: &[u8],
-    mut engine: Engine,
+    engine: &mut Engine,
     clock: Clock,
     timeout: Duration,
     signals: Signals<'_>,
@@ -54,10 +72,11 @@ pub async fn drive(
     let mut assembler = MessageAssembler::with_max_message(MAX_MESSAGE);
     let mut buf = vec![0u8; READ_BUF];
     let mut closing: Option<u64> = None;
+    let mut quiet_since: Option<u64> = None;
     loop {
         let now = clock.now_ns();
         let mut replies = Vec::new();
-        match take_frames(&mut reader, &mut assembler, &mut engine, now, tally, &mut replies) {
+        match take_frames(&mut reader, &mut assembler, engine, now, tally, &mut replies) {
             Frames::More => {}
             Frames::Closed(code) => {
                 if closing.is_none() {
@@ -77,7 +96,8 @@ pub async fn drive(
         }
         let wake = engine.poll(now, tally);
         replies.extend(engine.take_outgoing().into_iter().map(frame_of));
-        if closing.is_none() && signals.stop.is_cancelled() && engine.drained() {
+        let lingering = signals.stop.is_cancelled() && !signals.senders_done(now, &mut quiet_since);
+        if closing.is_none() && signals.stop.is_cancelled() && engine.drained() && !lingering {
             replies.push(FrameSpec::close(CloseCode::NORMAL, ""));
             closing = Some(now + timeout.as_nanos() as u64);
         }
@@ -89,7 +109,9 @@ pub async fn drive(
             // what was just sent may have started more steps
             continue;
         }
-        let wake = closing.into_iter().chain(wake).min();
+        // a lingering receiver looks at the senders again soon
+        let linger_check = lingering.then_some(now + 20_000_000);
+        let wake = closing.into_iter().chain(wake).chain(linger_check).min();
         if closing.is_some_and(|deadline| now >= deadline) {
             tally.error("timeout close".into());
             return End::Failed;
@@ -114,13 +136,9 @@ pub async fn drive(
                 }
             },
             _ = sleep => {}
-            _ = signals.stop.cancelled(), if !engine_stopped(&signals) => {}
+            _ = signals.stop.cancelled(), if !signals.stop.is_cancelled() => {}
         }
     }
-}
-
-fn engine_stopped(signals: &Signals<'_>) -> bool {
-    signals.stop.is_cancelled()
 }
 
 /// What the frames read so far did.

@@ -11,8 +11,11 @@
 
 use std::sync::Arc;
 
-use super::file::{Role, Step};
-use super::matcher::{Filled, Incoming};
+use std::collections::HashMap;
+
+use super::fanout::{Completion, Delivery, Track};
+use super::file::{Receive, Role, Step};
+use super::matcher::{as_text, Filled, Incoming};
 use super::stats::Tally;
 use super::template::Vars;
 
@@ -81,6 +84,12 @@ pub struct Engine {
     /// Results before this time are not recorded (warmup).
     measure_from_ns: u64,
     outgoing: Vec<Outgoing>,
+    /// Fan-out: the receive's matcher, filled for this connection.
+    receive: Option<Filled>,
+    /// Fan-out: what this receiver got from each publisher.
+    tracks: HashMap<String, Track>,
+    /// Fan-out: when each message reached its last receiver (shared by the process's connections).
+    completion: Option<Arc<Completion>>,
 }
 
 impl Engine {
@@ -93,6 +102,8 @@ impl Engine {
         });
         let setup = (!role.setup.is_empty()).then(|| Slot { state: SlotState::Run, due_ns: now_ns, ..Slot::idle() });
         let slots = vec![Slot::idle(); role.in_flight as usize];
+        let vars = Vars { seq: 0, conn, role: &role.name, now_ns, due_ns: now_ns };
+        let receive = role.receive.as_ref().map(|r| r.matcher.fill(vars));
         Engine {
             role,
             conn,
@@ -103,7 +114,24 @@ impl Engine {
             stopped: false,
             measure_from_ns,
             outgoing: Vec::new(),
+            receive,
+            tracks: HashMap::new(),
+            completion: None,
         }
+    }
+
+    /// Shares `completion` with the process's other receivers (fan-out).
+    pub fn with_completion(mut self, completion: Arc<Completion>) -> Engine {
+        self.completion = Some(completion);
+        self
+    }
+
+    /// At the connection's end: what this receiver got from each publisher, for the missing count.
+    pub fn finish(&mut self, tally: &mut Tally) {
+        let Some(rc) = &self.role.receive else { return };
+        let spans: Vec<(String, u64, u64)> =
+            self.tracks.iter().filter_map(|(p, t)| t.span().map(|(first, n)| (p.clone(), first, n))).collect();
+        tally.delivery(&rc.name, &self.role.name).spans.extend(spans);
     }
 
     /// Starts no new iteration from now on.
@@ -155,7 +183,8 @@ impl Engine {
 
     /// Starts an iteration in an idle slot if one may start now.
     fn start(&mut self, slot: &mut Slot, now_ns: u64) -> bool {
-        if self.stopped || self.setup.is_some() {
+        // a role that only receives (fan-out) has no loop to run
+        if self.stopped || self.setup.is_some() || self.role.steps.is_empty() {
             return false;
         }
         let due = match &mut self.schedule {
@@ -206,7 +235,7 @@ impl Engine {
                 slot.state = SlotState::Idle;
                 return;
             };
-            let vars = Vars { seq: slot.seq, conn: self.conn, role: &self.role.name, now_ns };
+            let vars = Vars { seq: slot.seq, conn: self.conn, role: &self.role.name, now_ns, due_ns: slot.due_ns };
             match step {
                 Step::Send { template, binary } => {
                     self.outgoing.push(Outgoing { text: template.render(vars), binary: *binary });
@@ -260,8 +289,48 @@ impl Engine {
                 return true;
             }
         }
+        if let (Some(rc), Some(filled)) = (&role.receive, &self.receive) {
+            if filled.matches(&msg) {
+                self.deliver(rc, &msg, now_ns, tally);
+                return true;
+            }
+        }
         tally.unsolicited(&role.name, role.unsolicited_is_error);
         false
+    }
+
+    /// A published message reached this receiver: timed when this process stamped it.
+    fn deliver(&mut self, rc: &Receive, msg: &Incoming<'_>, now_ns: u64, tally: &mut Tally) {
+        let field = |p: &str| msg.json().and_then(|v| v.pointer(p)).map(|v| as_text(v).into_owned());
+        let number = |p: &str| field(p).and_then(|t| t.parse::<u64>().ok());
+        let (Some(seq), stamp) = (number(&rc.seq), number(&rc.sent_ns)) else {
+            // a message that looks published but carries no sequence number: not ours to time
+            tally.unsolicited(&self.role.name, self.role.unsolicited_is_error);
+            return;
+        };
+        let publisher = rc.publisher.as_deref().and_then(field).unwrap_or_default();
+        let ours = rc.run.as_deref().is_none_or(|p| field(p).as_deref() == Some(super::template::run_id()));
+        let stamp = stamp.filter(|_| ours);
+        if stamp.is_some_and(|s| s < self.measure_from_ns) {
+            return; // published during the warmup
+        }
+        let d = tally.delivery(&rc.name, &self.role.name);
+        match self.tracks.entry(publisher.clone()).or_default().arrive(seq) {
+            Delivery::Duplicate => {
+                d.duplicates += 1;
+                return;
+            }
+            Delivery::OutOfOrder => d.out_of_order += 1,
+            Delivery::InOrder => {}
+        }
+        d.received += 1;
+        match stamp {
+            Some(s) => d.latency.saturating_record(crate::load::stats::ns_to_us_ceil(now_ns.saturating_sub(s))),
+            None => d.untimed += 1,
+        }
+        if let Some(c) = &self.completion {
+            c.reached(&publisher, seq, stamp, now_ns);
+        }
     }
 
     /// Offers `msg` to `slot` (running `steps`); when it matches, counts it and, once the wait is

@@ -98,8 +98,28 @@ pub struct Role {
     pub unsolicited_is_error: bool,
     /// Once per connection, before the loop.
     pub setup: Vec<Step>,
-    /// The loop.
+    /// The loop (empty for a role that only receives).
     pub steps: Vec<Step>,
+    /// Fan-out: the published messages this role receives and times.
+    pub receive: Option<Receive>,
+}
+
+/// How a receiving role recognises the messages another role publishes (fan-out), and times them on
+/// the process clock the publisher stamped them with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receive {
+    /// The histogram and counters it goes to.
+    pub name: String,
+    /// Which messages are published ones.
+    pub matcher: Matcher,
+    /// JSON pointer to the publisher's stamp (its `{{due_ns}}`: when the message was meant to leave).
+    pub sent_ns: String,
+    /// JSON pointer to the publisher's `{{run}}`: a stamp from another process is counted, not timed.
+    pub run: Option<String>,
+    /// JSON pointer to the publisher's identity (`{{conn}}`), if several publish.
+    pub publisher: Option<String>,
+    /// JSON pointer to the publisher's sequence number (`{{seq}}`).
+    pub seq: String,
 }
 
 /// One step.
@@ -167,6 +187,19 @@ struct RawRole {
     setup: Vec<Spanned<RawStep>>,
     #[serde(default, rename = "step")]
     steps: Vec<Spanned<RawStep>>,
+    receive: Option<RawReceive>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReceive {
+    name: Option<String>,
+    #[serde(rename = "match")]
+    matches: RawExpect,
+    sent_ns: String,
+    run: Option<String>,
+    publisher: Option<String>,
+    seq: String,
 }
 
 fn one() -> u64 {
@@ -282,9 +315,10 @@ fn build_role(r: &RawRole) -> Result<Role, Problem> {
         let (n, v) = crate::load::connect::parse_header(&format!("{name}: {value}")).map_err(msg)?;
         headers.push((n, v));
     }
-    if r.steps.is_empty() {
-        return Err(msg("needs at least one [[role.step]] (the loop)".into()));
+    if r.steps.is_empty() && r.receive.is_none() {
+        return Err(msg("needs at least one [[role.step]] (the loop), or a [role.receive] table".into()));
     }
+    let receive = r.receive.as_ref().map(|rc| build_receive(rc, &r.name)).transpose().map_err(msg)?;
     if r.setup.len() + r.steps.len() > MAX_STEPS {
         return Err(msg(format!("at most {MAX_STEPS} steps")));
     }
@@ -319,6 +353,36 @@ fn build_role(r: &RawRole) -> Result<Role, Problem> {
         unsolicited_is_error,
         setup,
         steps,
+        receive,
+    })
+}
+
+fn build_receive(rc: &RawReceive, role: &str) -> Result<Receive, String> {
+    let pointer = |field: &str, p: &str| -> Result<String, String> {
+        if p.starts_with('/') {
+            Ok(p.to_owned())
+        } else {
+            Err(format!("receive.{field} = '{p}': a JSON pointer (RFC 6901), e.g. \"/payload/{field}\""))
+        }
+    };
+    let matcher = match &rc.matches {
+        RawExpect::Any(any) if any == "any" => Matcher::Any,
+        RawExpect::Any(other) => {
+            return Err(format!("receive.match = '{other}': \"any\", or a table with json or regex"))
+        }
+        RawExpect::Table(m) => build_matcher(m)?,
+    };
+    let name = rc.name.clone().unwrap_or_else(|| format!("{role}.receive"));
+    if !valid_name(&name.replace('.', "")) {
+        return Err(format!("receive.name '{name}': use letters, digits, '-', '_' and '.'"));
+    }
+    Ok(Receive {
+        name,
+        matcher,
+        sent_ns: pointer("sent_ns", &rc.sent_ns)?,
+        run: rc.run.as_deref().map(|p| pointer("run", p)).transpose()?,
+        publisher: rc.publisher.as_deref().map(|p| pointer("publisher", p)).transpose()?,
+        seq: pointer("seq", &rc.seq)?,
     })
 }
 

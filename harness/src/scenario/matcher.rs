@@ -87,13 +87,14 @@ impl<'a> Incoming<'a> {
         Incoming { text, json: std::cell::OnceCell::new() }
     }
 
-    fn json(&self) -> Option<&Value> {
+    /// The message as JSON, if it is.
+    pub fn json(&self) -> Option<&Value> {
         self.json.get_or_init(|| serde_json::from_str(self.text).ok()).as_ref()
     }
 }
 
 /// The text a JSON value is compared as.
-fn as_text(v: &Value) -> std::borrow::Cow<'_, str> {
+pub fn as_text(v: &Value) -> std::borrow::Cow<'_, str> {
     match v {
         Value::String(s) => s.as_str().into(),
         other => other.to_string().into(),
@@ -120,7 +121,7 @@ impl Filled {
 mod tests {
     use super::*;
 
-    const VARS: Vars<'static> = Vars { seq: 5, conn: 0, role: "r", now_ns: 0 };
+    const VARS: Vars<'static> = Vars { seq: 5, conn: 0, role: "r", now_ns: 0, due_ns: 0 };
 
     fn json(fields: &[(&str, &str)]) -> Filled {
         let fields = fields.iter().map(|(p, t)| (p.to_string(), Template::parse(t).unwrap_or_else(|e| panic!("{e}"))));

@@ -13,6 +13,7 @@
 
 pub mod conn;
 pub mod engine;
+pub mod fanout;
 pub mod file;
 pub mod matcher;
 pub mod run;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn::{drive, End, Signals};
 use super::engine::Engine;
+use super::fanout::Completion;
 use super::file::{Role, Scenario};
 use super::stats::Tally;
 use crate::load::connect::{open, Endpoint, Opened};
@@ -47,6 +48,8 @@ pub struct Outcome {
     pub failed: u64,
     /// Ctrl-C.
     pub interrupted: bool,
+    /// Fan-out: when each message of this process's publishers reached its last receiver.
+    pub completion: Arc<Completion>,
 }
 
 /// What every connection task shares.
@@ -57,6 +60,9 @@ struct Shared {
     slots: Semaphore,
     stop: CancellationToken,
     abort: CancellationToken,
+    completion: Arc<Completion>,
+    /// Connections of roles that send (a loop of steps), still running.
+    senders: std::sync::atomic::AtomicU64,
 }
 
 /// Runs the scenario to its end (Ctrl-C ends it early, marked interrupted).
@@ -70,6 +76,10 @@ pub async fn run(spec: RunSpec) -> Outcome {
         slots: Semaphore::new(spec.max_handshakes.max(1)),
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
+        completion: Arc::new(Completion::default()),
+        senders: std::sync::atomic::AtomicU64::new(
+            spec.scenario.roles.iter().filter(|r| !r.steps.is_empty()).map(|r| r.connections).sum(),
+        ),
     });
     let mut set = JoinSet::new();
     for (role, ep) in spec.scenario.roles.iter().zip(&spec.endpoints) {
@@ -110,11 +120,22 @@ pub async fn run(spec: RunSpec) -> Outcome {
             }
         }
     }
-    Outcome { started_at, tally, wall: Duration::from_nanos(clock.now_ns()), measured, opened, failed, interrupted }
+    let wall = Duration::from_nanos(clock.now_ns());
+    let completion = Arc::clone(&shared.completion);
+    Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion }
 }
 
 /// One connection of `role`: opens, runs the engine to the end; its tally, and whether it opened.
 async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> (Tally, bool) {
+    let sends = !role.steps.is_empty();
+    let result = connect_and_drive(&shared, role, ep, conn).await;
+    if sends {
+        shared.senders.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    result
+}
+
+async fn connect_and_drive(shared: &Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> (Tally, bool) {
     let mut tally = Tally::default();
     let permit = tokio::select! {
         p = shared.slots.acquire() => p.ok(),
@@ -133,9 +154,12 @@ async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u6
         }
     };
     tally.handshake.saturating_record(ns_to_us_ceil(handshake_ns));
-    let engine = Engine::new(role, conn, shared.clock.now_ns(), shared.measure_from_ns);
-    let signals = Signals { stop: &shared.stop, abort: &shared.abort };
-    let end = drive(stream, &leftover, engine, shared.clock, shared.timeout, signals, &mut tally).await;
+    let mut engine = Engine::new(Arc::clone(&role), conn, shared.clock.now_ns(), shared.measure_from_ns)
+        .with_completion(Arc::clone(&shared.completion));
+    let senders = role.steps.is_empty().then_some(&shared.senders);
+    let signals = Signals { stop: &shared.stop, abort: &shared.abort, senders };
+    let end = drive(stream, &leftover, &mut engine, shared.clock, shared.timeout, signals, &mut tally).await;
+    engine.finish(&mut tally);
     if end == End::Aborted && !shared.stop.is_cancelled() {
         tally.error("aborted".into());
     }

@@ -51,6 +51,8 @@ pub struct Tally {
     pub handshake: Histogram<u64>,
     /// Errors by detail (`timeout step call`, `unsolicited caller`, `unexpected_close 1011`).
     pub errors: BTreeMap<String, u64>,
+    /// Fan-out: per receive, by name.
+    pub deliveries: BTreeMap<String, super::fanout::DeliveryTally>,
 }
 
 impl Default for Tally {
@@ -62,6 +64,7 @@ impl Default for Tally {
             send_lag: new_histogram(),
             handshake: new_histogram(),
             errors: BTreeMap::new(),
+            deliveries: BTreeMap::new(),
         }
     }
 }
@@ -126,6 +129,14 @@ impl Tally {
         for (k, v) in &o.errors {
             *self.errors.entry(k.clone()).or_default() += v;
         }
+        for (name, d) in &o.deliveries {
+            self.delivery(name, &d.role).add(d);
+        }
+    }
+
+    /// The tally of the receive named `name`, of `role`.
+    pub fn delivery(&mut self, name: &str, role: &str) -> &mut super::fanout::DeliveryTally {
+        self.deliveries.entry(name.to_owned()).or_insert_with(|| super::fanout::DeliveryTally::new(role))
     }
 
     /// Errors in all.

@@ -2,8 +2,10 @@
 //!
 //! `{{seq}}` the iteration's sequence number on its connection (from 0), `{{conn}}` the connection's
 //! index in its role, `{{role}}` the role's name, `{{now_ns}}` the send time in nanoseconds since the
-//! run began (the process clock every connection shares), `{{random:N}}` N random bytes as 2N hex
-//! digits, `{{pad:N}}` N bytes of `x` (to size a message).
+//! run began (the process clock every connection shares), `{{due_ns}}` when the iteration was due
+//! (open loop: its intended send time; else when it began), `{{run}}` this process's run id (so a
+//! receiver can tell stamps of its own clock from another shard's), `{{random:N}}` N random bytes as
+//! 2N hex digits, `{{pad:N}}` N bytes of `x` (to size a message).
 
 use std::fmt::Write;
 
@@ -14,6 +16,8 @@ pub const MAX_FILL: usize = 16 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Literal(String),
+    DueNs,
+    Run,
     Seq,
     Conn,
     Role,
@@ -39,6 +43,14 @@ pub struct Vars<'a> {
     pub role: &'a str,
     /// `{{now_ns}}`.
     pub now_ns: u64,
+    /// `{{due_ns}}`.
+    pub due_ns: u64,
+}
+
+/// This process's run id (`{{run}}`): 16 hex digits drawn once.
+pub fn run_id() -> &'static str {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| crate::wire::entropy::random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl Template {
@@ -72,7 +84,8 @@ impl Template {
             .iter()
             .map(|p| match p {
                 Piece::Literal(s) => s.len(),
-                Piece::Seq | Piece::Conn | Piece::NowNs => 20,
+                Piece::Seq | Piece::Conn | Piece::NowNs | Piece::DueNs => 20,
+                Piece::Run => 16,
                 Piece::Role => role.len(),
                 Piece::Random(n) => 2 * n,
                 Piece::Pad(n) => *n,
@@ -91,6 +104,8 @@ impl Template {
                 Piece::Conn => write!(out, "{}", vars.conn),
                 Piece::Role => out.write_str(vars.role),
                 Piece::NowNs => write!(out, "{}", vars.now_ns),
+                Piece::DueNs => write!(out, "{}", vars.due_ns),
+                Piece::Run => out.write_str(run_id()),
                 Piece::Random(n) => (0..n.div_ceil(8)).try_for_each(|i| {
                     let word = crate::wire::entropy::random_bytes::<8>();
                     word.iter().take(n - 8 * i).try_for_each(|b| write!(out, "{b:02x}"))
@@ -118,9 +133,13 @@ fn variable(name: &str) -> Result<Piece, String> {
         None if name == "conn" => Ok(Piece::Conn),
         None if name == "role" => Ok(Piece::Role),
         None if name == "now_ns" => Ok(Piece::NowNs),
+        None if name == "due_ns" => Ok(Piece::DueNs),
+        None if name == "run" => Ok(Piece::Run),
         Some(("random", n)) => Ok(Piece::Random(sized(n, "random")?)),
         Some(("pad", n)) => Ok(Piece::Pad(sized(n, "pad")?)),
-        _ => Err(format!("unknown variable {{{{{name}}}}} (known: seq, conn, role, now_ns, random:N, pad:N)")),
+        _ => Err(format!(
+            "unknown variable {{{{{name}}}}} (known: seq, conn, role, now_ns, due_ns, run, random:N, pad:N)"
+        )),
     }
 }
 
@@ -128,13 +147,15 @@ fn variable(name: &str) -> Result<Piece, String> {
 mod tests {
     use super::*;
 
-    const VARS: Vars<'static> = Vars { seq: 7, conn: 3, role: "caller", now_ns: 123 };
+    const VARS: Vars<'static> = Vars { seq: 7, conn: 3, role: "caller", now_ns: 123, due_ns: 100 };
 
     #[test]
     fn variables_are_filled_and_literals_kept() {
         let t = Template::parse(r#"{"id":{{seq}},"c":{{ conn }},"r":"{{role}}","t":{{now_ns}},"p":"{{pad:3}}"}"#);
         let t = t.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.render(VARS), r#"{"id":7,"c":3,"r":"caller","t":123,"p":"xxx"}"#);
+        let due = Template::parse("{{due_ns}}/{{run}}").map(|t| t.render(VARS)).unwrap_or_default();
+        assert_eq!(due, format!("100/{}", run_id()));
         let r = Template::parse("{{random:4}}").map(|t| t.render(VARS)).unwrap_or_default();
         assert!(r.len() == 8 && r.chars().all(|c| c.is_ascii_hexdigit()), "{r}");
         assert!(Template::parse("plain").is_ok_and(|t| t.is_constant()));

@@ -122,3 +122,32 @@ expect = { regex = '^m(\d+)$', equals = "{{seq}}" }
     assert!(echo.equivalent(echo.min(), 2_100) && echo.equivalent(echo.max(), 3_000), "{} {}", echo.min(), echo.max());
     assert!(tally.send_lag.max() >= 1_999, "the late start is a send lag");
 }
+
+#[test]
+fn a_receiver_times_its_own_process_stamps_counts_others_and_runs_no_loop() {
+    let toml = r#"
+[[role]]
+name = "rx"
+[role.receive]
+match = { json = { "/type" = "broadcast" } }
+sent_ns = "/t"
+run = "/run"
+seq = "/seq"
+"#;
+    let mut tally = Tally::default();
+    let mut e = Engine::new(role(toml), 0, 0, 0);
+    assert_eq!(e.poll(0, &mut tally), None);
+    assert!(e.take_outgoing().is_empty() && e.drained(), "nothing to send, nothing in flight");
+    let run = crate::scenario::template::run_id();
+    let msg = |seq: u64, run: &str| format!(r#"{{"type":"broadcast","seq":{seq},"t":1000,"run":"{run}"}}"#);
+    for (seq, r) in [(0, run), (1, run), (1, run), (3, "another-process")] {
+        assert!(e.on_message(&msg(seq, r), 6_000, &mut tally));
+    }
+    assert!(!e.on_message(r#"{"type":"other"}"#, 6_000, &mut tally), "not a published message");
+    e.finish(&mut tally);
+    let d = &tally.deliveries["rx.receive"];
+    assert_eq!((d.received, d.duplicates, d.untimed, d.latency.len()), (3, 1, 1, 2));
+    assert_eq!(d.latency.max(), 5, "6 µs - 1 µs");
+    assert_eq!(d.spans, vec![(String::new(), 0, 3)]);
+    assert_eq!(tally.roles["rx"], crate::scenario::stats::RoleTally { iterations: 0, unsolicited: 1 });
+}
