@@ -65,8 +65,11 @@ pub async fn drive(
     clock: Clock,
     timeout: Duration,
     signals: Signals<'_>,
-    tally: &mut Tally,
+    shared: &std::sync::Mutex<Tally>,
 ) -> End {
+    // every connection counts into one tally per process, locked for a read's worth of work: a tally's
+    // histograms take hundreds of kilobytes, too much to hold one per connection
+    let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
     let mut reader = FrameReader::with_max_payload(MAX_MESSAGE);
     reader.push(leftover);
     let mut assembler = MessageAssembler::with_max_message(MAX_MESSAGE);
@@ -76,25 +79,26 @@ pub async fn drive(
     loop {
         let now = clock.now_ns();
         let mut replies = Vec::new();
-        match take_frames(&mut reader, &mut assembler, engine, now, tally, &mut replies) {
+        let frames = take_frames(&mut reader, &mut assembler, engine, now, &mut lock(), &mut replies);
+        match frames {
             Frames::More => {}
             Frames::Closed(code) => {
                 if closing.is_none() {
-                    tally.error(format!("unexpected_close {}", code.map_or("no-code".into(), |c| c.to_string())));
+                    lock().error(format!("unexpected_close {}", code.map_or("no-code".into(), |c| c.to_string())));
                 }
                 // RFC 6455 §5.5.1: answer a close with a close
                 let _ = write(&mut stream, &[FrameSpec::close(CloseCode::NORMAL, "")], timeout).await;
                 return if closing.is_some() { End::Done } else { End::Failed };
             }
             Frames::Broken(detail) => {
-                tally.error(detail);
+                lock().error(detail);
                 return End::Failed;
             }
         }
         if signals.stop.is_cancelled() {
             engine.stop();
         }
-        let wake = engine.poll(now, tally);
+        let wake = engine.poll(now, &mut lock());
         replies.extend(engine.take_outgoing().into_iter().map(frame_of));
         let lingering = signals.stop.is_cancelled() && !signals.senders_done(now, &mut quiet_since);
         if closing.is_none() && signals.stop.is_cancelled() && engine.drained() && !lingering {
@@ -102,7 +106,7 @@ pub async fn drive(
             closing = Some(now + timeout.as_nanos() as u64);
         }
         if let Err(detail) = write(&mut stream, &replies, timeout).await {
-            tally.error(detail);
+            lock().error(detail);
             return End::Failed;
         }
         if !replies.is_empty() {
@@ -113,7 +117,7 @@ pub async fn drive(
         let linger_check = lingering.then_some(now + 20_000_000);
         let wake = closing.into_iter().chain(wake).chain(linger_check).min();
         if closing.is_some_and(|deadline| now >= deadline) {
-            tally.error("timeout close".into());
+            lock().error("timeout close".into());
             return End::Failed;
         }
         let sleep = tokio::time::sleep_until(clock.instant(wake.unwrap_or(now + 3_600_000_000_000)).into());
@@ -124,14 +128,14 @@ pub async fn drive(
                 Ok(0) => {
                     if closing.is_none() {
                         // TCP closed without a close frame: RFC 6455 §7.1.5 calls this 1006
-                        tally.error("unexpected_close 1006".into());
+                        lock().error("unexpected_close 1006".into());
                         return End::Failed;
                     }
                     return End::Done;
                 }
                 Ok(n) => reader.push(&buf[..n]),
                 Err(e) => {
-                    tally.error(format!("io {}", e.kind()));
+                    lock().error(format!("io {}", e.kind()));
                     return End::Failed;
                 }
             },

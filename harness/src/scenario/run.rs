@@ -1,5 +1,5 @@
 //! Running a scenario: every role's connections, a task each, through warmup, the measured phase
-//! and the drain, then every connection's [`Tally`] added up.
+//! and the drain, all counting into one [`Tally`].
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -61,6 +61,8 @@ struct Shared {
     stop: CancellationToken,
     abort: CancellationToken,
     completion: Arc<Completion>,
+    /// Every connection's numbers.
+    tally: std::sync::Mutex<Tally>,
     /// Connections of roles that send (a loop of steps), still running.
     senders: std::sync::atomic::AtomicU64,
 }
@@ -77,6 +79,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         completion: Arc::new(Completion::default()),
+        tally: std::sync::Mutex::new(Tally::default()),
         senders: std::sync::atomic::AtomicU64::new(
             spec.scenario.roles.iter().filter(|r| !r.steps.is_empty()).map(|r| r.connections).sum(),
         ),
@@ -98,7 +101,6 @@ pub async fn run(spec: RunSpec) -> Outcome {
     if interrupted {
         shared.abort.cancel();
     }
-    let mut tally = Tally::default();
     let (mut opened, mut failed) = (0u64, 0u64);
     // the drain: outstanding replies are awaited up to the timeout, then the rest is aborted
     let drain = tokio::time::sleep(spec.timeout + Duration::from_secs(1));
@@ -106,10 +108,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
     loop {
         tokio::select! {
             joined = set.join_next() => match joined {
-                Some(Ok((t, was_opened))) => {
-                    tally.add(&t);
-                    if was_opened { opened += 1 } else { failed += 1 }
-                }
+                Some(Ok(was_opened)) => if was_opened { opened += 1 } else { failed += 1 },
                 Some(Err(_)) => failed += 1,
                 None => break,
             },
@@ -121,12 +120,13 @@ pub async fn run(spec: RunSpec) -> Outcome {
         }
     }
     let wall = Duration::from_nanos(clock.now_ns());
+    let tally = std::mem::take(&mut *shared.tally.lock().unwrap_or_else(|p| p.into_inner()));
     let completion = Arc::clone(&shared.completion);
     Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion }
 }
 
-/// One connection of `role`: opens, runs the engine to the end; its tally, and whether it opened.
-async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> (Tally, bool) {
+/// One connection of `role`: opens, runs the engine to the end; whether it opened.
+async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> bool {
     let sends = !role.steps.is_empty();
     let result = connect_and_drive(&shared, role, ep, conn).await;
     if sends {
@@ -135,33 +135,33 @@ async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u6
     result
 }
 
-async fn connect_and_drive(shared: &Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> (Tally, bool) {
-    let mut tally = Tally::default();
+async fn connect_and_drive(shared: &Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> bool {
+    let lock = || shared.tally.lock().unwrap_or_else(|p| p.into_inner());
     let permit = tokio::select! {
         p = shared.slots.acquire() => p.ok(),
-        _ = shared.stop.cancelled() => return (tally, false),
+        _ = shared.stop.cancelled() => return false,
     };
     let opened = tokio::select! {
         r = open(&ep, None, &shared.clock, shared.timeout, None) => r,
-        _ = shared.abort.cancelled() => return (tally, false),
+        _ = shared.abort.cancelled() => return false,
     };
     drop(permit);
     let Opened { stream, leftover, handshake_ns, .. } = match opened {
         Ok(o) => o,
         Err(e) => {
-            tally.error(e.detail());
-            return (tally, false);
+            lock().error(e.detail());
+            return false;
         }
     };
-    tally.handshake.saturating_record(ns_to_us_ceil(handshake_ns));
+    lock().handshake.saturating_record(ns_to_us_ceil(handshake_ns));
     let mut engine = Engine::new(Arc::clone(&role), conn, shared.clock.now_ns(), shared.measure_from_ns)
         .with_completion(Arc::clone(&shared.completion));
     let senders = role.steps.is_empty().then_some(&shared.senders);
     let signals = Signals { stop: &shared.stop, abort: &shared.abort, senders };
-    let end = drive(stream, &leftover, &mut engine, shared.clock, shared.timeout, signals, &mut tally).await;
-    engine.finish(&mut tally);
+    let end = drive(stream, &leftover, &mut engine, shared.clock, shared.timeout, signals, &shared.tally).await;
+    engine.finish(&mut lock());
     if end == End::Aborted && !shared.stop.is_cancelled() {
-        tally.error("aborted".into());
+        lock().error("aborted".into());
     }
-    (tally, true)
+    true
 }
