@@ -154,3 +154,39 @@ fn fan_out_times_every_receiver_on_one_clock_misses_nothing_and_a_server_delay_m
     let moved = p50_slow as i64 - p50_fast as i64;
     assert!((40_000..=70_000).contains(&moved), "p50 {p50_fast} µs -> {p50_slow} µs");
 }
+
+#[test]
+fn fan_out_shards_time_their_own_publisher_count_the_others_and_merge_to_the_sum() {
+    let _turn = crate::support::turn(module_path!());
+    let url = example_server();
+    let dir = temp_dir("fanout-shards");
+    let text = std::fs::read_to_string(scenario("fanout.toml")).expect("read");
+    std::fs::write(dir.join("fanout.toml"), text.replace("connections = 1000", "connections = 100")).expect("write");
+    // two shards at once: the publisher (one connection) falls to shard 0, receivers to both
+    let shards: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            std::process::Command::new(crate::support::process::binary())
+                .args(["load", "--scenario", "fanout.toml", &url, "-d", "2s", "--quiet", "--shard", &format!("{i}/2")])
+                .args(["--out", &format!("shard{i}")])
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("a shard starts")
+        })
+        .collect();
+    for mut s in shards {
+        assert!(s.wait().expect("the shard ends").success());
+    }
+    let out = wsharness(&["merge", "shard0/report.json", "shard1/report.json", "--out", "merged.json"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let d = |path: &str| report(&dir.join(path))["scenario"]["deliveries"][0].clone();
+    let (a, b, m) = (d("shard0/report.json"), d("shard1/report.json"), d("merged.json"));
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(u64::MAX);
+    // shard 0 stamped the messages: it times them; shard 1 only counts them
+    assert!(n(&a, "received") > 0 && n(&a, "untimed") == 0, "{a}");
+    assert!(n(&b, "received") > 0 && n(&b, "untimed") == n(&b, "received") && b["histogram"] == "", "{b}");
+    for k in ["received", "untimed", "duplicates", "out_of_order", "missing"] {
+        assert_eq!(n(&m, k), n(&a, k) + n(&b, k), "{k}: {m}");
+    }
+    assert_eq!(m["latency_us"]["count"], a["latency_us"]["count"], "only shard 0's deliveries are timed");
+}

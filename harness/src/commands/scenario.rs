@@ -16,9 +16,10 @@ use super::{EXIT_INTERRUPTED, EXIT_USAGE};
 use crate::cli::LoadArgs;
 use crate::conformance::Target;
 use crate::load::connect::{Endpoint, RequestExtras};
+use crate::load::shard::Shard;
 use crate::load::threshold::{format_ns, Threshold};
 use crate::scenario::run::{run, Outcome, RunSpec};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Role, Scenario, ScenarioError};
 
 /// Runs the scenario of `args` (its `--scenario` is set); prints the summary, writes the report.
 pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -29,6 +30,14 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let shard = match args.shard.as_deref().map(Shard::parse).transpose() {
+        Ok(shard) => shard.unwrap_or(Shard::WHOLE),
+        Err(e) => {
+            eprintln!("wsharness: --shard: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let scenario = shard_of(scenario, shard);
     let thresholds = match args.threshold.iter().map(|t| Threshold::parse(t)).collect::<Result<Vec<_>, _>>() {
         Ok(t) => t,
         Err(e) => {
@@ -65,6 +74,7 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
     let duration = args.duration.or(scenario.duration).unwrap_or(Duration::from_secs(10));
     let warmup = if args.warmup.is_zero() { scenario.warmup } else { args.warmup };
     let spec = RunSpec {
+        shard,
         scenario: scenario.clone(),
         endpoints,
         warmup,
@@ -87,6 +97,24 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(super::load::threshold_exit(&report.thresholds))
+}
+
+/// This shard's part of the scenario: each role's connections and rate split as `--shard` splits an
+/// echo run's (a role with no connection left in this shard is dropped).
+fn shard_of(mut scenario: Scenario, shard: Shard) -> Scenario {
+    if shard == Shard::WHOLE {
+        return scenario;
+    }
+    scenario.roles = scenario
+        .roles
+        .iter()
+        .filter_map(|r| {
+            let connections = shard.part(r.connections);
+            let rate = r.rate.map(|rate| shard.rate(rate, r.connections));
+            (connections > 0).then(|| Arc::new(Role { connections, rate, ..(**r).clone() }))
+        })
+        .collect();
+    scenario
 }
 
 /// Each role's URL: the base URL with the role's path.
@@ -271,7 +299,7 @@ fn settings(scenario: &Scenario, args: &LoadArgs, o: &Outcome, warmup: Duration,
         message_type: "scenario".into(),
         timeout_ms: args.timeout.as_millis() as u64,
         ping_interval_ms: None,
-        shard: None,
+        shard: args.shard.clone(),
         deflate: None,
         churn_per_s: None,
     }

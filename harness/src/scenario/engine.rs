@@ -97,8 +97,9 @@ impl Engine {
     pub fn new(role: Arc<Role>, conn: u64, now_ns: u64, measure_from_ns: u64) -> Engine {
         let schedule = role.rate.map(|rate| {
             let interval = (1e9 * role.connections as f64 / rate).max(1.0) as u64;
-            // connections take their turns spread over one interval
-            (now_ns + interval * conn / role.connections.max(1), interval)
+            // connections take their turns spread over one interval (`conn` may be a shard's global number)
+            let turn = conn % role.connections.max(1);
+            (now_ns + interval * turn / role.connections.max(1), interval)
         });
         let setup = (!role.setup.is_empty()).then(|| Slot { state: SlotState::Run, due_ns: now_ns, ..Slot::idle() });
         let slots = vec![Slot::idle(); role.in_flight as usize];

@@ -18,6 +18,8 @@ use crate::load::stats::{ns_to_us_ceil, Clock};
 
 /// How a scenario runs.
 pub struct RunSpec {
+    /// Which shard this process runs (its roles already cut to it): connection numbers are global.
+    pub shard: crate::load::shard::Shard,
     /// The scenario.
     pub scenario: Scenario,
     /// Per role (in the scenario's order), where its connections go.
@@ -86,7 +88,8 @@ pub async fn run(spec: RunSpec) -> Outcome {
     });
     let mut set = JoinSet::new();
     for (role, ep) in spec.scenario.roles.iter().zip(&spec.endpoints) {
-        for conn in 0..role.connections {
+        for local in 0..role.connections {
+            let conn = spec.shard.global_index(local);
             set.spawn(connection(Arc::clone(&shared), Arc::clone(role), ep.clone(), conn));
         }
     }
