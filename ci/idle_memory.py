@@ -4,7 +4,7 @@
 Starts target/release/reference-server on a free loopback port, opens N
 connections (default 5000), echoes one message on each so every connection has
 used and returned its buffers, then reports the growth of the server's resident
-memory per connection. Usage: python3 ci/idle_memory.py [N]
+memory per connection. Usage: python3 ci/idle_memory.py [N] [SERVER ARGS...]   (e.g. `10000 --io tokio`)
 (builds target/release/reference-server first)
 """
 import os, re, resource, socket, subprocess, sys, time
@@ -12,6 +12,8 @@ import os, re, resource, socket, subprocess, sys, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "reference-server")
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+# anything after N goes to the server (e.g. `--io tokio` for the tokio server)
+EXTRA = sys.argv[2:]
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if soft < N + 100:
@@ -20,7 +22,7 @@ if soft < N + 100:
 if subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "reference-server"], cwd=ROOT).returncode != 0:
     sys.exit("idle_memory.py: cargo build --release -p reference-server failed")
 
-server = subprocess.Popen([BIN, "--listen", "127.0.0.1:0", "--log", "off"], stdout=subprocess.PIPE, text=True)
+server = subprocess.Popen([BIN, "--listen", "127.0.0.1:0", "--log", "off", *EXTRA], stdout=subprocess.PIPE, text=True)
 try:
     m = re.search(r"ws://([\d.]+):(\d+)/", server.stdout.readline())
     if not m:

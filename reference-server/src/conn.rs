@@ -57,7 +57,9 @@ struct InFrame {
     received: u64,
 }
 
-/// Control frame payloads are at most 125 bytes (§5.5), so they live inline.
+/// A control frame's payload (at most 125 bytes, §5.5) while it arrives over several reads; a
+/// control frame that arrives whole (almost every one) never needs it, and an idle connection holds
+/// none (a pointer's worth instead of 126 bytes).
 #[derive(Clone)]
 struct ControlPayload {
     buf: [u8; 125],
@@ -75,7 +77,7 @@ pub struct Connection {
     /// only); a compressed one is inflated into the [`Codec`].
     message: Vec<u8>,
     utf8: Utf8Validator,
-    control: ControlPayload,
+    control: Option<Box<ControlPayload>>,
     failure: Option<ProtocolError>,
     peer_close: Option<Option<CloseCode>>,
     /// The RSV bits a negotiated extension defines: RSV1 with permessage-deflate.
@@ -116,7 +118,7 @@ impl Connection {
             message_opcode: None,
             message: Vec::new(),
             utf8: Utf8Validator::new(),
-            control: ControlPayload { buf: [0; 125], len: 0 },
+            control: None,
             failure: None,
             peer_close: None,
         }
@@ -289,7 +291,7 @@ impl Connection {
             if header.rsv.rsv1() {
                 return Err(ProtocolError::CompressedControlFrame);
             }
-            self.control.len = 0;
+            self.control = None;
             return Ok(());
         }
         if self.state == State::CloseSent {
@@ -331,13 +333,24 @@ impl Connection {
         self.frame = if done { None } else { Some(InFrame { header, received }) };
 
         if header.opcode.is_control() {
-            let start = usize::from(self.control.len);
+            if offset == 0 && done {
+                // the whole control frame in this read: unmasked on the stack
+                let mut buf = [0u8; 125];
+                let payload = &mut buf[..chunk.len()];
+                payload.copy_from_slice(chunk);
+                apply_mask(payload, header.mask, 0);
+                return self.control_frame(header.opcode, payload, out);
+            }
+            let control = self.control.get_or_insert_with(|| Box::new(ControlPayload { buf: [0; 125], len: 0 }));
+            let start = usize::from(control.len);
             let end = start + chunk.len();
-            self.control.buf[start..end].copy_from_slice(chunk);
-            apply_mask(&mut self.control.buf[start..end], header.mask, offset);
-            self.control.len = end as u8;
+            control.buf[start..end].copy_from_slice(chunk);
+            apply_mask(&mut control.buf[start..end], header.mask, offset);
+            control.len = end as u8;
             if done {
-                self.control_frame(header.opcode, out)?;
+                if let Some(c) = self.control.take() {
+                    self.control_frame(header.opcode, &c.buf[..usize::from(c.len)], out)?;
+                }
             }
             return Ok(());
         }
@@ -443,8 +456,7 @@ impl Connection {
         self.message_compressed = false;
     }
 
-    fn control_frame(&mut self, opcode: Opcode, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        let payload = &self.control.buf[..usize::from(self.control.len)];
+    fn control_frame(&mut self, opcode: Opcode, payload: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
         match opcode {
             Opcode::Ping => {
                 // RFC 6455 §5.5.2: a ping is answered with a pong carrying the same payload

@@ -63,12 +63,22 @@ struct Args {
     #[arg(long, default_value_t = reference_server::deflate::DEFAULT_LEVEL, value_name = "LEVEL",
           value_parser = clap::value_parser!(u8).range(0..=9))]
     deflate_level: u8,
-    /// Runtime worker threads (default: one per core).
+    /// Runtime worker threads, or event loops (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// How connections are driven: `evloop` (an epoll loop per core over a slab of small connection
+    /// states: the least memory per idle connection) or `tokio` (a task per connection).
+    #[arg(long, value_enum, default_value_t = Io::Evloop)]
+    io: Io,
     /// Log level.
     #[arg(long, value_enum, default_value_t = LogLevel::Info)]
     log: LogLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Io {
+    Evloop,
+    Tokio,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -132,6 +142,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         }),
         ..Config::default()
     };
+    if args.io == Io::Evloop {
+        return run_evloop(args.listen, args.threads, config);
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if let Some(n) = args.threads {
@@ -152,6 +165,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         });
         server.run().await.context("server failed")
     })
+}
+
+/// The event-loop server until SIGINT or SIGTERM, then its graceful shutdown.
+fn run_evloop(listen: SocketAddr, threads: Option<usize>, config: Config) -> anyhow::Result<()> {
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // a small runtime of its own waits for the signals; the loops run on their own threads
+    let signals_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let signals =
+        signals_rt.block_on(async { Signals::install() }).context("cannot install the SIGINT/SIGTERM handlers")?;
+    let server = reference_server::evloop::EventLoop::start(listen, config, threads)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("reference-server listening on ws://{}/", server.local_addr());
+    signals_rt.block_on(signals.wait());
+    tracing::info!("shutting down: closing every connection with 1001");
+    server.shutdown();
+    server.join().context("server failed")
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM, registered at once so that neither can kill

@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::TestServer;
 use crate::common::*;
-use reference_server::{Config, RunningServer};
+use reference_server::Config;
 
 /// Sends `request` on a fresh connection and reads the refusal (which must end with the server closing TCP).
-async fn refusal(server: &RunningServer, request: &str) -> HttpResponse {
+async fn refusal(server: &TestServer, request: &str) -> HttpResponse {
     let mut c = RawClient::tcp(server.local_addr()).await;
     c.send(request.as_bytes()).await;
     c.read_refusal().await
@@ -24,7 +25,7 @@ async fn assert_refused(request: &str, status: u16) -> HttpResponse {
 }
 
 /// Sends `request` to `server` and returns the 101 response, asserting the connection then echoes.
-async fn accepted_by(server: &RunningServer, request: &str) -> HttpResponse {
+async fn accepted_by(server: &TestServer, request: &str) -> HttpResponse {
     let mut c = RawClient::tcp(server.local_addr()).await;
     c.send(request.as_bytes()).await;
     let resp = c.read_head().await;

@@ -15,7 +15,7 @@ struct DeflateClient {
 
 impl DeflateClient {
     /// Connects offering `offer`, asserting 101 and that the response lists `expect`.
-    async fn connect(server: &reference_server::RunningServer, offer: &str, expect: &str) -> DeflateClient {
+    async fn connect(server: &crate::common::TestServer, offer: &str, expect: &str) -> DeflateClient {
         let mut raw = RawClient::tcp(server.local_addr()).await;
         raw.send(request_adding(&format!("Sec-WebSocket-Extensions: {offer}\r\n")).as_bytes()).await;
         let resp = raw.read_head().await;

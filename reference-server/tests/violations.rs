@@ -12,7 +12,7 @@ async fn assert_fails_with(bytes: &[u8], code: u16, case: &str) {
     assert_fails_with_on(&server, bytes, code, case).await;
 }
 
-async fn assert_fails_with_on(server: &reference_server::RunningServer, bytes: &[u8], code: u16, case: &str) {
+async fn assert_fails_with_on(server: &crate::common::TestServer, bytes: &[u8], code: u16, case: &str) {
     let mut c = RawClient::connect(server.local_addr()).await;
     c.send(bytes).await;
     let close = match c.next_event().await {

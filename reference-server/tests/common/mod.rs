@@ -41,15 +41,54 @@ pub async fn within<F: Future>(limit: Duration, what: &str, fut: F) -> F::Output
     }
 }
 
-/// Starts a server on `127.0.0.1:0` on the current runtime.
-pub async fn start(config: Config) -> RunningServer {
+/// The server under test: the tokio server, or with `REFERENCE_SERVER_IO=evloop` the event loop (the
+/// binary's default), so that every test of this binary runs against both (`.ci/run` runs it twice).
+pub enum TestServer {
+    /// [`Server`] on the test's runtime.
+    Tokio(RunningServer),
+    /// [`reference_server::evloop::EventLoop`] on threads of its own.
+    Evloop(reference_server::evloop::EventLoop),
+}
+
+impl TestServer {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        match self {
+            TestServer::Tokio(s) => s.local_addr(),
+            TestServer::Evloop(e) => e.local_addr(),
+        }
+    }
+
+    /// `ws://ADDR/`.
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.local_addr())
+    }
+
+    /// Stops it gracefully (close 1001 to every connection) and waits.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        match self {
+            TestServer::Tokio(s) => s.shutdown().await,
+            TestServer::Evloop(e) => {
+                e.shutdown();
+                tokio::task::spawn_blocking(move || e.join()).await.map_err(std::io::Error::other)?
+            }
+        }
+    }
+}
+
+/// Starts a server on `127.0.0.1:0` (see [`TestServer`]).
+pub async fn start(config: Config) -> TestServer {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
+    if std::env::var("REFERENCE_SERVER_IO").as_deref() == Ok("evloop") {
+        let e = reference_server::evloop::EventLoop::start(addr, config, 2).expect("bind 127.0.0.1:0");
+        return TestServer::Evloop(e);
+    }
     let server = Server::bind(addr, config).await.expect("bind 127.0.0.1:0");
-    server.spawn()
+    TestServer::Tokio(server.spawn())
 }
 
 /// Starts a server with `Config::default()`.
-pub async fn start_default() -> RunningServer {
+pub async fn start_default() -> TestServer {
     start(Config::default()).await
 }
 
