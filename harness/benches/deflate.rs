@@ -12,9 +12,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use wsharness::load::deflate::{DeflatePlan, Offer};
 use wsharness::load::payload::Outbox;
-use wsharness::load::session::{Pace, Plan, Session};
-use wsharness::load::size::SizeDist;
-use wsharness::load::stats::{Tally, Window};
+use wsharness::load::session::{Plan, Session};
+use wsharness::load::stats::Tally;
 use wsharness::wire::deflate::{Compressor, Inflater, Negotiated, StreamAnalyzer};
 use wsharness::wire::{FrameReader, FrameSpec};
 
@@ -76,16 +75,9 @@ const BATCHES: usize = 256;
 
 fn load_plan(size: usize, deflate: bool) -> Plan {
     Plan {
-        book: wsharness::load::payload::PayloadBook::new(size, false),
-        sizes: SizeDist::Fixed(size as u32),
-        in_flight: BATCH,
-        pace: Pace::Closed,
-        ping_interval_ns: None,
-        timeout_ns: u64::MAX / 4,
-        window: Window { start_ns: 0, end_ns: u64::MAX },
-        tickets: None,
         deflate: deflate
             .then(|| DeflatePlan::new(Offer::parse("client_max_window_bits").unwrap_or_else(|e| panic!("{e}")))),
+        ..Plan::closed_loop(size, BATCH)
     }
 }
 

@@ -10,27 +10,16 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::{Frame, FrameHeader};
-use wsharness::load::payload::{Outbox, PayloadBook};
-use wsharness::load::session::{Pace, Plan, Session};
-use wsharness::load::size::SizeDist;
-use wsharness::load::stats::{Tally, Window};
+use wsharness::load::payload::Outbox;
+use wsharness::load::session::{Plan, Session};
+use wsharness::load::stats::Tally;
 use wsharness::wire::{FrameReader, FrameSpec};
 
 const BATCH: usize = 64;
 const SIZE: usize = 64;
 
 fn plan() -> Plan {
-    Plan {
-        book: PayloadBook::new(SIZE, false),
-        sizes: SizeDist::Fixed(SIZE as u32),
-        in_flight: BATCH,
-        pace: Pace::Closed,
-        ping_interval_ns: None,
-        timeout_ns: u64::MAX / 4,
-        window: Window { start_ns: 0, end_ns: u64::MAX },
-        tickets: None,
-        deflate: None,
-    }
+    Plan::closed_loop(SIZE, BATCH)
 }
 
 /// What an echo server sends back for these client frames.

@@ -170,9 +170,7 @@ impl Launched {
 
     /// SIGKILL to the client's process group, whatever of it still runs.
     fn kill_group(&self) {
-        let Some(pgid) = self.group.filter(|g| *g > 0) else { return };
-        // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        kill_group(self.group);
     }
 }
 
@@ -235,3 +233,10 @@ impl Capture {
 
 #[cfg(test)]
 mod tests;
+
+/// SIGKILL to process group `group` (a child started as the leader of its own group), if it has one.
+pub(crate) fn kill_group(group: Option<libc::pid_t>) {
+    let Some(pgid) = group.filter(|g| *g > 0) else { return };
+    // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}

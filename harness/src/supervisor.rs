@@ -235,9 +235,7 @@ impl Running {
     }
 
     fn kill(&self) {
-        let Some(pgid) = self.group.filter(|g| *g > 0) else { return };
-        // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        crate::launcher::kill_group(self.group);
     }
 }
 

@@ -86,6 +86,23 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A closed-loop plan of `size`-byte text messages with `in_flight` outstanding, no pings, no
+    /// deadline and no compression: the per-message path without a run around it (the criterion
+    /// benchmarks and the instruction counts measure it).
+    pub fn closed_loop(size: usize, in_flight: usize) -> Plan {
+        Plan {
+            book: PayloadBook::new(size, false),
+            sizes: SizeDist::Fixed(size as u32),
+            in_flight,
+            pace: Pace::Closed,
+            ping_interval_ns: None,
+            timeout_ns: u64::MAX / 4,
+            window: Window { start_ns: 0, end_ns: u64::MAX },
+            tickets: None,
+            deflate: None,
+        }
+    }
+
     /// Whether pacing is open loop.
     pub fn open_loop(&self) -> bool {
         matches!(self.pace, Pace::Open { .. })
