@@ -5,7 +5,11 @@
 //!
 //! `cargo bench -p wsharness --bench load_path`; criterion reports time per batch of 64 messages.
 
+mod support;
+
 use std::io::Cursor;
+
+use support::echo_of;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -13,24 +17,12 @@ use tungstenite::protocol::frame::{Frame, FrameHeader};
 use wsharness::load::payload::Outbox;
 use wsharness::load::session::{Plan, Session};
 use wsharness::load::stats::Tally;
-use wsharness::wire::{FrameReader, FrameSpec};
 
 const BATCH: usize = 64;
 const SIZE: usize = 64;
 
 fn plan() -> Plan {
     Plan::closed_loop(SIZE, BATCH)
-}
-
-/// What an echo server sends back for these client frames.
-fn echo_of(client: &[u8]) -> Vec<u8> {
-    let mut r = FrameReader::new();
-    r.push(client);
-    let mut out = Vec::new();
-    while let Ok(Some(f)) = r.next_frame() {
-        out.extend(FrameSpec::new(f.opcode(), f.payload).unmasked().encode().unwrap_or_default());
-    }
-    out
 }
 
 fn bench(c: &mut Criterion) {

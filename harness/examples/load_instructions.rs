@@ -6,12 +6,16 @@
 //! Usage: `load_instructions load-batch-64x64B ITERATIONS` (at most 512); `ITERATIONS` 0 does the set-up only: the
 //! script subtracts it.
 
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
+
+use support::echo_of;
 
 use wsharness::load::payload::Outbox;
 use wsharness::load::session::{Plan, Session};
 use wsharness::load::stats::Tally;
-use wsharness::wire::{FrameReader, FrameSpec};
 
 const BATCH: usize = 64;
 const SIZE: usize = 64;
@@ -61,15 +65,4 @@ fn echoes(plan: &Plan, batches: u64) -> Vec<Vec<u8>> {
             echo
         })
         .collect()
-}
-
-/// What an echo server sends back for these client frames.
-fn echo_of(client: &[u8]) -> Vec<u8> {
-    let mut r = FrameReader::new();
-    r.push(client);
-    let mut out = Vec::new();
-    while let Ok(Some(f)) = r.next_frame() {
-        out.extend(FrameSpec::new(f.opcode(), f.payload).unmasked().encode().unwrap_or_default());
-    }
-    out
 }
