@@ -134,6 +134,7 @@ fn fresh_tally() -> Tally {
         last_rx_ns: 0,
         latency: histogram(),
         latency_uncorrected: histogram(),
+        send_lag: histogram(),
         handshake: histogram(),
         ping: histogram(),
         errors: HashMap::new(),
@@ -156,6 +157,7 @@ fn recycle(t: Tally) {
         last_rx_ns: _,
         latency,
         latency_uncorrected,
+        send_lag,
         handshake,
         ping,
         errors: _,
@@ -163,7 +165,7 @@ fn recycle(t: Tally) {
         deflate: _,
     } = t;
     POOL.with(|p| {
-        for mut h in [iv_warm, iv_measured, latency, latency_uncorrected, handshake, ping] {
+        for mut h in [iv_warm, iv_measured, latency, latency_uncorrected, send_lag, handshake, ping] {
             if !h.is_empty() {
                 h.reset();
             }
