@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Run WebSocket *clients* through a fuzzing server's API with the runners in ci/clients/, and print their totals.
 #
-# Usage: ci/clients.sh [--server autobahn|wsharness|both] [CLIENT...]
+# Usage: ci/clients.sh [--server autobahn|wsharness|both] [--sections all|1-10] [CLIENT...]
 #   CLIENT   python-websockets, node-ws, tokio-tungstenite (default: all three; ci/clients/README.md)
-#   --server autobahn: Autobahn|Testsuite's `wstest -m fuzzingserver` (sections 1-7, 9, 10: 12/13 left out), from
-#            ../shared/autobahn; wsharness: `wsharness serve` (release build) with every case that tests clients;
+#   --server autobahn: Autobahn|Testsuite's `wstest -m fuzzingserver`, from ../shared/autobahn;
+#            wsharness: `wsharness serve` (release build) with every case that tests clients;
 #            both (the default): each client against Autobahn, then against wsharness, timed one after the other,
 #            then the agreement of the verdicts on the mapped cases and the ratio of the wall times
 #            (ci/clients/agreement.py).
+#   --sections all (the default): every case, permessage-deflate's 12.x/13.x (Autobahn) and rfc7692/ (ours)
+#            included; 1-10: both servers without them (Autobahn's sections 1-7, 9, 10, the time to compare with).
 # Each server runs on a free 127.0.0.1 port; every client runs against one instance in turn, each bounded by
 # CLIENT_BUDGET.
 # Installs what is missing: the Python and Node libraries into the peers' cache (ci/peers/install.sh), the
@@ -35,6 +37,7 @@ AUTOBAHN_JOBS="${AUTOBAHN_JOBS:-1}"
 WSHARNESS_JOBS="${WSHARNESS_JOBS:-$((8 * CORES))}"
 ALL_CLIENTS=(python-websockets node-ws tokio-tungstenite)
 SERVERS=both
+SECTIONS=all
 
 log() { printf '[clients.sh %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 warn() { printf '[clients.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -48,6 +51,9 @@ while [ $# -gt 0 ]; do
     --server)
       SERVERS="${1:-}"; shift || true
       case "$SERVERS" in autobahn|wsharness|both) ;; *) echo "ci/clients.sh: --server takes autobahn, wsharness or both" >&2; exit 2 ;; esac ;;
+    --sections)
+      SECTIONS="${1:-}"; shift || true
+      case "$SECTIONS" in all|1-10) ;; *) echo "ci/clients.sh: --sections takes all or 1-10" >&2; exit 2 ;; esac ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "ci/clients.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     *)
@@ -145,8 +151,9 @@ if [ "$SERVERS" != wsharness ]; then
   fi
   PORT="$(free_port)"
   rm -rf "$AB_OUT" && mkdir -p "$AB_OUT"
+  EXCLUDE='[]'; [ "$SECTIONS" = 1-10 ] && EXCLUDE='["12.*", "13.*"]'
   cat >"$AB_OUT/fuzzingserver.json" <<JSON
-{"url": "ws://127.0.0.1:$PORT", "outdir": "$AB_OUT", "cases": ["*"], "exclude-cases": ["12.*", "13.*"],
+{"url": "ws://127.0.0.1:$PORT", "outdir": "$AB_OUT", "cases": ["*"], "exclude-cases": $EXCLUDE,
  "exclude-agent-cases": {}, "options": {"failByDrop": false}}
 JSON
   ( cd "$AB_OUT" && exec "$AUTOBAHN_VENV/bin/wstest" -m fuzzingserver -s "$AB_OUT/fuzzingserver.json" --webport 0 ) \
@@ -169,7 +176,8 @@ if [ "$SERVERS" != autobahn ]; then
   fi
   PORT="$(free_port)"
   rm -rf "$WS_OUT" && mkdir -p "$WS_OUT"
-  "$WSHARNESS" serve --port "$PORT" --out "$WS_OUT" --jobs "$WSHARNESS_JOBS" -q >"$WS_OUT/serve.log" 2>&1 &
+  FILTER=(); [ "$SECTIONS" = 1-10 ] && FILTER=(--filter '!rfc7692/*')
+  "$WSHARNESS" serve --port "$PORT" --out "$WS_OUT" --jobs "$WSHARNESS_JOBS" "${FILTER[@]}" -q >"$WS_OUT/serve.log" 2>&1 &
   SERVER=$!
   await_listen "$PORT" "$SERVER" "$WS_OUT/serve.log" || exit 1
   log "wsharness serve on ws://127.0.0.1:$PORT (pid $SERVER)"

@@ -47,7 +47,7 @@ fn deflate_report(d: &DeflateSummary) -> DeflateReport {
         plain_bytes: s.plain_bytes,
         wire_bytes: s.wire_bytes,
     };
-    DeflateReport { extension: d.response.clone(), sent: traffic(&d.client), received: traffic(&d.server) }
+    DeflateReport { extension: d.response.clone(), sent: traffic(&d.sent), received: traffic(&d.received) }
 }
 
 fn wire_event(e: &TraceEvent) -> WireEvent {

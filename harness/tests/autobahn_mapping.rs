@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use wsharness::case::Case;
 use wsharness::embedded::embedded_cases;
+use wsharness::serve::ClientSuite;
 
 /// The list, as compiled into this test.
 const LIST: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases/autobahn-cases.txt"));
@@ -164,4 +165,21 @@ fn no_case_maps_an_autobahn_id_outside_the_list() {
         "case(s) naming an Autobahn id that is not in cases/autobahn-cases.txt:\n{}",
         unknown.join("\n")
     );
+}
+
+#[test]
+fn every_autobahn_case_is_mapped_for_clients_too_with_fuzzingservers_numbers() {
+    // Autobahn's fuzzingserver runs all 517 against a client (12.x/13.x accepting its permessage-deflate
+    // offer), numbered 1..=517 in the list's order: `serve` must give each the same number
+    let suite = ClientSuite::new(cases(), |_| true);
+    let listed = listed();
+    let mut problems = Vec::new();
+    for (n, l) in listed.iter().enumerate() {
+        let key = suite.numbering.case(n + 1).map_or("", |(number, _)| suite.key(number));
+        if key != l.id {
+            problems.push(format!("case {}: Autobahn runs {}, serve runs {key:?}", n + 1, l.id));
+        }
+    }
+    let shown: Vec<&String> = problems.iter().take(10).collect();
+    assert!(problems.is_empty(), "{} numbers differ from fuzzingserver's:\n{shown:#?}", problems.len());
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
-use wsharness::wire::FrameSpec;
+use wsharness::wire::deflate::{Compressor, TAIL};
+use wsharness::wire::{FrameSpec, ServerReply};
 
 use crate::support::flawed_client::{End, Fault, Flaw, FlawedClient, Refusal, Settings};
 use crate::support::flawed_client_probe::{
@@ -233,7 +234,100 @@ fn sent_exchange_for(flaw: Flaw) -> Exchange {
             "waits",
             "eof",
         ]),
-        _ => unreachable!("{flaw:?} has an exchange in exchange_for or frame_exchange_for"),
+        _ => deflate_exchange_for(flaw),
+    }
+}
+
+/// The client offers permessage-deflate as Python `websockets` and Node `ws` do; the server's 101 accepts it
+/// (`reply`) and the script's compressed frames follow.
+fn deflating(reply: fn(ServerReply) -> ServerReply, frames: &[FrameSpec]) -> Exchange {
+    let mut exchange = Exchange { reply, ..Exchange::frames(frames) };
+    exchange.settings.extensions = vec!["permessage-deflate; client_max_window_bits".to_owned()];
+    exchange
+}
+
+/// Messages compressed by one compressor (`window` bits, context kept unless `fresh`), as RSV1 text frames.
+fn compressed(messages: &[&[u8]], window: u8, fresh: bool) -> Vec<Vec<u8>> {
+    let mut c = Compressor::new(window, 1, fresh).expect("a zlib window of 9 to 15 bits");
+    messages.iter().map(|m| c.compress(m).expect("compressed")).collect()
+}
+
+/// The probe's line for a compressed text frame of the client's (RSV1 judged as a frame without extension).
+fn compressed_line(payload: &[u8]) -> String {
+    let shown = match std::str::from_utf8(payload) {
+        Ok(text) if payload.len() <= 32 => format!("{text:?}"),
+        _ => format!("{} bytes", payload.len()),
+    };
+    format!("text {shown} [ReservedBitsSet]")
+}
+
+/// [`exchange_for`] the flaws of permessage-deflate (RFC 7692): the server's 101 accepts the client's offer.
+fn deflate_exchange_for(flaw: Flaw) -> Exchange {
+    use Flaw::*;
+    let server = |messages: &[&[u8]]| -> Vec<FrameSpec> {
+        let mut frames: Vec<FrameSpec> =
+            compressed(messages, 15, false).into_iter().map(|p| text(p).rsv(0b100)).collect();
+        frames.push(close_1000());
+        frames
+    };
+    let lines = |payloads: &[Vec<u8>]| -> Vec<String> { payloads.iter().map(|p| compressed_line(p)).collect() };
+    let refs = |lines: &[String]| -> Vec<String> {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        after(&lines).into_iter().map(str::to_owned).collect()
+    };
+    let hello: &[u8] = b"Hello, Hello, Hello";
+    match flaw {
+        DeflateLeavesTail => {
+            let good = compressed(&[hello], 15, false);
+            let mut bad = good.clone();
+            bad[0].extend_from_slice(&TAIL);
+            let mut e = deflating(|r| r.header("Sec-WebSocket-Extensions", "permessage-deflate"), &server(&[hello]));
+            (e.expect, e.flawed) = (refs(&lines(&good)), refs(&lines(&bad)));
+            e
+        }
+        DeflateKeepsContext => {
+            let reply =
+                |r: ServerReply| r.header("Sec-WebSocket-Extensions", "permessage-deflate; client_no_context_takeover");
+            let mut e = deflating(reply, &server(&[hello, hello]));
+            let (good, bad) = (compressed(&[hello, hello], 15, true), compressed(&[hello, hello], 15, false));
+            (e.expect, e.flawed) = (refs(&lines(&good)), refs(&lines(&bad)));
+            e
+        }
+        DeflateIgnoresClientWindow => {
+            // 300 bytes, then the same 300 again: a back-reference 300 bytes back, past a 9-bit window's reach
+            let first: Vec<u8> = (0..300u32).map(|i| b'a' + ((i * 7 + i / 26) % 26) as u8).collect();
+            let message = [first.clone(), first].concat();
+            let reply =
+                |r: ServerReply| r.header("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=9");
+            let mut e = deflating(reply, &server(&[&message]));
+            let (good, bad) = (compressed(&[&message], 9, false), compressed(&[&message], 15, false));
+            assert_ne!(good[0].len(), bad[0].len(), "the window must show in the compressed size");
+            (e.expect, e.flawed) = (refs(&lines(&good)), refs(&lines(&bad)));
+            e
+        }
+        DeflateInflatesWithoutContext => {
+            let mut e =
+                deflating(|r| r.header("Sec-WebSocket-Extensions", "permessage-deflate"), &server(&[hello, hello]));
+            let good = lines(&compressed(&[hello, hello], 15, false));
+            e.expect = refs(&good);
+            // the second message refers back into the first: inflated on its own it is corrupt
+            e.flawed = ["request", good[0].as_str(), "close 1007", "waits", "eof"].map(str::to_owned).to_vec();
+            e
+        }
+        DeflateUtf8BeforeInflating => {
+            let mut e = deflating(|r| r.header("Sec-WebSocket-Extensions", "permessage-deflate"), &server(&[b"Hello"]));
+            assert!(std::str::from_utf8(&compressed(&[b"Hello"], 15, false)[0]).is_err());
+            e.expect = refs(&lines(&compressed(&[b"Hello"], 15, false)));
+            e.flawed = ["request", "close 1007", "waits", "eof"].map(str::to_owned).to_vec();
+            e
+        }
+        DeflateRsv1OnClose => {
+            let mut e = deflating(|r| r.header("Sec-WebSocket-Extensions", "permessage-deflate"), &[close_1000()]);
+            e.expect = refs(&[]);
+            e.flawed = ["request", "close 1000 [ReservedBitsSet]", "waits", "eof"].map(str::to_owned).to_vec();
+            e
+        }
+        _ => unreachable!("{flaw:?} has an exchange in exchange_for, frame_exchange_for or sent_exchange_for"),
     }
 }
 
@@ -270,7 +364,8 @@ fn every_flaw_names_the_rfc_rule_it_breaks_and_is_found_by_its_name() {
     let mut rules = Vec::new();
     for &flaw in Flaw::ALL {
         let rule = flaw.rule();
-        assert!(rule.starts_with("Breaks RFC 6455 §") && rule.ends_with('.'), "{flaw:?}: {rule}");
+        let rfc = rule.starts_with("Breaks RFC 6455 §") || rule.starts_with("Breaks RFC 7692 §");
+        assert!(rfc && rule.ends_with('.'), "{flaw:?}: {rule}");
         assert!(!rules.contains(&rule), "{flaw:?} repeats {rule}");
         rules.push(rule);
         assert_eq!(Flaw::from_name(&format!("{flaw:?}")), Some(flaw));

@@ -15,6 +15,7 @@ use super::model::{
 };
 use super::raw::{MaskField, Param, RawCase, RawFile, RawHandshake, RawRead, RawReply, RawStep, Value};
 use crate::verdict::Verdict;
+use crate::wire::deflate::DeflateAccept;
 use crate::wire::{Endpoint, FrameSpec, LengthEncoding, Opcode};
 
 /// A mistake in a case file.
@@ -279,7 +280,7 @@ fn build_case(file: &RawFile, case: &RawCase, ctx: &Ctx<'_>, path: &str, line: u
         Some(_) => return Err("'[case.reply]' is our answer to a client under test: add roles = [\"client\"]".into()),
         None => Reply::default(),
     };
-    check_client_steps(&id, &roles, &case.handshake, &steps)?;
+    check_client_steps(&id, &roles, &case.handshake, &steps, !reply.deflate.is_empty())?;
     Ok(Case {
         id,
         title: ctx.fill(&case.title)?,
@@ -351,24 +352,50 @@ fn reply(r: &RawReply, ctx: &Ctx<'_>) -> R<Reply> {
     for (k, v) in &r.append {
         append.push((ctx.fill(k)?, ctx.fill(v)?));
     }
-    Ok(Reply { status, accept, headers, append })
+    let mut deflate = Vec::new();
+    for a in r.deflate.iter().flatten() {
+        let bits = match &a.client_max_window_bits {
+            // RFC 7692 §7.1.2.2: 8 to 15
+            Some(p) => match ctx.ranged("reply.deflate.client_max_window_bits", p, 15)? {
+                b @ 8..=15 => Some(b as u8),
+                b => return Err(format!("reply.deflate.client_max_window_bits must be 8-15, got {b}").into()),
+            },
+            None => None,
+        };
+        deflate.push(DeflateAccept {
+            client_no_context_takeover: a.client_no_context_takeover,
+            client_max_window_bits: bits,
+        });
+    }
+    Ok(Reply { status, accept, headers, append, deflate })
 }
 
-/// What a case that tests clients cannot do: judge a server's response (`status`, `alive`); and a case
-/// for clients only has no request of ours to shape.
-fn check_client_steps(id: &str, roles: &[Endpoint], handshake: &RawHandshake, steps: &[Step]) -> R<()> {
+/// What a case that tests clients cannot do: judge a server's response (`status`, `alive`), or compress
+/// without accepting the client's permessage-deflate offer (`accepts_deflate`: `[case.reply] deflate`);
+/// and a case for clients only has no request of ours to shape.
+fn check_client_steps(
+    id: &str,
+    roles: &[Endpoint],
+    handshake: &RawHandshake,
+    steps: &[Step],
+    accepts_deflate: bool,
+) -> R<()> {
     if !roles.contains(&Endpoint::Client) {
         return Ok(());
     }
     for step in steps {
-        if let Step::Messages(m) = step {
-            return Err(Problem {
-                line: Some(m.line),
-                message: format!(
-                    "case '{id}' tests clients: messages built by the harness (compress, data, bomb, echo) are sent \
-                     as a client only so far; write the frames out (send = \"text\", payload ...)"
-                ),
-            });
+        let compresses =
+            matches!(step, Step::Messages(m) if m.compress || matches!(m.source, MessageSource::Bomb { .. }));
+        if let (Step::Messages(m), false) = (step, accepts_deflate) {
+            if compresses {
+                return Err(Problem {
+                    line: Some(m.line),
+                    message: format!(
+                        "case '{id}' tests clients and compresses: say how we accept the client's offer \
+                         ([case.reply] deflate = [{{}}])"
+                    ),
+                });
+            }
         }
         if let Step::Expect { what: what @ (Expectation::Status { .. } | Expectation::Alive), line, .. } = step {
             let name = if matches!(what, Expectation::Alive) { "alive" } else { "status" };

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::data::DataSet;
 use crate::verdict::Verdict;
+use crate::wire::deflate::DeflateAccept;
 use crate::wire::{Endpoint, FrameSpec, Opcode};
 
 /// One conformance case.
@@ -124,6 +125,9 @@ pub struct Reply {
     pub headers: Vec<(String, Option<String>)>,
     /// Header fields appended as they are (a second field of a name already there).
     pub append: Vec<(String, String)>,
+    /// How the client's permessage-deflate offer is accepted, in order of preference (RFC 7692 §5, §7;
+    /// empty: declined, as a server without the extension does).
+    pub deflate: Vec<DeflateAccept>,
 }
 
 /// The `Sec-WebSocket-Accept` value of a [`Reply`].

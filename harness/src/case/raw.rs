@@ -123,6 +123,20 @@ pub struct RawReply {
     /// Header fields appended even when one of the name is there.
     #[serde(default)]
     pub append: BTreeMap<String, String>,
+    /// How we accept the client's permessage-deflate offer, in order of preference (absent: declined).
+    pub deflate: Option<Vec<RawDeflateAccept>>,
+}
+
+/// One way of accepting a permessage-deflate offer, `{ client_no_context_takeover = true,
+/// client_max_window_bits = 9 }` (`{}`: the offer as it is).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeflateAccept {
+    /// Ask the client not to use context takeover.
+    #[serde(default)]
+    pub client_no_context_takeover: bool,
+    /// Limit the client's window (8-15).
+    pub client_max_window_bits: Option<Param>,
 }
 
 /// A `[[case.step]]` table: exactly one of `send`, `send_raw`, `wait_ms`, `expect`.

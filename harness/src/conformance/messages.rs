@@ -8,7 +8,7 @@ use thiserror::Error;
 use crate::case::data::DataCursor;
 use crate::case::{MessageSource, Messages};
 use crate::wire::deflate::{craft, CompressError, Compressor, Negotiated};
-use crate::wire::{apply_mask, EncodeError, FrameHeader, LengthField, MaskingKey, Message, Opcode, RSV1};
+use crate::wire::{apply_mask, EncodeError, Endpoint, FrameHeader, LengthField, MaskingKey, Message, Opcode, RSV1};
 
 /// The zlib level of our compressed messages: they only have to be valid, and level 1 keeps the
 /// harness's compression cheaper than any server's (Autobahn's 12.x/13.x move about 11 GB each way).
@@ -74,6 +74,8 @@ pub struct MessageBuilder<'a> {
     replay: Option<Replay>,
     plain: Vec<u8>,
     built: usize,
+    /// Our side: a client masks its frames, a server does not.
+    sender: Endpoint,
 }
 
 /// Compressed payloads already built, by where their plain payload starts in the data set.
@@ -90,13 +92,24 @@ impl std::fmt::Debug for MessageBuilder<'_> {
 }
 
 impl<'a> MessageBuilder<'a> {
-    /// The builder of `step` on a connection that negotiated `deflate` (`None`: not negotiated).
+    /// The builder of `step`, sent by a client, on a connection that negotiated `deflate` (`None`: not
+    /// negotiated).
     pub fn new(step: &'a Messages, deflate: Option<&Negotiated>) -> Result<MessageBuilder<'a>, BuildError> {
+        MessageBuilder::sent_by(step, deflate, Endpoint::Client)
+    }
+
+    /// The builder of `step` as `sender` (our side) sends it: a client masks each frame with a fresh
+    /// key, a server masks none (RFC 6455 §5.1); compressed with that side's window and context takeover.
+    pub fn sent_by(
+        step: &'a Messages,
+        deflate: Option<&Negotiated>,
+        sender: Endpoint,
+    ) -> Result<MessageBuilder<'a>, BuildError> {
         let codec = match (&step.source, step.compress, deflate) {
             (MessageSource::Bomb { .. }, _, None) | (_, true, None) => return Err(BuildError::NotNegotiated),
             (MessageSource::Bomb { inflated }, _, Some(_)) => Codec::Bomb(craft::bomb_message(*inflated)),
-            (_, true, Some(n)) if n.client_max_window_bits < 9 => Codec::Stored,
-            (_, true, Some(n)) => Codec::Zlib(Compressor::for_client(n, LEVEL)?),
+            (_, true, Some(n)) if n.max_window_bits(sender) < 9 => Codec::Stored,
+            (_, true, Some(n)) => Codec::Zlib(Compressor::for_sender(n, sender, LEVEL)?),
             (_, false, _) => Codec::Plain,
         };
         let cursor = match step.source {
@@ -105,12 +118,12 @@ impl<'a> MessageBuilder<'a> {
         };
         // RFC 7692 §7.1.1.2: without context takeover each message is compressed on its own
         let independent = match &codec {
-            Codec::Zlib(_) => deflate.is_some_and(|n| n.client_no_context_takeover),
+            Codec::Zlib(_) => deflate.is_some_and(|n| n.no_context_takeover(sender)),
             Codec::Stored => true,
             Codec::Plain | Codec::Bomb(_) => false,
         };
         let replay = independent.then(Replay::default);
-        Ok(MessageBuilder { step, cursor, offset: 0, codec, replay, plain: Vec::new(), built: 0 })
+        Ok(MessageBuilder { step, cursor, offset: 0, codec, replay, plain: Vec::new(), built: 0, sender })
     }
 
     /// Whether every message of the step has been built.
@@ -145,7 +158,8 @@ impl<'a> MessageBuilder<'a> {
             }
         }
         let payload = wire.as_deref().unwrap_or(&self.plain);
-        let (first, frames) = frames_into(out, self.step.opcode, payload, compressed, self.step.fragment)?;
+        let (first, frames) =
+            frames_sent_by(out, self.sender, self.step.opcode, payload, compressed, self.step.fragment)?;
         let echo = match self.codec {
             Codec::Bomb(_) => None,
             _ if self.step.opcode == Opcode::Text => Some(Message::Text(self.plain.clone())),
@@ -185,34 +199,57 @@ pub fn frames_into(
     compressed: bool,
     fragment: Option<usize>,
 ) -> Result<(FrameHeader, usize), EncodeError> {
+    frames_sent_by(out, Endpoint::Client, opcode, payload, compressed, fragment)
+}
+
+/// As [`frames_into`], the frames as `sender` sends them: masked with a fresh key each by a client,
+/// unmasked by a server (RFC 6455 §5.1).
+pub fn frames_sent_by(
+    out: &mut Vec<u8>,
+    sender: Endpoint,
+    opcode: Opcode,
+    payload: &[u8],
+    compressed: bool,
+    fragment: Option<usize>,
+) -> Result<(FrameHeader, usize), EncodeError> {
     let mut pieces = payload.chunks(fragment.unwrap_or(payload.len()).max(1));
     // an empty message is one empty frame
     let head = pieces.next().unwrap_or(&[]);
     let count = 1 + pieces.len();
+    let masked = sender == Endpoint::Client;
     // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only
     let rsv = if compressed { RSV1 } else { 0 };
-    let first = put_frame(out, opcode, rsv, head, count == 1)?;
+    let first = put_frame(out, opcode, rsv, head, count == 1, masked)?;
     for (i, piece) in pieces.enumerate() {
-        put_frame(out, Opcode::Continuation, 0, piece, i + 2 == count)?;
+        put_frame(out, Opcode::Continuation, 0, piece, i + 2 == count, masked)?;
     }
     Ok((first, count))
 }
 
-/// Appends one frame, masked with a fresh key (RFC 6455 §5.3: unpredictable, one per frame).
-fn put_frame(out: &mut Vec<u8>, opcode: Opcode, rsv: u8, piece: &[u8], fin: bool) -> Result<FrameHeader, EncodeError> {
-    let key = MaskingKey::random();
+/// Appends one frame, masked with a fresh key when `masked` (RFC 6455 §5.3: unpredictable, one per frame).
+fn put_frame(
+    out: &mut Vec<u8>,
+    opcode: Opcode,
+    rsv: u8,
+    piece: &[u8],
+    fin: bool,
+    masked: bool,
+) -> Result<FrameHeader, EncodeError> {
+    let key = masked.then(MaskingKey::random);
     let header = FrameHeader {
         fin,
         rsv,
         opcode: opcode as u8,
-        masking_key: Some(key),
+        masking_key: key,
         length_field: LengthField::minimal_for(piece.len() as u64),
         declared_len: piece.len() as u64,
     };
     header.encode_into(out)?;
     let start = out.len();
     out.extend_from_slice(piece);
-    apply_mask(&mut out[start..], key);
+    if let Some(key) = key {
+        apply_mask(&mut out[start..], key);
+    }
     Ok(header)
 }
 

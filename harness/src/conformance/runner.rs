@@ -208,9 +208,7 @@ impl CaseRun<'_> {
             }
         }
         let upgraded = opening.upgraded();
-        let mut state = CaseState::new(opening, read_limit(self.case));
-        state.peer = self.peer;
-        state.sent.sender = self.peer.other();
+        let mut state = CaseState::with_peer(opening, read_limit(self.case), self.peer);
         for step in &self.case.steps {
             if self.run_step(step, &mut state).await {
                 break;
@@ -320,14 +318,18 @@ const BATCH_BYTES: u64 = 256 * 1024;
 /// Messages of such a batch at most.
 const BATCH_MESSAGES: usize = 64;
 
-/// A step whose messages cannot be built: UNIMPLEMENTED when the server declined permessage-deflate
-/// (Autobahn's 12.x/13.x rate that so), else the harness cannot run the case (ERRORED). Stops the case.
+/// A step whose messages cannot be built: UNIMPLEMENTED when the server declined permessage-deflate, or
+/// the client offered none the case accepts (Autobahn's 12.x/13.x rate both so), else the harness cannot run the case (ERRORED). Stops the case.
 fn cannot_build(state: &mut CaseState, e: &BuildError) -> bool {
-    let verdict = match e {
-        BuildError::NotNegotiated => Verdict::Unimplemented,
-        _ => Verdict::Errored,
+    let (verdict, reason) = match e {
+        BuildError::NotNegotiated if state.peer == Endpoint::Client => (
+            Verdict::Unimplemented,
+            "the client offered no permessage-deflate this case accepts, which this step needs".to_string(),
+        ),
+        BuildError::NotNegotiated => (Verdict::Unimplemented, e.to_string()),
+        _ => (Verdict::Errored, e.to_string()),
     };
-    state.judgement.miss(verdict, e.to_string(), None, None);
+    state.judgement.miss(verdict, reason, None, None);
     true
 }
 

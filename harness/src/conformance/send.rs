@@ -4,6 +4,7 @@
 
 use super::target::Target;
 use crate::case::{AcceptValue, Case, Expectation, Handshake, Reply, Request, Step, MAX_CHUNK};
+use crate::wire::deflate::accept_offer;
 use crate::wire::{accept_for, ClientRequest, RawRequest, ReceivedRequest, ServerReply};
 
 /// The opening request of a case, and what it offered (for judging the response).
@@ -63,6 +64,10 @@ pub fn opening_reply(request: &ReceivedRequest, reply: &Reply) -> ServerReply {
     };
     if let Some(value) = accept {
         out = out.accept(value);
+    }
+    if let Some(accepted) = accept_offer(&request.offered_extensions(), &reply.deflate) {
+        // RFC 7692 §5: the accepted offer's element, in our response
+        out = out.header("Sec-WebSocket-Extensions", accepted.response);
     }
     if let Some((status, reason)) = &reply.status {
         out = out.status(*status, reason.clone());

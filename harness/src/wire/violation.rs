@@ -126,6 +126,10 @@ pub enum ViolationKind {
     DeflateContextTakeover,
     /// The server MUST NOT use an LZ77 window larger than `server_max_window_bits` allows.
     DeflateWindowExceeded,
+    /// Under `client_no_context_takeover` the client MUST start each message with an empty LZ77 window.
+    DeflateClientContextTakeover,
+    /// The client MUST NOT use an LZ77 window larger than `client_max_window_bits` allows.
+    DeflateClientWindowExceeded,
     /// A compressed message MUST be DEFLATE data (RFC 1951) that decompresses once 00 00 ff ff is appended.
     DeflateInvalidData,
     /// A compressed message MUST end at a block boundary (an empty stored block, its 4-octet tail removed).
@@ -191,7 +195,10 @@ impl ViolationKind {
             | DeflateParameterInvalid => "RFC 7692 §7",
             DeflateServerNoContextTakeoverDropped | DeflateContextTakeover => "RFC 7692 §7.1.1.1",
             DeflateServerWindowNotHonoured | DeflateWindowExceeded => "RFC 7692 §7.1.2.1",
-            DeflateClientWindowNotOffered | DeflateClientWindowLargerThanOffered => "RFC 7692 §7.1.2.2",
+            DeflateClientWindowNotOffered | DeflateClientWindowLargerThanOffered | DeflateClientWindowExceeded => {
+                "RFC 7692 §7.1.2.2"
+            }
+            DeflateClientContextTakeover => "RFC 7692 §7.1.1.2",
             DeflateInvalidData | DeflateUnterminated | DeflateTailNotRemoved => "RFC 7692 §7.2.1",
             DeflateRsv1NotFirstFrame | DeflateTextNotUtf8 => "RFC 7692 §6",
         }
@@ -277,6 +284,12 @@ impl ViolationKind {
                 "under server_no_context_takeover the server MUST start each message with an empty LZ77 window"
             }
             DeflateWindowExceeded => "the server MUST NOT use an LZ77 window larger than server_max_window_bits allows",
+            DeflateClientContextTakeover => {
+                "under client_no_context_takeover the client MUST start each message with an empty LZ77 window"
+            }
+            DeflateClientWindowExceeded => {
+                "the client MUST NOT use an LZ77 window larger than client_max_window_bits allows"
+            }
             DeflateInvalidData => {
                 "a compressed message MUST be DEFLATE data that decompresses once 00 00 ff ff is appended"
             }

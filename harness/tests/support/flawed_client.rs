@@ -38,6 +38,7 @@
 //! Inside a test, `std::env::current_exe()` is the test binary.
 
 mod conn;
+mod deflate;
 mod frame;
 mod handshake;
 mod url;
@@ -172,6 +173,24 @@ flaws! {
     NeverCloses,
     /// Breaks RFC 6455 §5.5.1 (no data frames after a close): keeps echoing messages after its close reply.
     EchoesAfterClose,
+
+    // permessage-deflate (RFC 7692), once the server accepted the client's offer.
+
+    /// Breaks RFC 7692 §7.2.1: leaves the 4 octets 00 00 ff ff at the end of its compressed messages.
+    DeflateLeavesTail,
+    /// Breaks RFC 7692 §7.1.1.2: keeps its LZ77 context from message to message although the server's response
+    /// had client_no_context_takeover.
+    DeflateKeepsContext,
+    /// Breaks RFC 7692 §7.1.2.2: compresses with a 32 KiB window whatever client_max_window_bits the server set.
+    DeflateIgnoresClientWindow,
+    /// Breaks RFC 7692 §7.1.1.1 (the server keeps its context unless server_no_context_takeover): inflates each
+    /// server message on its own, so a message that refers back to an earlier one does not inflate.
+    DeflateInflatesWithoutContext,
+    /// Breaks RFC 7692 §6 (text is UTF-8 once inflated): checks the UTF-8 of a compressed text message's
+    /// compressed bytes.
+    DeflateUtf8BeforeInflating,
+    /// Breaks RFC 7692 §6.1: sets RSV1 on its close frame.
+    DeflateRsv1OnClose,
 }
 
 impl Flaw {
@@ -209,8 +228,9 @@ pub struct Settings {
     pub max_message: u64,
     /// Subprotocols offered in `Sec-WebSocket-Protocol` (none).
     pub protocols: Vec<String>,
-    /// Extensions offered in `Sec-WebSocket-Extensions` (none). Only names: once one is accepted the RSV bits are
-    /// allowed and payloads are echoed as they came.
+    /// Extensions offered in `Sec-WebSocket-Extensions` (none). A `permessage-deflate` offer is negotiated for
+    /// real (RFC 7692: compressed messages inflated, echoes compressed); of any other extension only the name
+    /// counts: once one is accepted the RSV bits are allowed and payloads are echoed as they came.
     pub extensions: Vec<String>,
 }
 
@@ -316,6 +336,17 @@ pub fn spawn(url: &str, flaws: &[Flaw], settings: Settings) -> JoinHandle<Result
     tokio::spawn(async move { FlawedClient::run(&url, &flaws, &settings).await })
 }
 
+/// A response head the client took for an upgrade.
+struct Upgraded {
+    /// The bytes read: the head, and any frames after it.
+    head: Vec<u8>,
+    head_len: usize,
+    /// An extension other than permessage-deflate was accepted.
+    extension: bool,
+    /// What was accepted of permessage-deflate.
+    deflate: Option<wsharness::wire::deflate::Negotiated>,
+}
+
 /// One connection, after the TCP connect.
 struct Run<'a> {
     stream: TcpStream,
@@ -337,15 +368,17 @@ impl Run<'_> {
             fault: None,
             end: End::TimedOut,
         };
-        let (head, head_len, extension) = match self.handshake(request, key, handshake_by.min(self.deadline)).await {
-            Ok(upgraded) => upgraded,
-            Err(end) => {
-                log.end = end;
-                return log;
-            }
-        };
+        let Upgraded { head, head_len, extension, deflate } =
+            match self.handshake(request, key, handshake_by.min(self.deadline)).await {
+                Ok(upgraded) => upgraded,
+                Err(end) => {
+                    log.end = end;
+                    return log;
+                }
+            };
         log.upgraded = true;
-        let mut conn = Conn::new(self.flaws.clone(), self.settings.max_message, extension, entropy);
+        let max_message = self.settings.max_message;
+        let mut conn = Conn::with_deflate(self.flaws.clone(), max_message, extension, deflate, entropy);
         let pipelined = &head[head_len..];
         let actions = if self.flaws.has(Flaw::DropsBytesAfterHead) { Vec::new() } else { conn.on_read(pipelined) };
         log.end = self.frames(&mut conn, actions).await;
@@ -355,7 +388,7 @@ impl Run<'_> {
 
     /// Sends the request and reads the response head: the bytes read, where the frames start and whether an
     /// extension was accepted; or how the handshake ended.
-    async fn handshake(&mut self, request: &[u8], key: &str, by: Instant) -> Result<(Vec<u8>, usize, bool), End> {
+    async fn handshake(&mut self, request: &[u8], key: &str, by: Instant) -> Result<Upgraded, End> {
         match timeout_at(by, self.stream.write_all(request)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(End::Io(e.kind())),
@@ -366,7 +399,9 @@ impl Run<'_> {
         loop {
             match handshake::check_response(&head, key, &self.flaws, self.settings) {
                 Verdict::NeedMore => {}
-                Verdict::Upgrade { head_len, extension } => return Ok((head, head_len, extension)),
+                Verdict::Upgrade { head_len, extension, deflate } => {
+                    return Ok(Upgraded { head, head_len, extension, deflate })
+                }
                 // RFC 6455 §4.1: the client MUST _Fail the WebSocket Connection_: TCP closed, no frame sent
                 Verdict::Refuse(refusal) => return Err(End::Refused(refusal)),
             }

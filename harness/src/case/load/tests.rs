@@ -552,7 +552,12 @@ fn what_a_client_case_cannot_hold_is_refused_at_its_line() {
             ("[case.reply]", "[case.handshake]\nremove = [\"Host\"]\n\n[case.reply]"),
             "'[case.handshake]' shapes the request",
         ),
-        (("payload = \"Hello\"", "payload = \"Hello\"\necho = true"), "messages built by the harness"),
+        (("payload = \"Hello\"", "payload = \"Hello\"\ncompress = true"), "say how we accept the client's offer"),
+        (
+            ("status = 101", "status = 101\ndeflate = [{ client_max_window_bits = 7 }]"),
+            "reply.deflate.client_max_window_bits must be 8-15, got 7",
+        ),
+        (("status = 101", "status = 101\ndeflate = [{ server_max_window_bits = 9 }]"), "unknown field"),
     ] {
         let e = first_error(&CLIENT.replace(change.0, change.1));
         assert!(e.contains(says), "{change:?}: {e}");

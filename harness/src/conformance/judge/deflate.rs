@@ -15,7 +15,7 @@
 use super::opening::Deflate;
 use crate::wire::deflate::params::MAX_WINDOW_BITS;
 use crate::wire::deflate::{InflateError, Inflater, Negotiated, StreamAnalyzer};
-use crate::wire::{Violation, ViolationKind};
+use crate::wire::{Endpoint, Violation, ViolationKind};
 
 /// Messages of an unrestricted negotiation whose stream the analyzer judges.
 pub const ANALYZED_FIRST: u64 = 32;
@@ -54,42 +54,53 @@ impl DirectionStats {
 /// permessage-deflate on one case's connection, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeflateSummary {
-    /// The server's `Sec-WebSocket-Extensions` value.
+    /// The `Sec-WebSocket-Extensions` value of the 101 (the server's, or ours when testing a client).
     pub response: String,
     /// What we sent.
-    pub client: DirectionStats,
-    /// What the server sent.
-    pub server: DirectionStats,
+    pub sent: DirectionStats,
+    /// What the peer under test sent.
+    pub received: DirectionStats,
 }
 
-/// The server's compressed stream on one connection.
+/// The compressed stream of the peer under test (the server, or the client when we play the server)
+/// on one connection.
 #[derive(Debug)]
-pub struct ServerDeflate {
+pub struct PeerDeflate {
     /// What the 101 accepted.
     pub deflate: Deflate,
+    /// Who sends the stream judged: its window and context takeover are the ones that bind it.
+    pub peer: Endpoint,
     inflater: Inflater,
     analyzer: StreamAnalyzer,
     /// Every message goes through the analyzer.
     analyze_all: bool,
     /// What we sent.
-    pub client: DirectionStats,
-    /// What the server sent.
-    pub server: DirectionStats,
+    pub sent: DirectionStats,
+    /// What the peer under test sent.
+    pub received: DirectionStats,
     /// Rules of RFC 7692 the stream broke: the first of each kind, with its evidence.
     pub violations: Vec<Violation>,
 }
 
-impl ServerDeflate {
-    /// The judge of a connection that negotiated `deflate`, messages inflating to at most `limit` bytes.
-    pub fn new(deflate: Deflate, limit: usize) -> ServerDeflate {
+impl PeerDeflate {
+    /// The judge of a server's stream on a connection that negotiated `deflate`, messages inflating to
+    /// at most `limit` bytes.
+    pub fn new(deflate: Deflate, limit: usize) -> PeerDeflate {
+        PeerDeflate::of(Endpoint::Server, deflate, limit)
+    }
+
+    /// The judge of `peer`'s stream on a connection that negotiated `deflate`, messages inflating to at
+    /// most `limit` bytes.
+    pub fn of(peer: Endpoint, deflate: Deflate, limit: usize) -> PeerDeflate {
         let n = deflate.negotiated;
-        ServerDeflate {
-            inflater: Inflater::for_server(&n, limit),
+        PeerDeflate {
+            inflater: Inflater::for_sender(&n, peer, limit),
             analyzer: StreamAnalyzer::new(limit),
-            analyze_all: n.server_no_context_takeover || n.server_max_window_bits < MAX_WINDOW_BITS,
+            analyze_all: n.no_context_takeover(peer) || n.max_window_bits(peer) < MAX_WINDOW_BITS,
             deflate,
-            client: DirectionStats::default(),
-            server: DirectionStats::default(),
+            peer,
+            sent: DirectionStats::default(),
+            received: DirectionStats::default(),
             violations: Vec::new(),
         }
     }
@@ -101,20 +112,20 @@ impl ServerDeflate {
 
     /// An uncompressed data message from the server, counted.
     pub fn plain(&mut self, len: usize) {
-        self.server.add(len as u64, len as u64, false);
+        self.received.add(len as u64, len as u64, false);
     }
 
     /// A compressed message from the server (the frames' payloads joined): its inflated bytes, or
-    /// why they cannot be had (the rule broken, in one line, also kept in [`ServerDeflate::violations`]).
+    /// why they cannot be had (the rule broken, in one line, also kept in [`PeerDeflate::violations`]).
     pub fn inflate(&mut self, payload: &[u8], text: bool) -> Result<Vec<u8>, String> {
-        let index = self.server.messages + 1;
+        let index = self.received.messages + 1;
         let analyze = self.analyze_all || index <= ANALYZED_FIRST;
         let data = if analyze { self.analyzed(payload, index)? } else { self.inflated(payload, index)? };
         if !self.analyze_all && analyze {
             // keep flate2's window in step for the messages after the sample
             let _ = self.inflater.inflate(payload);
         }
-        self.server.add(data.len() as u64, payload.len() as u64, true);
+        self.received.add(data.len() as u64, payload.len() as u64, true);
         if text && std::str::from_utf8(&data).is_err() {
             // RFC 7692 §6 with RFC 6455 §8.1: the inflated text is UTF-8
             let v = Violation::new(
@@ -131,7 +142,7 @@ impl ServerDeflate {
         match self.analyzer.message(payload) {
             Ok(a) => {
                 let negotiated = self.deflate.negotiated;
-                for v in a.report.violations(&negotiated) {
+                for v in a.report.violations_of(&negotiated, self.peer) {
                     let detail = format!("message {index}: {}", v.observed);
                     self.keep(Violation::new(v.kind, detail));
                 }
@@ -164,13 +175,13 @@ impl ServerDeflate {
 
     /// What the report shows: the extension accepted and the traffic each way.
     pub fn summary(&self) -> DeflateSummary {
-        DeflateSummary { response: self.deflate.response.clone(), client: self.client, server: self.server }
+        DeflateSummary { response: self.deflate.response.clone(), sent: self.sent, received: self.received }
     }
 
     /// Whether the server negotiated permessage-deflate and then compressed none of its messages worth
     /// compressing (reported, not a failure: RFC 7692 lets a sender choose per message).
     pub fn never_compressed(&self) -> bool {
-        self.server.compressed == 0 && self.server.largest >= WORTH_COMPRESSING
+        self.received.compressed == 0 && self.received.largest >= WORTH_COMPRESSING
     }
 }
 
@@ -186,22 +197,22 @@ mod tests {
     #[test]
     fn inflates_a_takeover_stream_and_counts_it() {
         let mut c = Compressor::new(15, 6, false).expect("compressor");
-        let mut d = ServerDeflate::new(deflate(Negotiated::default()), 1 << 20);
+        let mut d = PeerDeflate::new(deflate(Negotiated::default()), 1 << 20);
         for i in 0..100u32 {
             let plain = format!("message {i} of a stream that repeats itself").into_bytes();
             let wire = c.compress(&plain).expect("compress");
             assert_eq!(d.inflate(&wire, true).expect("inflates"), plain);
         }
-        assert_eq!(d.server.messages, 100);
-        assert_eq!(d.server.compressed, 100);
-        assert!(d.server.wire_bytes < d.server.plain_bytes);
+        assert_eq!(d.received.messages, 100);
+        assert_eq!(d.received.compressed, 100);
+        assert!(d.received.wire_bytes < d.received.plain_bytes);
         assert!(d.violations.is_empty(), "{:?}", d.violations);
     }
 
     #[test]
     fn a_reference_beyond_the_negotiated_window_is_kept_as_evidence() {
         let n = Negotiated { server_max_window_bits: 9, ..Negotiated::default() };
-        let mut d = ServerDeflate::new(deflate(n), 1 << 20);
+        let mut d = PeerDeflate::new(deflate(n), 1 << 20);
         let (wire, plain) = craft::reference_message(513);
         assert_eq!(d.inflate(&wire, false).expect("decodes"), plain);
         assert_eq!(d.violations.len(), 1);
@@ -213,7 +224,7 @@ mod tests {
     fn a_message_that_needs_the_previous_one_breaks_no_context_takeover() {
         let n = Negotiated { server_no_context_takeover: true, ..Negotiated::default() };
         let mut c = Compressor::new(15, 6, false).expect("compressor");
-        let mut d = ServerDeflate::new(deflate(n), 1 << 20);
+        let mut d = PeerDeflate::new(deflate(n), 1 << 20);
         let plain = b"the same message, twice, compressed with the context kept".to_vec();
         for _ in 0..2 {
             let wire = c.compress(&plain).expect("compress");
@@ -224,7 +235,7 @@ mod tests {
 
     #[test]
     fn corrupt_data_and_invalid_utf8_are_violations() {
-        let mut d = ServerDeflate::new(deflate(Negotiated::default()), 1 << 20);
+        let mut d = PeerDeflate::new(deflate(Negotiated::default()), 1 << 20);
         assert!(d.inflate(&craft::CORRUPT_RESERVED_BLOCK, false).is_err());
         let bad_text = craft::stored_message(&[0xc0, 0x80]);
         assert!(d.inflate(&bad_text, true).is_err());
@@ -235,7 +246,7 @@ mod tests {
     #[test]
     fn after_the_sample_flate2_inflates_and_still_catches_corrupt_data() {
         let mut c = Compressor::new(15, 1, false).expect("compressor");
-        let mut d = ServerDeflate::new(deflate(Negotiated::default()), 1 << 20);
+        let mut d = PeerDeflate::new(deflate(Negotiated::default()), 1 << 20);
         for i in 0..ANALYZED_FIRST + 10 {
             let plain = format!("{i:08}").repeat(40).into_bytes();
             let wire = c.compress(&plain).expect("compress");
@@ -247,7 +258,7 @@ mod tests {
 
     #[test]
     fn never_compressing_counts_only_messages_worth_it() {
-        let mut d = ServerDeflate::new(deflate(Negotiated::default()), 1 << 20);
+        let mut d = PeerDeflate::new(deflate(Negotiated::default()), 1 << 20);
         d.plain(16);
         assert!(!d.never_compressed());
         d.plain(4096);

@@ -32,7 +32,7 @@ use crate::wire::{
 };
 
 pub use close::{CloseFacts, CloseJudge, CloseOutcome, ClosePhase, CloseStart, Initiator};
-pub use deflate::{DeflateSummary, DirectionStats, ServerDeflate};
+pub use deflate::{DeflateSummary, DirectionStats, PeerDeflate};
 pub use expect::{Judgement, StepJudge};
 pub use opening::{looks_like_tls, Deflate, NoResponse, Opening};
 pub use sent::SentMessages;
@@ -229,7 +229,7 @@ impl CaseJudgement {
     /// Judges the server's compressed stream once the case is over: a rule of RFC 7692 broken is FAILED,
     /// with its evidence; a server that negotiated permessage-deflate and compressed nothing worth
     /// compressing is reported (INFORMATIONAL), with what it sent.
-    pub fn judge_deflate(&mut self, deflate: Option<&ServerDeflate>) {
+    pub fn judge_deflate(&mut self, deflate: Option<&PeerDeflate>) {
         let Some(d) = deflate else { return };
         self.deflate = Some(d.summary());
         for v in &d.violations {
@@ -237,7 +237,7 @@ impl CaseJudgement {
             self.miss(Verdict::Failed, reason, Some(v.rule.to_string()), Some(v.observed.clone()));
         }
         if d.never_compressed() {
-            let s = &d.server;
+            let s = &d.received;
             let reason = format!(
                 "permessage-deflate negotiated ({}), but the server compressed none of its {} messages \
                  ({} bytes, the largest {} bytes): compression ratio 1.00",
@@ -284,7 +284,7 @@ pub struct CaseState {
     /// What the case sent last, in one line (for "no response within 2 s after sending ...").
     pub last_sent: String,
     /// permessage-deflate, when negotiated: the server's stream inflated and judged, both ways counted.
-    pub deflate: Option<ServerDeflate>,
+    pub deflate: Option<PeerDeflate>,
     /// The implementation under test: the server (the default) or, when we play the server, the client.
     pub peer: Endpoint,
 }
@@ -309,12 +309,18 @@ pub struct StepEnd<'a> {
 impl CaseState {
     /// The state of a case whose handshake got `opening`; `message_limit` bounds a reassembled message.
     pub fn new(opening: Opening, message_limit: u64) -> CaseState {
+        CaseState::with_peer(opening, message_limit, Endpoint::Server)
+    }
+
+    /// The state of a case testing `peer` (the server, or the client when we play the server).
+    pub fn with_peer(opening: Opening, message_limit: u64, peer: Endpoint) -> CaseState {
         let limit = usize::try_from(message_limit).unwrap_or(usize::MAX);
-        let deflate = opening.deflate.clone().map(|d| ServerDeflate::new(d, limit));
-        let sent = match &opening.deflate {
-            Some(d) => SentMessages::default().with_deflate(&d.negotiated, limit),
+        let deflate = opening.deflate.clone().map(|d| PeerDeflate::of(peer, d, limit));
+        let mut sent = match &opening.deflate {
+            Some(d) => SentMessages::default().with_deflate(&d.negotiated, peer.other(), limit),
             None => SentMessages::default(),
         };
+        sent.sender = peer.other();
         CaseState {
             deflate,
             opening,
@@ -324,7 +330,7 @@ impl CaseState {
             accepted_drop: false,
             judgement: CaseJudgement::default(),
             last_sent: String::from("the opening handshake"),
-            peer: Endpoint::Server,
+            peer,
         }
     }
 

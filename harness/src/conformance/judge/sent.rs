@@ -79,10 +79,9 @@ impl SentMessages {
     }
 
     /// permessage-deflate was negotiated: our messages with RSV1 are compressed with our side's
-    /// parameters, each inflating to at most `limit` bytes.
-    pub fn with_deflate(mut self, negotiated: &Negotiated, limit: usize) -> SentMessages {
-        let n = negotiated;
-        self.inflater = Some(Inflater::new(n.client_max_window_bits, n.client_no_context_takeover, limit));
+    /// (`ours`) parameters, each inflating to at most `limit` bytes.
+    pub fn with_deflate(mut self, negotiated: &Negotiated, ours: Endpoint, limit: usize) -> SentMessages {
+        self.inflater = Some(Inflater::for_sender(negotiated, ours, limit));
         self
     }
 

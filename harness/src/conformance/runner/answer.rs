@@ -12,6 +12,7 @@ use crate::conformance::observe::{Conn, DeliveryState};
 use crate::conformance::send::{opening_reply, read_limit};
 use crate::conformance::trace::{Direction, TraceKind};
 use crate::conformance::unmask::ServerBytes;
+use crate::wire::deflate::accept_offer;
 use crate::wire::{parse_response, Endpoint, ReceivedRequest, Violation, ViolationKind};
 
 /// Runs `case` against the client that opened `accepted`, from the moment its request head was read
@@ -49,6 +50,17 @@ impl CaseRun<'_> {
             _ => Err(crate::conformance::judge::NoResponse::Closed),
         };
         let key = request.websocket_key().unwrap_or_default().trim().to_string();
-        Opening::judge(response, &key, &request.offered_protocols(), &request.offered_extensions())
+        let offered = request.offered_extensions();
+        let mut opening = Opening::judge(response, &key, &request.offered_protocols(), &offered);
+        if let (Some(d), Some(ours)) = (opening.deflate.as_mut(), accept_offer(&offered, &self.case.reply.deflate)) {
+            if d.response == ours.response {
+                // what our response binds the client to; a client_no_context_takeover hint in its offer
+                // does not (RFC 7692 §7.1.1.2)
+                d.negotiated = ours.negotiated;
+            }
+        }
+        // RFC 7692 §6: once accepted, RSV1 may mark the first frame of the client's messages
+        self.conn.facts.deflate = opening.deflate.is_some();
+        opening
     }
 }

@@ -83,7 +83,7 @@ impl CaseRun<'_> {
     /// echoes are judged before the next batch is built (what is held stays a batch, whatever the count).
     pub(super) async fn send_messages(&mut self, state: &mut CaseState, step: &Messages) -> bool {
         let negotiated = state.deflate.as_ref().map(|d| *d.negotiated());
-        let mut builder = match MessageBuilder::new(step, negotiated.as_ref()) {
+        let mut builder = match MessageBuilder::sent_by(step, negotiated.as_ref(), self.peer.other()) {
             Ok(b) => b,
             Err(e) => return cannot_build(state, &e),
         };
@@ -106,7 +106,7 @@ impl CaseRun<'_> {
                     self.conn.trace.frame(Direction::Sent, summary);
                 }
                 if let Some(d) = state.deflate.as_mut() {
-                    d.client.add(b.plain_len as u64, b.wire_len as u64, b.compressed);
+                    d.sent.add(b.plain_len as u64, b.wire_len as u64, b.compressed);
                 }
                 state.sent.message_sent(b.echo, (batch.len() - before) as u64);
                 plain += b.plain_len as u64;

@@ -12,6 +12,7 @@ use thiserror::Error;
 
 use super::params::Negotiated;
 use super::TAIL;
+use crate::wire::Endpoint;
 
 /// The smallest window zlib compresses raw DEFLATE with.
 pub const ZLIB_MIN_WINDOW_BITS: u8 = 9;
@@ -69,7 +70,13 @@ impl Compressor {
     /// The compressor for our messages on a connection that negotiated `negotiated`:
     /// the largest window allowed and context takeover unless forbidden (RFC 7692 §7.1.1.2, §7.1.2.2).
     pub fn for_client(negotiated: &Negotiated, level: u32) -> Result<Compressor, CompressError> {
-        Compressor::new(negotiated.client_max_window_bits, level, negotiated.client_no_context_takeover)
+        Compressor::for_sender(negotiated, Endpoint::Client, level)
+    }
+
+    /// The compressor for the messages `sender` (our side) sends on a connection that negotiated
+    /// `negotiated`: that side's window and context takeover (RFC 7692 §7.1.1, §7.1.2).
+    pub fn for_sender(negotiated: &Negotiated, sender: Endpoint, level: u32) -> Result<Compressor, CompressError> {
+        Compressor::new(negotiated.max_window_bits(sender), level, negotiated.no_context_takeover(sender))
     }
 
     /// One message's compressed payload (to send with RSV1 set on its first frame).

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use super::params::Negotiated;
 use super::TAIL;
+use crate::wire::Endpoint;
 
 /// Output is produced this many bytes at a time, so memory follows what was inflated, never a declared size.
 const CHUNK: usize = 32 * 1024;
@@ -83,7 +84,12 @@ impl Inflater {
 
     /// The inflater for the server's messages on a connection that negotiated `negotiated`.
     pub fn for_server(negotiated: &Negotiated, limit: usize) -> Inflater {
-        Inflater::new(negotiated.server_max_window_bits, negotiated.server_no_context_takeover, limit)
+        Inflater::for_sender(negotiated, Endpoint::Server, limit)
+    }
+
+    /// The inflater for the messages `sender` sends on a connection that negotiated `negotiated`.
+    pub fn for_sender(negotiated: &Negotiated, sender: Endpoint, limit: usize) -> Inflater {
+        Inflater::new(negotiated.max_window_bits(sender), negotiated.no_context_takeover(sender), limit)
     }
 
     /// Inflates one message's payload (the frames' payloads joined).

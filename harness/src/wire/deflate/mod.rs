@@ -9,6 +9,7 @@
 //!   the parameters each side may use, or the [`Violation`](crate::wire::Violation)s.
 //!   [`ServerResponse::check_upgrade`](crate::wire::ServerResponse::check_upgrade) calls it when
 //!   permessage-deflate was offered.
+//! - [`accept`]: the server's side: which client offer a case accepts, and our response element.
 //! - [`compress`]: our messages through flate2 (zlib-rs) with a window of 9..=15 bits,
 //!   context takeover or not, the 00 00 ff ff tail removed (§7.2.1).
 //! - [`craft`]: payloads built by hand: window-agnostic stored and literal encoders (the only
@@ -23,6 +24,7 @@
 //! Everything held for a peer is capped: both decoders stop before one message's
 //! inflated bytes exceed the limit they were given, whatever the compression ratio.
 
+pub mod accept;
 pub mod analyze;
 pub mod compress;
 pub mod craft;
@@ -36,6 +38,7 @@ pub mod syntax;
 #[cfg(test)]
 mod tests;
 
+pub use accept::{accept_offer, AcceptedOffer, DeflateAccept};
 pub use analyze::{AnalyzeError, Analyzed, Ending, MessageReport, StreamAnalyzer, MAX_DISTANCE};
 pub use compress::{strip_tail, CompressError, Compressor};
 pub use craft::{BlockWriter, Token};

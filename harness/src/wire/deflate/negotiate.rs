@@ -26,12 +26,12 @@ pub enum Negotiation {
 
 /// The parameters of one `permessage-deflate` element, once valid.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Params {
-    server_no_context_takeover: bool,
-    client_no_context_takeover: bool,
-    server_max_window_bits: Option<u8>,
+pub(super) struct Params {
+    pub(super) server_no_context_takeover: bool,
+    pub(super) client_no_context_takeover: bool,
+    pub(super) server_max_window_bits: Option<u8>,
     /// `Some(None)`: value-less (valid in an offer only).
-    client_max_window_bits: Option<Option<u8>>,
+    pub(super) client_max_window_bits: Option<Option<u8>>,
 }
 
 /// Judges the response's `Sec-WebSocket-Extensions` field values (`response_values`, one per field)
@@ -100,7 +100,7 @@ fn negotiated(response: &Params) -> Negotiated {
 }
 
 /// Every permessage-deflate offer sent, in order: its parameters, or why a server must decline it.
-fn offers(offered: &[&str]) -> Vec<Result<Params, String>> {
+pub(super) fn offers(offered: &[&str]) -> Vec<Result<Params, String>> {
     let mut out = Vec::new();
     for text in offered {
         match parse_extensions(text) {

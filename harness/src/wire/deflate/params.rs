@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::wire::Endpoint;
+
 /// The extension token (RFC 7692 §7).
 pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
 /// The four parameter names of RFC 7692 §7.1.
@@ -170,6 +172,26 @@ impl Default for Negotiated {
             client_no_context_takeover: false,
             server_max_window_bits: MAX_WINDOW_BITS,
             client_max_window_bits: MAX_WINDOW_BITS,
+        }
+    }
+}
+
+impl Negotiated {
+    /// Whether `sender` resets its LZ77 window for each message: `server_no_context_takeover` for the
+    /// server (RFC 7692 §7.1.1.1), `client_no_context_takeover` for the client (§7.1.1.2).
+    pub fn no_context_takeover(&self, sender: Endpoint) -> bool {
+        match sender {
+            Endpoint::Server => self.server_no_context_takeover,
+            Endpoint::Client => self.client_no_context_takeover,
+        }
+    }
+
+    /// The largest window `sender` may use, in bits: `server_max_window_bits` for the server
+    /// (RFC 7692 §7.1.2.1), `client_max_window_bits` for the client (§7.1.2.2).
+    pub fn max_window_bits(&self, sender: Endpoint) -> u8 {
+        match sender {
+            Endpoint::Server => self.server_max_window_bits,
+            Endpoint::Client => self.client_max_window_bits,
         }
     }
 }

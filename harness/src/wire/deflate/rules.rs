@@ -3,6 +3,7 @@
 use super::analyze::{AnalyzeError, Ending, MessageReport};
 use super::params::Negotiated;
 use crate::wire::violation::{Violation, ViolationKind};
+use crate::wire::Endpoint;
 
 impl MessageReport {
     /// The rules of RFC 7692 this server message breaks on a connection that negotiated `negotiated`.
@@ -10,22 +11,34 @@ impl MessageReport {
     /// A block with BFINAL set is allowed (RFC 7692 §7.2.3.4) and is not reported here;
     /// [`MessageReport::final_block`] says whether one was used.
     pub fn violations(&self, negotiated: &Negotiated) -> Vec<Violation> {
+        self.violations_of(negotiated, Endpoint::Server)
+    }
+
+    /// The rules of RFC 7692 this message from `sender` breaks on a connection that negotiated
+    /// `negotiated`: the sender's own window and context takeover are the ones judged.
+    pub fn violations_of(&self, negotiated: &Negotiated, sender: Endpoint) -> Vec<Violation> {
         let mut found = Vec::new();
-        if negotiated.server_no_context_takeover && self.reaches_before_message {
-            // RFC 7692 §7.1.1.1: under server_no_context_takeover each message starts with an empty window
-            found.push(Violation::new(
-                ViolationKind::DeflateContextTakeover,
-                "a back-reference reaches into an earlier message",
-            ));
+        let (takeover_kind, window_kind) = match sender {
+            Endpoint::Server => (ViolationKind::DeflateContextTakeover, ViolationKind::DeflateWindowExceeded),
+            Endpoint::Client => {
+                (ViolationKind::DeflateClientContextTakeover, ViolationKind::DeflateClientWindowExceeded)
+            }
+        };
+        let side = sender.as_str();
+        if negotiated.no_context_takeover(sender) && self.reaches_before_message {
+            // RFC 7692 §7.1.1.1 (server), §7.1.1.2 (client): without context takeover each message starts
+            // with an empty window
+            found.push(Violation::new(takeover_kind, "a back-reference reaches into an earlier message"));
         }
-        let window = 1usize << negotiated.server_max_window_bits;
+        let bits = negotiated.max_window_bits(sender);
+        let window = 1usize << bits;
         if self.max_distance > window {
-            // RFC 7692 §7.1.2.1: the server's back-references stay within 2^server_max_window_bits bytes
+            // RFC 7692 §7.1.2.1 (server), §7.1.2.2 (client): back-references stay within 2^*_max_window_bits bytes
             found.push(Violation::new(
-                ViolationKind::DeflateWindowExceeded,
+                window_kind,
                 format!(
-                    "back-reference distance {} with server_max_window_bits={} ({window} bytes)",
-                    self.max_distance, negotiated.server_max_window_bits
+                    "back-reference distance {} with {side}_max_window_bits={bits} ({window} bytes)",
+                    self.max_distance
                 ),
             ));
         }

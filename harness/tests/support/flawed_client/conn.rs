@@ -8,6 +8,9 @@
 
 use wsharness::wire::CloseCode;
 
+use wsharness::wire::deflate::Negotiated;
+
+use super::deflate::Deflate;
 use super::frame::{self, Entropy, Header, Masker, BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
 use super::{Flaw, Flaws, RunLog};
 use crate::support::utf8::Utf8Validator;
@@ -63,6 +66,8 @@ pub enum Fault {
     OneByteClose,
     /// A close reason MUST be valid UTF-8.
     InvalidCloseReason,
+    /// A compressed message MUST inflate once 00 00 ff ff is appended (RFC 7692 §7.2.2).
+    CorruptCompressedData,
 }
 
 impl Fault {
@@ -77,13 +82,14 @@ impl Fault {
             Fault::MessageTooBig => "§10.4",
             Fault::InvalidCloseCode => "§7.4",
             Fault::OneByteClose | Fault::InvalidCloseReason => "§5.5.1",
+            Fault::CorruptCompressedData => "RFC 7692 §7.2.2",
         }
     }
 
     /// The close code the client fails the connection with (RFC 6455 §7.4.1).
     pub fn code(self) -> u16 {
         match self {
-            Fault::InvalidUtf8 | Fault::InvalidCloseReason => 1007,
+            Fault::InvalidUtf8 | Fault::InvalidCloseReason | Fault::CorruptCompressedData => 1007,
             Fault::MessageTooBig => 1009,
             _ => 1002,
         }
@@ -127,6 +133,8 @@ enum State {
 struct Message {
     text: bool,
     data: Vec<u8>,
+    /// RSV1 on its first frame, permessage-deflate negotiated: the data is compressed (RFC 7692 §6).
+    compressed: bool,
 }
 
 /// Why a header stops the connection.
@@ -148,8 +156,10 @@ enum Next {
 pub(crate) struct Conn {
     flaws: Flaws,
     max_message: u64,
-    /// An offered extension was accepted: its RSV bits are allowed.
+    /// An offered extension other than permessage-deflate was accepted: its RSV bits are allowed.
     extension: bool,
+    /// permessage-deflate was accepted: RSV1 marks a compressed message (RFC 7692 §6).
+    deflate: Option<Deflate>,
     masker: Masker,
     /// Received bytes not yet handled, from `pos` on; the frame in progress starts at `pos`.
     buf: Vec<u8>,
@@ -165,7 +175,20 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub fn new(flaws: Flaws, max_message: u64, extension: bool, entropy: Entropy) -> Conn {
+        Conn::with_deflate(flaws, max_message, extension, None, entropy)
+    }
+
+    /// A connection that negotiated permessage-deflate (`deflate`), or not.
+    pub fn with_deflate(
+        flaws: Flaws,
+        max_message: u64,
+        extension: bool,
+        deflate: Option<Negotiated>,
+        entropy: Entropy,
+    ) -> Conn {
+        let limit = usize::try_from(max_message).unwrap_or(usize::MAX);
         Conn {
+            deflate: deflate.map(|n| Deflate::new(&n, &flaws, limit)),
             masker: Masker::new(&flaws, entropy),
             flaws,
             max_message,
@@ -274,7 +297,7 @@ impl Conn {
             return fail(Fault::MaskedFrame);
         }
         // RFC 6455 §5.2: RSV bits are 0 unless a negotiated extension defines them; reserved opcodes fail
-        let allowed = if self.extension { 0b111 } else { 0 };
+        let allowed = self.allowed_rsv(h);
         if h.rsv & !allowed != 0 && !self.has(Flaw::IgnoresRsv) {
             return fail(Fault::ReservedBits);
         }
@@ -312,6 +335,16 @@ impl Conn {
         Ok(h.len)
     }
 
+    /// The RSV bits this frame may carry: any with another extension accepted; with permessage-deflate, RSV1
+    /// on the first frame of a data message only (RFC 7692 §6.1); none otherwise.
+    fn allowed_rsv(&self, h: &Header) -> u8 {
+        match (self.extension, &self.deflate) {
+            (true, _) => 0b111,
+            (false, Some(_)) if matches!(h.opcode, TEXT | BINARY) && self.message.is_none() => 0b100,
+            _ => 0,
+        }
+    }
+
     /// Whether the frame at `pos` carries text: the next frame of a text message, or a text frame starting one.
     fn is_text(&self, h: &Header) -> bool {
         match (&self.message, h.opcode) {
@@ -325,6 +358,14 @@ impl Conn {
     /// `false` if the text is already invalid (RFC 6455 §8.1: fail as soon as invalid UTF-8 is found).
     fn validate_text(&mut self, h: &Header, upto: usize) -> bool {
         if !self.is_text(h) || self.has(Flaw::SkipsUtf8Validation) || self.has(Flaw::Utf8CheckedOnlyAtMessageEnd) {
+            return true;
+        }
+        // RFC 7692 §6: a compressed message is text once inflated; its compressed bytes are not
+        let compressed = match &self.message {
+            Some(m) => m.compressed,
+            None => self.deflate.is_some() && h.rsv & 0b100 != 0,
+        };
+        if compressed && !self.has(Flaw::DeflateUtf8BeforeInflating) {
             return true;
         }
         let start = self.pos + h.header_len;
@@ -359,11 +400,13 @@ impl Conn {
 
     fn on_data(&mut self, h: &Header, payload: Vec<u8>, out: &mut Vec<Action>) {
         // a continuation with no message is binary under AcceptsBadContinuation; a new frame inside continues
-        let mut message = self.message.take().unwrap_or(Message { text: h.opcode == TEXT, data: Vec::new() });
+        let compressed = self.deflate.is_some() && h.rsv & 0b100 != 0;
+        let mut message =
+            self.message.take().unwrap_or(Message { text: h.opcode == TEXT, data: Vec::new(), compressed });
         if self.has(Flaw::EchoesEachFragment) && !h.fin {
             // the fragment goes out as a message of its own
             out.push(Action::Write(self.masker.encode(if message.text { TEXT } else { BINARY }, &payload)));
-            self.message = Some(Message { text: message.text, data: Vec::new() });
+            self.message = Some(Message { text: message.text, data: Vec::new(), compressed: message.compressed });
             return;
         }
         message.data.extend_from_slice(&payload);
@@ -372,8 +415,14 @@ impl Conn {
             return;
         }
         let utf8 = std::mem::take(&mut self.utf8);
+        if let (true, Some(deflate)) = (message.compressed, self.deflate.as_mut()) {
+            match deflate.inflate(&message.data) {
+                Ok(data) => message.data = data,
+                Err(fault) => return self.fail(fault, out),
+            }
+        }
         if message.text && !self.has(Flaw::SkipsUtf8Validation) {
-            let valid = if self.has(Flaw::Utf8CheckedOnlyAtMessageEnd) {
+            let valid = if self.has(Flaw::Utf8CheckedOnlyAtMessageEnd) || message.compressed {
                 std::str::from_utf8(&message.data).is_ok()
             } else {
                 utf8.is_complete()
@@ -387,7 +436,15 @@ impl Conn {
         if self.has(Flaw::TruncatesLargeMessages) {
             message.data.truncate(65535);
         }
-        out.push(Action::Write(self.masker.encode(opcode, &message.data)));
+        let (payload, rsv) = match self.deflate.as_mut() {
+            Some(deflate) => match deflate.compress(message.data) {
+                // RFC 7692 §6.1: RSV1 on the (only) frame of a compressed message
+                (data, true) => (data, 0b100),
+                (data, false) => (data, 0),
+            },
+            None => (message.data, 0),
+        };
+        out.push(Action::Write(self.masker.encode_rsv(opcode, rsv, &payload)));
         self.tally.echoed += 1;
     }
 
@@ -443,7 +500,8 @@ impl Conn {
         self.state = State::Closing;
         self.message = None;
         self.utf8 = Utf8Validator::default();
-        out.push(Action::Write(self.masker.close(code)));
+        let rsv = if self.deflate.is_some() && self.has(Flaw::DeflateRsv1OnClose) { 0b100 } else { 0 };
+        out.push(Action::Write(self.masker.close(code, rsv)));
         self.tally.sent_close = Some(code);
         out.push(Action::AwaitServerClose);
     }

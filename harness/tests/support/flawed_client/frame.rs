@@ -126,10 +126,15 @@ impl Masker {
 
     /// A whole client frame: FIN set, no RSV, minimal length, masked with the next key.
     pub fn encode(&mut self, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        self.encode_rsv(opcode, 0, payload)
+    }
+
+    /// [`Masker::encode`] with these RSV bits (RSV1 = 0b100: a compressed message, RFC 7692 §6).
+    pub fn encode_rsv(&mut self, opcode: u8, rsv: u8, payload: &[u8]) -> Vec<u8> {
         let key = self.key();
         let mask_bit = if key.is_some() { 0x80 } else { 0 };
         let mut out = Vec::with_capacity(payload.len() + 14);
-        out.push(0x80 | opcode);
+        out.push(0x80 | (rsv & 0x7) << 4 | opcode);
         let len = payload.len();
         if len <= 125 {
             out.push(mask_bit | len as u8);
@@ -149,9 +154,9 @@ impl Masker {
         out
     }
 
-    /// A close frame with this code (`None`: an empty body).
-    pub fn close(&mut self, code: Option<u16>) -> Vec<u8> {
+    /// A close frame with this code (`None`: an empty body) and these RSV bits (0 unless a flaw sets them).
+    pub fn close(&mut self, code: Option<u16>, rsv: u8) -> Vec<u8> {
         let body = code.map(u16::to_be_bytes);
-        self.encode(CLOSE, body.as_ref().map_or(&[][..], |b| &b[..]))
+        self.encode_rsv(CLOSE, rsv, body.as_ref().map_or(&[][..], |b| &b[..]))
     }
 }

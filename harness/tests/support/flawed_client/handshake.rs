@@ -7,7 +7,9 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use wsharness::wire::accept_for;
+use wsharness::wire::deflate::Negotiated;
 
+use super::deflate;
 use super::frame::Entropy;
 use super::url::Target;
 use super::{Flaw, Flaws, Settings};
@@ -33,6 +35,8 @@ pub enum Refusal {
     UnofferedExtension,
     /// A subprotocol the client did not offer, or more than one (check 6).
     UnofferedSubprotocol,
+    /// A permessage-deflate response that breaks RFC 7692 §7 (the client MUST fail the connection).
+    DeflateResponse,
     /// Not an HTTP response.
     Malformed,
     /// A response head over [`Settings::max_head`].
@@ -48,8 +52,9 @@ pub enum Refusal {
 pub(crate) enum Verdict {
     /// The response head is not complete yet.
     NeedMore,
-    /// Upgraded: frames start at `head_len`; `extension`: the server accepted an offered extension.
-    Upgrade { head_len: usize, extension: bool },
+    /// Upgraded: frames start at `head_len`; `extension`: the server accepted an offered extension other than
+    /// permessage-deflate; `deflate`: what it accepted of permessage-deflate (RFC 7692 §7).
+    Upgrade { head_len: usize, extension: bool, deflate: Option<Negotiated> },
     /// Fail the connection.
     Refuse(Refusal),
 }
@@ -116,10 +121,28 @@ pub(crate) fn check_response(buf: &[u8], key: &str, flaws: &Flaws, settings: &Se
     } else {
         None
     };
-    match refusal {
-        Some(refusal) => Verdict::Refuse(refusal),
-        None => Verdict::Upgrade { head_len, extension: fields.values("Sec-WebSocket-Extensions").next().is_some() },
+    if let Some(refusal) = refusal {
+        return Verdict::Refuse(refusal);
     }
+    let values: Vec<&str> = fields.values("Sec-WebSocket-Extensions").collect();
+    let offers_deflate = settings.extensions.iter().any(|e| name(e) == "permessage-deflate");
+    let deflate = match deflate::accepted(&settings.extensions, &values) {
+        Ok(n) if offers_deflate => n,
+        // RFC 7692 §7: a response that breaks the rules fails the connection (an extension not offered is
+        // check 5, which its own flaw lets through)
+        Err(()) if offers_deflate && !flaws.has(Flaw::AcceptsUnofferedExtension) => {
+            return Verdict::Refuse(Refusal::DeflateResponse)
+        }
+        _ => None,
+    };
+    let extension =
+        fields.elements("Sec-WebSocket-Extensions").any(|e| deflate.is_none() || name(e) != "permessage-deflate");
+    Verdict::Upgrade { head_len, extension, deflate }
+}
+
+/// An extension element's name, lower-cased.
+fn name(element: &str) -> String {
+    element.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 /// Whether the head is spelled as [`Flaw::ExactResponseHead`] wants it: the usual reason phrase and the three
@@ -165,7 +188,6 @@ fn accept_matches(fields: &Fields, key: &str) -> bool {
 
 /// Every extension in the response is one the client offered, by name (check 5).
 fn extensions_offered(fields: &Fields, settings: &Settings) -> bool {
-    let name = |element: &str| element.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     let offered: Vec<String> = settings.extensions.iter().map(|e| name(e)).collect();
     fields.elements("Sec-WebSocket-Extensions").all(|e| offered.contains(&name(e)))
 }
