@@ -3,6 +3,7 @@
 
 mod common;
 
+mod back_pressure;
 mod bomb_heap;
 mod delivery;
 mod echo_with_tungstenite;
