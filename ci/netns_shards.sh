@@ -2,8 +2,10 @@
 # Many hosts on one machine: the reference server and three load-generator shards, each in its own network
 # namespace (its own "host", linked by veth pairs to a bridge), the shards run as separate processes and their
 # reports merged with `wsharness merge`; the merge must add up exactly (connections, messages, histogram counts).
-# With a netem-capable kernel (sch_netem), a second round adds DELAY_MS each way on the server's link and checks
-# that the merged p50 moves by 2 x DELAY_MS within 5%.
+# Then the latency figures are checked against a known delay: rounds that add DELAY_MS each way must move the
+# merged p50 by 2 x DELAY_MS within 5%. With a netem-capable kernel (sch_netem) the delay is netem's on every
+# link; without, a relay in the server's namespace (ci/delay_relay.py) holds every byte DELAY_MS each way, and
+# the baseline is a round through the same relay with no delay, so only the delay differs.
 #
 # Usage: ci/netns_shards.sh [DELAY_MS]      (default 20). Needs root and iproute2 (`ip`, `tc`); exit 0 checked,
 # 1 a check failed, 2 cannot run here (not root, no iproute2, no network namespaces).
@@ -56,9 +58,9 @@ grep -q "ws://" "$OUT/server.log" || { say "the server did not start: $(cat "$OU
 
 # one round: every shard in its own namespace at once, then the merge; prints the merged p50 (µs)
 round() {
-  local name="$1" pids=() shard
+  local name="$1" url="${2:-ws://$SERVER_IP:9001/}" rate="${3:-3000}" pids=() shard
   for shard in $(seq 0 $((SHARDS - 1))); do
-    ip netns exec "$TAG-$((shard + 1))" "$BIN/wsharness" load "ws://$SERVER_IP:9001/" -c "$CONNS" --rate 3000 -d 3s \
+    ip netns exec "$TAG-$((shard + 1))" "$BIN/wsharness" load "$url" -c "$CONNS" --rate "$rate" -d 3s \
       --shard "$shard/$SHARDS" --quiet --out "$OUT/$name-$shard" >"$OUT/$name-$shard.log" 2>&1 &
     pids+=($!)
   done
@@ -82,18 +84,36 @@ PY
 
 base=$(round base) || exit 1
 say "3 shards in 3 namespaces against a server in a fourth: the merge adds up exactly (p50 ${base} µs)"
+# prints whether the p50 moved by 2 x DELAY_MS within 5% (exit 1 if not)
+check_moved() {
+  python3 - "$1" "$2" "$DELAY_MS" "$3" <<'PY'
+import sys
+base, delayed, d, how = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+moved, want = delayed - base, 2 * d * 1000
+ok = abs(moved - want) <= 0.05 * want
+print(f"netns_shards: {how} {d} ms each way moved the p50 by {moved} µs ({base} -> {delayed}; expected {want} µs +-5%): {'ok' if ok else 'FAILED'}")
+sys.exit(0 if ok else 1)
+PY
+}
+
 if ip netns exec "$TAG-srv" tc qdisc add dev "$TAG-n1" root netem delay "${DELAY_MS}ms" 2>/dev/null; then
   # the server's link delays what it sends; the shards' links what they send: D each way
   for s in $(seq 2 $((SHARDS + 1))); do ip netns exec "$TAG-$((s - 1))" tc qdisc add dev "$TAG-n$s" root netem delay "${DELAY_MS}ms"; done
   delayed=$(round delayed) || exit 1
-  python3 - "$base" "$delayed" "$DELAY_MS" <<'PY' || exit 1
-import sys
-base, delayed, d = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-moved, want = delayed - base, 2 * d * 1000
-ok = abs(moved - want) <= 0.05 * want
-print(f"netns_shards: netem {d} ms each way moved the p50 by {moved} µs (expected {want} µs +-5%): {'ok' if ok else 'FAILED'}")
-sys.exit(0 if ok else 1)
-PY
+  check_moved "$base" "$delayed" netem || exit 1
 else
-  say "this kernel has no netem (sch_netem): the delay check is skipped"
+  say "this kernel has no netem (sch_netem): the delay is a relay's (ci/delay_relay.py) in the server's namespace"
+  relay_round() {
+    ip netns exec "$TAG-srv" python3 "$ROOT/ci/delay_relay.py" --listen "$SERVER_IP:9002" --to "$SERVER_IP:9001" \
+      --delay-ms "$2" >"$OUT/relay-$1.log" 2>&1 &
+    RELAY=$!
+    for _ in $(seq 50); do grep -q "listening" "$OUT/relay-$1.log" && break; sleep 0.1; done
+    # a tenth of the rate: the relay is one Python process, and must not be what queues
+    round "$1" "ws://$SERVER_IP:9002/" 300; local rc=$?
+    kill "$RELAY" 2>/dev/null; wait "$RELAY" 2>/dev/null
+    return $rc
+  }
+  relayed=$(relay_round relayed 0) || exit 1
+  delayed=$(relay_round delayed "$DELAY_MS") || exit 1
+  check_moved "$relayed" "$delayed" "a relay's delay of" || exit 1
 fi
