@@ -5,7 +5,10 @@
 # exit (starting the server and writing the reports included); Autobahn's: wstest's run alone (install check
 # and summary excluded).
 #
-# Usage: ci/suite_vs_autobahn.sh [ROUNDS]     (default 1; each round times both)
+# Usage: ci/suite_vs_autobahn.sh [--bufferutil] [ROUNDS]     (default 1; each round times both)
+#   --bufferutil: Node `ws` with its optional native addon bufferutil (ci/peers/node-ws-bufferutil), which ws
+#   uses to mask and unmask when it is installed. Our run is bound by the server's own CPU time (Node is one
+#   thread; it spends about 1.6 s of CPU on our cases without the addon, 1.3 s with it), Autobahn's by its own.
 # Installs what is missing (Node `ws` into the peers' cache, Autobahn into its venv, wsharness release build).
 # Env: SHARED_DIR, AUTOBAHN_VENV, PEERS_CACHE as ci/peers.sh. Exit: 0 measured (whatever the ratio), 1 a tool
 # could not run.
@@ -13,20 +16,22 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS_DIR="$ROOT/ci/peers"
 CACHE="${PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness}"
+PEER=node-ws
+[ "${1:-}" = --bufferutil ] && { PEER=node-ws-bufferutil; shift; }
 ROUNDS="${1:-1}"
 OUT="$ROOT/target/suite-vs-autobahn"
 log() { echo "suite_vs_autobahn: $*" >&2; }
 warn() { echo "suite_vs_autobahn: $*" >&2; }
 # shellcheck source=ci/peers/install.sh
 source "$PEERS_DIR/install.sh"
-install_node_ws || { echo "suite_vs_autobahn: cannot install Node ws" >&2; exit 1; }
+install_node_ws "$PEER" || { echo "suite_vs_autobahn: cannot install Node ws ($PEER)" >&2; exit 1; }
 # Autobahn installed before the clock starts; its time is wstest's own wall time (wall_seconds.txt)
 SHARED_DIR="${SHARED_DIR:-$ROOT/../shared}"
 export AUTOBAHN_VENV="${AUTOBAHN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/wsharness/autobahn-venv}"
 bash "$SHARED_DIR/autobahn/install.sh" >/dev/null || { echo "suite_vs_autobahn: cannot install Autobahn" >&2; exit 1; }
 cargo build -q --release --locked -p wsharness --manifest-path "$ROOT/Cargo.toml" || exit 1
 WSHARNESS="${CARGO_TARGET_DIR:-$ROOT/target}/release/wsharness"
-SERVER=(env "NODE_PATH=$CACHE/node-ws/node_modules" node "$PEERS_DIR/node-ws/echo.js")
+SERVER=(env "NODE_PATH=$CACHE/$PEER/node_modules" node "$PEERS_DIR/node-ws/echo.js")
 now() { python3 -c 'import time; print(time.time())'; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 mkdir -p "$OUT"

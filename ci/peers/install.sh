@@ -17,11 +17,14 @@ apt_install() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# install_node_ws [PEER]: PEER is node-ws (the default) or node-ws-bufferutil (the same ws with its optional
+# native addon bufferutil); each has its own package.json and lock in ci/peers/ and its own folder in the cache.
 install_node_ws() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm || return 1; fi
-  local dir="$CACHE/node-ws" src="$PEERS_DIR/node-ws"
+  local peer="${1:-node-ws}"
+  local dir="$CACHE/$peer" src="$PEERS_DIR/$peer"
   if ! cmp -s "$src/package-lock.json" "$dir/.installed-lock"; then
-    log "node-ws: npm ci into $dir"
+    log "$peer: npm ci into $dir"
     mkdir -p "$dir" && cp "$src/package.json" "$src/package-lock.json" "$dir/" || return 1
     if ! npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >"$dir/npm.log" 2>&1; then
       cat "$dir/npm.log" >&2; return 1
