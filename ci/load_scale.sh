@@ -47,6 +47,11 @@ for p in "${PIDS[@]}"; do RSS0+=("$(kb "$p" VmRSS)"); done
 echo "servers: ${URLS[*]}"
 
 RATE=$((CONNECTIONS / 10))
+# the kernel's TCP sockets and their buffer pages (whole network namespace, both ends of every
+# connection; not in any process's resident memory), every 2 s through the run
+SOCKSTAT=$OUT/sockstat
+( while :; do awk '/^TCP:/ { print $3, $NF }' /proc/net/sockstat >>"$SOCKSTAT"; sleep 2; done ) &
+PIDS+=($!)
 started=$(date +%s.%N)
 set +e
 "$BIN/wsharness" load "${URLS[@]}" -c "$CONNECTIONS" --ramp-up "$RAMP" -d "$DURATION" \
@@ -67,6 +72,8 @@ for i in $(seq "$SERVERS"); do
   hwm=$(kb "$p" VmHWM)
   echo "server $i memory: $((RSS0[i - 1] / 1024)) MB -> peak $((hwm / 1024)) MB, $(( (hwm - RSS0[i - 1]) * 1024 / (conns > 0 ? conns : 1) )) bytes per connection ($conns connections)"
 done
+awk -v page="$(getconf PAGESIZE)" 'NR == 1 { m0 = $2 } $2 > m { m = $2; u = $1 }
+  END { printf "kernel TCP memory: %d MB at most (%d MB before the run; %d TCP sockets then, both ends)\n", m * page / 1e6, m0 * page / 1e6, u }' "$SOCKSTAT"
 python3 - "$OUT/run/report.json" "$started" "$ended" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); s = r["summary"]; g = r["generator"]
