@@ -202,4 +202,45 @@ mod tests {
         assert_eq!(&big[..2], &[0x81, 127]);
         assert_eq!(u64::from_be_bytes(big[2..10].try_into().unwrap_or_default()), 70_000);
     }
+
+    async fn pair() -> (Arc<Socket>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let client = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+        let (server, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+        (Socket::new(server), client)
+    }
+
+    #[tokio::test]
+    async fn what_the_socket_does_not_take_is_flushed_in_order_and_a_client_that_never_reads_is_cut_off() {
+        use tokio::io::AsyncReadExt;
+        let (socket, mut client) = pair().await;
+        let stop = Arc::new(Notify::new());
+        let flusher = {
+            let (socket, stop) = (Arc::clone(&socket), Arc::clone(&stop));
+            tokio::spawn(async move { socket.flush(&stop).await })
+        };
+        // more than the socket buffers take at once: the rest is kept and flushed, in order
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(64 * 1024).collect();
+        for _ in 0..8 {
+            assert_eq!(socket.write(&chunk), Ok(()));
+        }
+        let mut got = vec![0u8; chunk.len() * 8];
+        client.read_exact(&mut got).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(got.chunks(chunk.len()).all(|c| c == chunk.as_slice()));
+        // a client that stops reading: cut off once MAX_PENDING is kept, and told so
+        let mut writes = 0;
+        while socket.write(&chunk).is_ok() {
+            writes += 1;
+            assert!(writes < 1000, "never cut off");
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(5), socket.cut_off())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(socket.write(b"x"), Err(CutOff));
+        tokio::time::timeout(std::time::Duration::from_secs(5), flusher)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
 }
