@@ -12,7 +12,9 @@
 # URL i mod SERVERS). The generator raises its own soft limit to the hard one and, needing more
 # sockets than that, parks each connection in an io_uring fixed-file table after its handshake
 # (`--io auto` picks this). Connections are also spread over the loopback source addresses
-# 127.0.0.1-3, bound before connect.
+# 127.0.0.1-3, bound before connect (connect picks the port: one port range per source address and
+# server). Prints the memory per connection of the generator (resident growth over the connections)
+# and of each server (peak resident memory over that before the run, per connection it was sent).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CONNECTIONS=${1:-50000}
@@ -38,9 +40,18 @@ for i in $(seq "$SERVERS"); do
   for _ in $(seq 50); do grep -q "ws://" "$OUT/server$i.out" 2>/dev/null && break; sleep 0.1; done
   URLS+=("$(grep -o 'ws://[^ ]*' "$OUT/server$i.out")")
 done
+# resident memory of each server before the run (kB), for its memory per connection after it
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+RSS0=()
+for p in "${PIDS[@]}"; do RSS0+=("$(kb "$p" VmRSS)"); done
 echo "servers: ${URLS[*]}"
 
 RATE=$((CONNECTIONS / 10))
+# the kernel's TCP sockets and their buffer pages (whole network namespace, both ends of every
+# connection; not in any process's resident memory), every 2 s through the run
+SOCKSTAT=$OUT/sockstat
+( while :; do awk '/^TCP:/ { print $3, $NF }' /proc/net/sockstat >>"$SOCKSTAT"; sleep 2; done ) &
+PIDS+=($!)
 started=$(date +%s.%N)
 set +e
 "$BIN/wsharness" load "${URLS[@]}" -c "$CONNECTIONS" --ramp-up "$RAMP" -d "$DURATION" \
@@ -53,10 +64,21 @@ ended=$(date +%s.%N)
 for i in $(seq "$SERVERS"); do
   if [ -s "$OUT/server$i.err" ]; then echo "server $i said:"; tail -3 "$OUT/server$i.err"; fi
 done
+# servers: peak resident memory (VmHWM) over the resident memory before the run, per connection
+# it was sent (connection i goes to server i mod SERVERS)
+for i in $(seq "$SERVERS"); do
+  p=${PIDS[$((i - 1))]}
+  conns=$(( CONNECTIONS / SERVERS + (i <= CONNECTIONS % SERVERS ? 1 : 0) ))
+  hwm=$(kb "$p" VmHWM)
+  echo "server $i memory: $((RSS0[i - 1] / 1024)) MB -> peak $((hwm / 1024)) MB, $(( (hwm - RSS0[i - 1]) * 1024 / (conns > 0 ? conns : 1) )) bytes per connection ($conns connections)"
+done
+awk -v page="$(getconf PAGESIZE)" 'NR == 1 { m0 = $2 } $2 > m { m = $2; u = $1 }
+  END { printf "kernel TCP memory: %d MB at most (%d MB before the run; %d TCP sockets then, both ends)\n", m * page / 1e6, m0 * page / 1e6, u }' "$SOCKSTAT"
 python3 - "$OUT/run/report.json" "$started" "$ended" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); s = r["summary"]; g = r["generator"]
-print(f"connections opened: {s['connections']:,} (at most {s['connections_peak']:,} at once, {s['connections_failed']} failed)")
+print(f"connections opened: {s['connections']:,} (at most {s['connections_peak']:,} at once, {s['connections_failed']} failed, "
+      f"{s.get('connections_not_tried', 0)} never tried)")
 print(f"errors: {s['errors']} {r['errors']['by_detail'] or ''}")
 print(f"messages: {s['messages_sent']:,} sent, {s['messages_received']:,} echoed; pings: {r['ping_latency_us']['count']:,} "
       f"(p99 {r['ping_latency_us']['p99']} µs); handshake p99 {r['handshake_latency_us']['p99']} µs")

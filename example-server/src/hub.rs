@@ -1,10 +1,13 @@
-//! Who is connected, for broadcast: each connection's outbound queue, bounded.
+//! Who is connected, for broadcast: each connection's outbound queue, bounded, and its socket, which
+//! a broadcast writes to directly ([`crate::direct`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
+
+use crate::direct::{text_frame, Socket};
 
 /// Messages queued for one connection at most; a client that falls further behind is cut off
 /// rather than let the server's memory grow (see [`Hub::broadcast`]).
@@ -22,20 +25,28 @@ pub enum Out {
 /// One connection's outbound queue, in order.
 pub type Outbox = mpsc::Sender<Out>;
 
+/// A connected client: its queue and, when a broadcast may write to it directly, its socket.
+#[derive(Debug)]
+struct Client {
+    tx: Outbox,
+    socket: Option<Arc<Socket>>,
+}
+
 /// The connected clients.
 #[derive(Debug, Default)]
 pub struct Hub {
     next_id: AtomicU64,
-    clients: Mutex<HashMap<u64, Outbox>>,
+    clients: Mutex<HashMap<u64, Client>>,
 }
 
 impl Hub {
-    /// Registers a connection; returns its id and both ends of its queue (replies to the connection
-    /// go through the same queue as broadcasts, so one writer keeps them in order).
-    pub fn join(&self) -> (u64, Outbox, mpsc::Receiver<Out>) {
+    /// Registers a connection; returns its id and both ends of its queue. With `socket`, broadcasts
+    /// are written straight to it (after whatever the queue's writer has written: every write goes
+    /// through the socket's lock, in order); without, they go through the queue like replies.
+    pub fn join(&self, socket: Option<Arc<Socket>>) -> (u64, Outbox, mpsc::Receiver<Out>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(QUEUE);
-        self.lock().insert(id, tx.clone());
+        self.lock().insert(id, Client { tx: tx.clone(), socket });
         (id, tx, rx)
     }
 
@@ -44,11 +55,17 @@ impl Hub {
         self.lock().remove(&id);
     }
 
-    /// Queues `text` for every client; returns how many got it. A client whose queue is full is
-    /// dropped from the hub (its connection then ends: the queue's sender is gone).
+    /// Sends `text` to every client; returns how many got it. The frame is encoded once and written to
+    /// each client's socket (what a socket does not take is kept for its flusher); a client without a
+    /// socket here gets it through its queue. A client too far behind (its kept bytes, or its queue,
+    /// full) is dropped from the hub and cut off.
     pub fn broadcast(&self, text: &str) -> usize {
+        let frame = text_frame(text);
         let mut clients = self.lock();
-        clients.retain(|_, tx| tx.try_send(Out::Text(text.to_owned())).is_ok());
+        clients.retain(|_, c| match &c.socket {
+            Some(socket) => socket.write(&frame).is_ok(),
+            None => c.tx.try_send(Out::Text(text.to_owned())).is_ok(),
+        });
         clients.len()
     }
 
@@ -62,7 +79,7 @@ impl Hub {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Outbox>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Client>> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -74,8 +91,8 @@ mod tests {
     #[tokio::test]
     async fn a_broadcast_reaches_everyone_and_a_full_queue_drops_its_client() {
         let hub = Hub::default();
-        let (_a, _tx_a, mut rx_a) = hub.join();
-        let (b, _tx_b, _rx_b) = hub.join();
+        let (_a, _tx_a, mut rx_a) = hub.join(None);
+        let (b, _tx_b, _rx_b) = hub.join(None);
         assert_eq!(hub.broadcast("hi"), 2);
         assert_eq!(rx_a.recv().await, Some(Out::Text("hi".into())));
         for _ in 0..QUEUE {

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::direct::{Socket, Stream};
 use crate::hub::{Hub, Out, Outbox};
 use crate::protocol::{graphql_ws, jsonrpc, shootout, Action, Route, GRAPHQL_TRANSPORT_WS};
 
@@ -60,11 +61,24 @@ impl Server {
     }
 }
 
-/// One connection: the handshake (routing by path), then its messages.
-// tungstenite's handshake callback returns its `ErrorResponse` (an HTTP response) by value
-#[allow(clippy::result_large_err)]
+/// One connection, over its shared socket ([`crate::direct`]) and that socket's flusher.
 async fn serve(stream: TcpStream, hub: Arc<Hub>, options: Options) {
     let _ = stream.set_nodelay(true);
+    let socket = Socket::new(stream);
+    let stop = Arc::new(Notify::new());
+    let flusher = {
+        let (socket, stop) = (Arc::clone(&socket), Arc::clone(&stop));
+        tokio::spawn(async move { socket.flush(&stop).await })
+    };
+    serve_ws(socket, hub, options).await;
+    stop.notify_one();
+    let _ = flusher.await;
+}
+
+/// The handshake (routing by path), then the connection's messages.
+// tungstenite's handshake callback returns its `ErrorResponse` (an HTTP response) by value
+#[allow(clippy::result_large_err)]
+async fn serve_ws(socket: Arc<Socket>, hub: Arc<Hub>, options: Options) {
     let mut route = None;
     let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
         let Some(r) = Route::of(req.uri().path()) else { return Err(refuse(StatusCode::NOT_FOUND, "no such path")) };
@@ -79,11 +93,12 @@ async fn serve(stream: TcpStream, hub: Arc<Hub>, options: Options) {
         Ok(resp)
     };
     let config = WebSocketConfig { max_message_size: Some(MAX_MESSAGE), ..WebSocketConfig::default() };
+    let stream = Stream(Arc::clone(&socket));
     let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await else {
         return;
     };
     let Some(route) = route else { return };
-    let (id, tx, mut rx) = hub.join();
+    let (id, tx, mut rx) = hub.join(Some(Arc::clone(&socket)));
     if route != Route::Shootout {
         // only shootout clients take broadcasts
         hub.leave(id);
@@ -105,7 +120,13 @@ async fn serve(stream: TcpStream, hub: Arc<Hub>, options: Options) {
         }
     });
     let mut graphql = graphql_ws::Session::default();
-    while let Some(Ok(msg)) = source.next().await {
+    loop {
+        let msg = tokio::select! {
+            m = source.next() => m,
+            // too far behind a broadcast: the connection ends
+            _ = socket.cut_off() => None,
+        };
+        let Some(Ok(msg)) = msg else { break };
         let Message::Text(text) = msg else { continue };
         let actions = match route {
             Route::Shootout => shootout::handle(&text),

@@ -211,3 +211,43 @@ fn an_unwritable_out_is_refused_before_any_connection() {
     assert!(started.elapsed() < Duration::from_secs(3), "refused before the 5 s run: {:?}", started.elapsed());
     assert!(stderr.contains("a-file/run") && stderr.contains("--out"), "{stderr}");
 }
+
+#[test]
+fn connections_the_run_ended_before_they_opened_are_counted_and_named() {
+    let _turn = crate::support::turn(module_path!());
+    let dir = temp_dir("not-tried");
+    // a server that never answers a handshake: with one handshake slot, the first connection holds it
+    // until its timeout, past the end of the measured phase; the other 49 never get to try
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let out = wsharness(
+        &[
+            "load",
+            &url,
+            "-c",
+            "50",
+            "--max-handshakes",
+            "1",
+            "--timeout",
+            "1s",
+            "-d",
+            "500ms",
+            "--threshold",
+            "connections==50",
+            "--quiet",
+            "--out",
+            "run",
+        ],
+        &dir,
+    );
+    drop(listener);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("NOT OPENED: 49 of 50 connections never opened"), "{stdout}");
+    let s = report(&dir.join("run/report.json"))["summary"].clone();
+    assert_eq!(
+        (s["connections"].as_u64(), s["connections_failed"].as_u64(), s["connections_not_tried"].as_u64()),
+        (Some(0), Some(1), Some(49)),
+        "{s}"
+    );
+}

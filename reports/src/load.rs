@@ -221,6 +221,11 @@ pub struct LoadSummary {
     pub connections_peak: u64,
     /// Connections that could not be opened.
     pub connections_failed: u64,
+    /// Planned connections that never opened because the run ended first: they were still waiting
+    /// for their time in the ramp-up or for a handshake slot, or were still opening (0 in reports
+    /// written before this field).
+    #[serde(default)]
+    pub connections_not_tried: u64,
     /// Length of the measured phase.
     pub measured_ms: u64,
     /// Bytes of payload sent in the measured phase.
@@ -572,6 +577,7 @@ impl LoadReport {
             s.connections += o.connections;
             s.connections_peak += o.connections_peak;
             s.connections_failed += o.connections_failed;
+            s.connections_not_tried += o.connections_not_tried;
             s.measured_ms = s.measured_ms.max(o.measured_ms);
             s.payload_bytes_sent += o.payload_bytes_sent;
             s.schedule = match (s.schedule.take(), &o.schedule) {
@@ -737,6 +743,7 @@ mod tests {
                 connections: 1,
                 connections_peak: 1,
                 connections_failed: 0,
+                connections_not_tried: 0,
                 measured_ms: 1000,
                 payload_bytes_sent: 0,
                 deflate: None,

@@ -230,6 +230,7 @@ fn build(
             connections: o.opened,
             connections_peak: o.opened,
             connections_failed: o.failed,
+            connections_not_tried: 0,
             measured_ms,
             payload_bytes_sent: 0,
             deflate: None,

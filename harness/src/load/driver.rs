@@ -90,14 +90,23 @@ pub struct Ctx {
 /// (`lifetime_ns`), closes it at the end of each lifetime and opens it again until sending stops.
 pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     let at = ctx.ramp_ns.saturating_mul(local) / ctx.connections.max(1);
+    let not_tried = || {
+        ctx.collector.gauges.not_tried.fetch_add(1, Ordering::Relaxed);
+    };
     tokio::select! {
         _ = tokio::time::sleep_until(ctx.clock.instant(at).into()) => {}
-        _ = ctx.abort.cancelled() => return,
-        _ = ctx.stop_send.cancelled() => return,
+        _ = ctx.abort.cancelled() => return not_tried(),
+        _ = ctx.stop_send.cancelled() => return not_tried(),
     }
     let mut lives = 0u64;
     loop {
-        let Some((opened, session)) = open_session(&ctx, local).await else { return };
+        let (opened, session) = match open_session(&ctx, local).await {
+            Ok(open) => open,
+            Err(NotOpened::Failed) => return,
+            // a churned connection's later lives are not planned connections
+            Err(NotOpened::Ended) if lives == 0 => return not_tried(),
+            Err(NotOpened::Ended) => return,
+        };
         // the first lifetimes end spread evenly over one lifetime, so that closes come at an even pace
         let retire_at = ctx.lifetime_ns.map(|l| {
             let first = if lives == 0 { l.saturating_mul(local + 1) / ctx.connections.max(1) } else { l };
@@ -119,22 +128,29 @@ pub async fn connection(ctx: Arc<Ctx>, local: u64) {
     }
 }
 
-/// Opens connection `local` (a handshake slot, connect, handshake) and creates its session; `None`:
-/// it failed (counted) or the run is ending.
-async fn open_session(ctx: &Ctx, local: u64) -> Option<(Opened, Session)> {
+/// Why a connection is not open.
+enum NotOpened {
+    /// It could not be opened (counted as failed, its error recorded).
+    Failed,
+    /// The run ended before or while it tried.
+    Ended,
+}
+
+/// Opens connection `local` (a handshake slot, connect, handshake) and creates its session.
+async fn open_session(ctx: &Ctx, local: u64) -> Result<(Opened, Session), NotOpened> {
     let permit = tokio::select! {
         p = ctx.handshake_slots.acquire() => p.ok(),
-        _ = ctx.abort.cancelled() => return None,
-        _ = ctx.stop_send.cancelled() => return None,
+        _ = ctx.abort.cancelled() => return Err(NotOpened::Ended),
+        _ = ctx.stop_send.cancelled() => return Err(NotOpened::Ended),
     };
     let g = ctx.shard.global_index(local);
     let n_ep = ctx.endpoints.len().max(1) as u64;
-    let ep = ctx.endpoints.get((g % n_ep) as usize)?;
+    let Some(ep) = ctx.endpoints.get((g % n_ep) as usize) else { return Err(NotOpened::Ended) };
     let source = (!ctx.sources.is_empty()).then(|| ctx.sources[((g / n_ep) % ctx.sources.len() as u64) as usize]);
     let offer = ctx.plan.deflate.as_ref().map(|d| &d.offer);
     let opened = tokio::select! {
         r = open(ep, source, &ctx.clock, ctx.connect_timeout, offer) => r,
-        _ = ctx.abort.cancelled() => return None,
+        _ = ctx.abort.cancelled() => return Err(NotOpened::Ended),
     };
     drop(permit);
     let opened = match opened {
@@ -142,7 +158,7 @@ async fn open_session(ctx: &Ctx, local: u64) -> Option<(Opened, Session)> {
         Err(e) => {
             ctx.collector.gauges.failed.fetch_add(1, Ordering::Relaxed);
             ctx.collector.with(|t| t.error(e));
-            return None;
+            return Err(NotOpened::Failed);
         }
     };
     ctx.collector.with(|t| t.handshake.saturating_record(ns_to_us_ceil(opened.handshake_ns)));
@@ -151,7 +167,7 @@ async fn open_session(ctx: &Ctx, local: u64) -> Option<(Opened, Session)> {
     if let Some(n) = opened.deflate {
         session.set_deflate(&ctx.plan, n);
     }
-    Some((opened, session))
+    Ok((opened, session))
 }
 
 /// Drives an open connection until its session ends, the socket fails, or the run aborts; from

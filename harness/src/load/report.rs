@@ -120,6 +120,7 @@ pub fn build(
             connections: outcome.opened,
             connections_peak: outcome.peak,
             connections_failed: outcome.failed,
+            connections_not_tried: outcome.not_tried,
             measured_ms: outcome.measured_ns / 1_000_000,
             payload_bytes_sent: t.payload_bytes,
             deflate: deflate.map(|d| deflate_summary(t, d)),
@@ -240,6 +241,14 @@ pub fn print(report: &LoadReport, hists: &DecodedHistograms, path: &str) {
         sum.connections_peak,
         sum.connections_failed
     );
+    if sum.connections_not_tried > 0 {
+        crate::outln!(
+            "  NOT OPENED: {} of {} connections never opened: the run ended while they waited for their turn \
+             (ramp-up, or one of --max-handshakes slots) or were still opening",
+            sum.connections_not_tried,
+            s.connections
+        );
+    }
     if report.errors.total > 0 {
         let by: BTreeMap<_, _> = report.errors.by_detail.iter().collect();
         let list: Vec<String> = by.iter().map(|(k, v)| format!("{k}: {v}")).collect();

@@ -62,6 +62,8 @@ pub struct Outcome {
     pub peak: u64,
     /// Connections that failed to open.
     pub failed: u64,
+    /// Connections the run ended before they had tried to open (or while they were opening).
+    pub not_tried: u64,
     /// Ctrl-C.
     pub interrupted: bool,
 }
@@ -223,6 +225,7 @@ pub async fn run(
         opened: g.opened.load(Ordering::Relaxed),
         peak: g.peak.load(Ordering::Relaxed),
         failed: g.failed.load(Ordering::Relaxed),
+        not_tried: g.not_tried.load(Ordering::Relaxed),
         interrupted: ctx.interrupted.load(Ordering::Relaxed),
     }
 }

@@ -276,6 +276,9 @@ pub struct Gauges {
     pub opened: AtomicU64,
     /// Connections that could not be opened.
     pub failed: AtomicU64,
+    /// Connections the run ended before they had tried to open (waiting for their time in the
+    /// ramp-up or for a handshake slot), or while they were opening.
+    pub not_tried: AtomicU64,
 }
 
 impl Gauges {

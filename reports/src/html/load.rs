@@ -84,7 +84,7 @@ pub fn render(r: &LoadReport) -> Result<String, RenderError> {
         Tile {
             label: "connections",
             value: format!("{}/{}", s.connections, r.settings.connections),
-            bad: s.connections_failed > 0,
+            bad: s.connections_failed > 0 || s.connections_not_tried > 0,
         },
     ]);
     let page = Page {
@@ -245,8 +245,8 @@ fn generator(r: &LoadReport) -> Vec<(&'static str, String)> {
         (
             "connections",
             format!(
-                "{} opened, {} at most at once, {} failed",
-                s.connections, s.connections_peak, s.connections_failed
+                "{} opened, {} at most at once, {} failed, {} never tried (the run ended first)",
+                s.connections, s.connections_peak, s.connections_failed, s.connections_not_tried
             ),
         ),
         ("CPU per echo", format!("{:.0} ns", g.cpu_per_message_ns)),
