@@ -7,11 +7,11 @@
 # link; without, a relay in the server's namespace (ci/delay_relay.py) holds every byte DELAY_MS each way, and
 # the baseline is a round through the same relay with no delay, so only the delay differs.
 #
-# Usage: ci/netns_shards.sh [DELAY_MS]      (default 20). Needs root and iproute2 (`ip`, `tc`); exit 0 checked,
+# Usage: ci/netns_shards.sh [DELAY_MS]      (default 50). Needs root and iproute2 (`ip`, `tc`); exit 0 checked,
 # 1 a check failed, 2 cannot run here (not root, no iproute2, no network namespaces).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DELAY_MS="${1:-20}"
+DELAY_MS="${1:-50}"
 SHARDS=3
 CONNS=60
 OUT="$(mktemp -d)"
