@@ -151,7 +151,7 @@ pub struct SuiteArgs {
     /// ('rfc6455/5.2/*'), a section number ('5.2' with its subsections, '7.*'), or an Autobahn id ('autobahn:6.4.*').
     #[arg(long, value_name = "PATTERN")]
     pub filter: Vec<String>,
-    /// Cases run at once (default: eight per core: most of a case is waiting on the peer).
+    /// Cases run at once (default: four per core).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
     /// Time budget of one case, its close included.

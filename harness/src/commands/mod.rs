@@ -170,10 +170,11 @@ pub fn run_options(suite: &SuiteArgs) -> RunOptions {
     }
 }
 
-/// `--jobs`, or eight per core: most of a case is waiting on the peer (a reply, a silence, a slow read), so more
-/// cases than cores keep both sides busy (against Node `ws` here: 2.3 s at four per core, 2.05 s at eight).
+/// `--jobs`, or four per core. More would finish sooner against a robust server (against Node `ws` here: 2.3 s at
+/// four per core, 2.05 s at eight), but sixteen connections at once break the seed PHP server of
+/// `ci/peers/php-seed-000` in 4 runs of 6 (eight: 0 of 6), and such hand-written servers are who we test.
 pub fn jobs(suite: &SuiteArgs) -> usize {
-    suite.jobs.unwrap_or_else(|| 8 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    suite.jobs.unwrap_or_else(|| 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 /// `--out`, or `reports/<timestamp>/`; checked writable before the run (a run must not be lost at its end).
