@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::link::{io_detail, End, Link};
+use super::link::{io_detail, End, Link, PEER_NOT_READING};
 use super::stats::Tally;
 use crate::load::connect::Transport;
 use crate::load::stats::Clock;
@@ -88,6 +88,6 @@ async fn write(stream: &mut Transport, bytes: &[u8], timeout: Duration) -> Resul
     {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(io_detail(e.kind())),
-        Err(_) => Err("peer_not_reading".into()),
+        Err(_) => Err(PEER_NOT_READING.into()),
     }
 }

@@ -31,6 +31,12 @@ const POLLS_PER_TURN: usize = 4;
 /// The error detail of TCP closed without a close frame (RFC 6455 §7.1.5 calls this 1006).
 pub const EOF_DETAIL: &str = "unexpected_close 1006";
 
+/// The error detail of a connection still running when the run was aborted before its end.
+pub const ABORTED_DETAIL: &str = "aborted";
+
+/// The error detail of a peer that does not take what is written to it.
+pub const PEER_NOT_READING: &str = "peer_not_reading";
+
 /// The error detail of a failed read or write.
 pub fn io_detail(kind: std::io::ErrorKind) -> String {
     format!("io {kind}")
@@ -247,3 +253,6 @@ fn frame_of(o: Outgoing) -> FrameSpec {
         FrameSpec::text(o.text.into_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests;

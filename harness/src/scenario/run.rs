@@ -14,7 +14,7 @@ use super::conn::{drive, Signals};
 use super::engine::Engine;
 use super::fanout::Completion;
 use super::file::{Role, Scenario};
-use super::link::{io_detail, End, Link};
+use super::link::{io_detail, End, Link, ABORTED_DETAIL};
 use super::stats::Tally;
 use super::uring::RingConn;
 use crate::load::connect::{open, Endpoint, Opened, Transport};
@@ -225,7 +225,7 @@ async fn connect_and_drive(
     let end = drive(stream, &leftover, &mut link, shared.clock, shared.timeout, signals, &shared.tally).await;
     link.finish(&mut lock());
     if end == End::Aborted && !shared.stop.is_cancelled() {
-        lock().error("aborted".into());
+        lock().error(ABORTED_DETAIL.into());
     }
     (true, false)
 }

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
-use super::link::{io_detail, Link, EOF_DETAIL};
+use super::link::{io_detail, Link, ABORTED_DETAIL, EOF_DETAIL, PEER_NOT_READING};
 use super::run::Shared;
 use super::stats::Tally;
 use crate::load::payload::{Outbox, PayloadBook};
@@ -61,7 +61,7 @@ impl Work for Shared {
 
     fn fill(&self, c: &mut RingConn, now_ns: u64, draining: bool, out: &mut Outbox) -> Next {
         if out.len() > WRITE_CAP {
-            self.tally().error("peer_not_reading".into());
+            self.tally().error(PEER_NOT_READING.into());
             return Next::End;
         }
         let senders = (!c.sends).then(|| self.senders.load(Ordering::Relaxed));
@@ -82,7 +82,7 @@ impl Work for Shared {
 
     fn abandon(&self, _: &mut RingConn) {
         if !self.stop.is_cancelled() {
-            self.tally().error("aborted".into());
+            self.tally().error(ABORTED_DETAIL.into());
         }
     }
 
