@@ -24,6 +24,8 @@ use crate::load::uring::Pool;
 
 /// How often the end of the run looks for connections still open in the rings.
 const PARKED_POLL: Duration = Duration::from_millis(10);
+/// After an abort, how long the end of the run waits for the rings to end their connections.
+const PARKED_GIVE_UP: Duration = Duration::from_secs(2);
 
 /// How a scenario runs.
 pub struct RunSpec {
@@ -128,26 +130,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
     if interrupted {
         shared.abort.cancel();
     }
-    let (mut opened, mut failed) = (0u64, 0u64);
-    // the drain: outstanding replies are awaited up to the timeout, then the rest is aborted
-    let drain = tokio::time::sleep(spec.timeout + Duration::from_secs(1));
-    tokio::pin!(drain);
-    // the tasks end, then the connections parked in rings
-    while !set.is_empty() || shared.parked.load(Ordering::Relaxed) > 0 {
-        tokio::select! {
-            joined = set.join_next(), if !set.is_empty() => match joined {
-                Some(Ok(was_opened)) => if was_opened { opened += 1 } else { failed += 1 },
-                Some(Err(_)) => failed += 1,
-                None => {}
-            },
-            _ = tokio::time::sleep(PARKED_POLL), if set.is_empty() => {}
-            _ = &mut drain, if !shared.abort.is_cancelled() => shared.abort.cancel(),
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
-                interrupted = true;
-                shared.abort.cancel();
-            }
-        }
-    }
+    let (opened, failed) = drain(&mut set, &shared, &mut interrupted).await;
     if let Some(pool) = pool {
         pool.stop();
     }
@@ -155,6 +138,43 @@ pub async fn run(spec: RunSpec) -> Outcome {
     let tally = std::mem::take(&mut *shared.tally.lock().unwrap_or_else(|p| p.into_inner()));
     let completion = Arc::clone(&shared.completion);
     Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion }
+}
+
+/// The drain: outstanding replies are awaited up to the timeout, then the rest is aborted; the
+/// tasks end, then the connections parked in rings. Ctrl-C aborts at once. Returns the connections
+/// opened and failed.
+async fn drain(set: &mut JoinSet<bool>, shared: &Shared, interrupted: &mut bool) -> (u64, u64) {
+    let (mut opened, mut failed) = (0u64, 0u64);
+    let drain = tokio::time::sleep(shared.timeout + Duration::from_secs(1));
+    tokio::pin!(drain);
+    let mut give_up: Option<u64> = None;
+    while !set.is_empty() || shared.parked.load(Ordering::Relaxed) > 0 {
+        tokio::select! {
+            joined = set.join_next(), if !set.is_empty() => match joined {
+                Some(Ok(was_opened)) => if was_opened { opened += 1 } else { failed += 1 },
+                Some(Err(_)) => failed += 1,
+                None => {}
+            },
+            _ = tokio::time::sleep(PARKED_POLL), if set.is_empty() => {
+                // aborted rings end their connections at once: one that does not (its thread is
+                // gone) must not hold the run
+                if shared.abort.is_cancelled() {
+                    let now = shared.clock.now_ns();
+                    if now >= *give_up.get_or_insert(now + PARKED_GIVE_UP.as_nanos() as u64) {
+                        let left = shared.parked.load(Ordering::Relaxed);
+                        shared.tally.lock().unwrap_or_else(|p| p.into_inner()).error(format!("io_uring_stuck {left}"));
+                        break;
+                    }
+                }
+            }
+            _ = &mut drain, if !shared.abort.is_cancelled() => shared.abort.cancel(),
+            _ = tokio::signal::ctrl_c(), if !*interrupted => {
+                *interrupted = true;
+                shared.abort.cancel();
+            }
+        }
+    }
+    (opened, failed)
 }
 
 /// One connection of `role`: opens, runs the engine to the end (or hands it to a ring); whether
