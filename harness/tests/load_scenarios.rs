@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::load_support::{report, temp_dir, wsharness};
+use crate::load_support::{report, temp_dir, wsharness, Behavior, TestServer};
 
 /// The example server on a free port, in its own runtime thread; its URL.
 fn example_server() -> String {
@@ -127,6 +127,26 @@ fn a_graphql_transport_ws_flow_runs_setup_once_then_subscribe_next_complete() {
         assert_eq!(sent, connections + completes, "--io {io}: a connection_init each, then a subscribe per flow");
         assert_eq!(role["unsolicited"], 0, "--io {io}: {role}");
         assert_eq!(r["summary"]["errors"], 0, "--io {io}: {}", r["errors"]);
+    }
+}
+
+#[test]
+fn a_server_that_closes_mid_run_or_never_answers_costs_errors_not_the_run_on_both_drivers() {
+    let _turn = crate::support::turn(module_path!());
+    let file = scenario("echo-text.toml");
+    let (closes, silent) = (TestServer::start(Behavior::CloseAfter(5)), TestServer::start(Behavior::Silent));
+    for io in DRIVERS {
+        // 10 connections: each has its first five echoes, then the server's close (answered, an error)
+        let dir = temp_dir(&format!("scenario-closes-{io}"));
+        let Some(r) = run_on(io, &file, &closes.url, "1s", &["--timeout", "1s"], &dir) else { continue };
+        assert_eq!(step(&r, "echo").0, 50, "--io {io}: {}", r["scenario"]);
+        assert_eq!(r["errors"]["by_detail"]["unexpected_close 1001"], 10, "--io {io}: {}", r["errors"]);
+        // 8 in flight on each of 10 connections, then nothing: each wait runs out (2 s), the run ends
+        let dir = temp_dir(&format!("scenario-silent-{io}"));
+        let started = std::time::Instant::now();
+        let Some(r) = run_on(io, &file, &silent.url, "1s", &["--timeout", "1s"], &dir) else { continue };
+        assert!(started.elapsed() < std::time::Duration::from_secs(8), "--io {io}: {:?}", started.elapsed());
+        assert_eq!(step(&r, "echo"), (0, 80), "--io {io}: {}", r["scenario"]);
     }
 }
 
