@@ -85,7 +85,6 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path, fd_limit: (u6
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let io = if uring.is_some() { "io_uring" } else { "tokio" };
     let spec = RunSpec {
         shard,
         scenario: scenario.clone(),
@@ -99,7 +98,6 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path, fd_limit: (u6
     let outcome = run(spec).await;
     let urls = scenario_urls(&scenario, &base);
     let mut report = build(&outcome, &scenario, file, args, urls, embedded.is_some(), warmup)?;
-    report.generator.io = io.into();
     let hists = report.histograms.decode().context("cannot decode the histograms just written")?;
     report.thresholds = thresholds.iter().map(|t| t.judge(&report, &hists)).collect();
     print(&report);
@@ -275,7 +273,7 @@ fn build(
         ping_latency_us: Percentiles::default(),
         errors,
         thresholds: Vec::new(),
-        generator: GeneratorInfo { io: "tokio".into(), ..GeneratorInfo::default() },
+        generator: GeneratorInfo { io: if o.uring { "io_uring" } else { "tokio" }.into(), ..GeneratorInfo::default() },
         series: Vec::new(),
         histograms: Histograms::encode(&hists)?,
         merged_from: Vec::new(),

@@ -3,13 +3,13 @@
 //! its file descriptor is closed. A fixed-file table holds up to `RLIMIT_NOFILE` sockets and a
 //! process may have several rings, so one process holds many more connections than its descriptor
 //! limit (which an unprivileged process cannot raise past the hard limit). Each ring runs on its own
-//! thread and drives its connections' [`Session`]s: one multishot receive per connection into a
+//! thread and drives its connections (their [`Work`]): one multishot receive per connection into a
 //! shared ring of provided buffers (no per-connection read buffer, no resubmission per read), sends
 //! from per-connection buffers, one `io_uring_enter` for all the work of a loop turn, timers from a
 //! heap.
 //!
 //! The ring only moves bytes: what they mean is its [`Work`]'s, the echo load's sessions
-//! ([`echo`]) or a scenario's engines (`crate::scenario::uring`).
+//! ([`echo`]) or a scenario's links ([`crate::scenario::uring`]).
 //!
 //! Kernel features used: sparse fixed-file tables and `IORING_REGISTER_FILES_UPDATE` (5.19),
 //! provided-buffer rings (5.19), multishot receive (6.0), close of a fixed file (5.15).

@@ -65,6 +65,8 @@ pub struct Outcome {
     pub interrupted: bool,
     /// Fan-out: when each message of this process's publishers reached its last receiver.
     pub completion: Arc<Completion>,
+    /// Whether io_uring rings drove the plain connections (else tokio drove every one).
+    pub uring: bool,
 }
 
 /// What every connection shares (its task, or its ring).
@@ -131,13 +133,14 @@ pub async fn run(spec: RunSpec) -> Outcome {
         shared.abort.cancel();
     }
     let (opened, failed) = drain(&mut set, &shared, &mut interrupted).await;
+    let uring = pool.is_some();
     if let Some(pool) = pool {
         pool.stop();
     }
     let wall = Duration::from_nanos(clock.now_ns());
     let tally = std::mem::take(&mut *shared.tally.lock().unwrap_or_else(|p| p.into_inner()));
     let completion = Arc::clone(&shared.completion);
-    Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion }
+    Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion, uring }
 }
 
 /// The drain: outstanding replies are awaited up to the timeout, then the rest is aborted; the
