@@ -1,10 +1,11 @@
-//! `wsharness load --scenario`: the shipped scenarios against the example application, replies
-//! matched by id and out of order with none given to the wrong request, per-step histograms and
-//! thresholds, and a mistake in a scenario file as `file:line` and exit 2.
+//! `wsharness load --scenario`: the shipped scenarios against the example application on both
+//! drivers (`--io tokio`, `--io io-uring`), replies matched by id and out of order with none given to
+//! the wrong request, per-step histograms and thresholds, and a mistake in a scenario file as
+//! `file:line` and exit 2.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::load_support::{report, temp_dir, wsharness};
+use crate::load_support::{report, temp_dir, wsharness, Behavior, TestServer};
 
 /// The example server on a free port, in its own runtime thread; its URL.
 fn example_server() -> String {
@@ -28,55 +29,140 @@ fn scenario(name: &str) -> String {
     path.display().to_string()
 }
 
+/// The drivers a scenario runs on (`--io`).
+const DRIVERS: [&str; 2] = ["tokio", "io-uring"];
+
+/// `wsharness load --scenario FILE URL -d DURATION --io IO EXTRA... --out run` in `dir`: its
+/// (valid) report, on the driver asked for; `None` when the kernel refuses io_uring (said why).
+fn run_on(io: &str, file: &str, url: &str, duration: &str, extra: &[&str], dir: &Path) -> Option<serde_json::Value> {
+    let mut args = vec!["load", "--scenario", file, url, "-d", duration, "--io", io, "--out", "run"];
+    args.extend_from_slice(extra);
+    let out = wsharness(&args, dir);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if io == "io-uring" && out.status.code() == Some(2) && stderr.contains("io_uring is not available") {
+        eprintln!("io_uring unavailable here, the io_uring run is not checked: {stderr}");
+        return None;
+    }
+    assert_eq!(out.status.code(), Some(0), "--io {io}: {stdout}\n{stderr}");
+    let r = crate::reports_written_by_runs::assert_valid(&dir.join("run/report.json"));
+    assert_eq!(r["generator"]["io"], if io == "tokio" { "tokio" } else { "io_uring" }, "--io {io}");
+    Some(r)
+}
+
+/// A step's (matched, timeouts) in a report.
+fn step(r: &serde_json::Value, name: &str) -> (u64, u64) {
+    let steps = r["scenario"]["steps"].as_array().cloned().unwrap_or_default();
+    let s = steps.into_iter().find(|s| s["name"] == name).unwrap_or_default();
+    (s["latency_us"]["count"].as_u64().unwrap_or(u64::MAX), s["timeouts"].as_u64().unwrap_or(u64::MAX))
+}
+
 #[test]
 fn json_rpc_with_sixteen_in_flight_and_reordered_replies_gives_no_reply_to_the_wrong_request() {
     let _turn = crate::support::turn(module_path!());
     let url = example_server();
-    let dir = temp_dir("scenario-rpc");
     let file = scenario("jsonrpc.toml");
-    let args = ["load", "--scenario", &file, &url, "-d", "2s", "--threshold", "step.call.timeouts==0", "--out", "run"];
-    let out = wsharness(&args, &dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let r = crate::reports_written_by_runs::assert_valid(&dir.join("run/report.json"));
-    let sc = &r["scenario"];
-    let call = &sc["steps"][0];
-    assert_eq!(call["name"], "call");
-    // each reply had to carry its own request's id, connection and send time: one given to another
-    // request would have matched nothing (unsolicited) and left its own to time out
-    assert!(call["latency_us"]["count"].as_u64().unwrap_or(0) > 1000, "{call}");
-    assert_eq!(call["timeouts"], 0, "{call}");
-    assert_eq!(sc["roles"][0]["unsolicited"], 0, "{}", sc["roles"]);
-    assert_eq!(r["summary"]["errors"], 0, "{}", r["errors"]);
-    assert_eq!(r["thresholds"][0]["passed"], true);
-    let html = std::fs::read_to_string(dir.join("run/report.html")).unwrap_or_default();
-    assert!(html.contains("id=\"steps\"") && html.contains("<td class=\"mono\">call</td>"), "the page lists the steps");
+    for io in DRIVERS {
+        let dir = temp_dir(&format!("scenario-rpc-{io}"));
+        let extra = ["--threshold", "step.call.timeouts==0"];
+        let Some(r) = run_on(io, &file, &url, "2s", &extra, &dir) else { continue };
+        let sc = &r["scenario"];
+        assert_eq!(sc["steps"][0]["name"], "call");
+        // each reply had to carry its own request's id, connection and send time: one given to another
+        // request would have matched nothing (unsolicited) and left its own to time out. Every request
+        // sent (the run drains) has its one reply, and each iteration is one request
+        let (calls, timeouts) = step(&r, "call");
+        assert!(calls > 1000, "--io {io}: {sc}");
+        assert_eq!((calls, timeouts), (r["summary"]["messages_sent"].as_u64().unwrap_or(0), 0), "--io {io}: {sc}");
+        assert_eq!(sc["roles"][0]["iterations"].as_u64(), Some(calls), "--io {io}: {}", sc["roles"]);
+        assert_eq!(sc["roles"][0]["unsolicited"], 0, "--io {io}: {}", sc["roles"]);
+        assert_eq!(r["summary"]["errors"], 0, "--io {io}: {}", r["errors"]);
+        assert_eq!(r["thresholds"][0]["passed"], true);
+        let html = std::fs::read_to_string(dir.join("run/report.html")).unwrap_or_default();
+        assert!(
+            html.contains("id=\"steps\"") && html.contains("<td class=\"mono\">call</td>"),
+            "the page lists the steps"
+        );
+    }
+}
+
+#[test]
+fn a_reply_carrying_another_requests_send_time_is_not_counted_as_its_reply() {
+    let _turn = crate::support::turn(module_path!());
+    let url = example_server();
+    // the control for the test above: a scenario that wants the send time where the server puts the
+    // request's own matches no reply, on either driver (so a reply given to the wrong request shows)
+    let text = std::fs::read_to_string(scenario("jsonrpc.toml")).expect("read");
+    let wrong = text.replace("\"/result/sent_ns\" = \"{{now_ns}}\"", "\"/result/sent_ns\" = \"{{seq}}\"");
+    assert_ne!(wrong, text, "the scenario names the send time");
+    let wrong = wrong.replace("timeout = \"5s\"", "timeout = \"300ms\"");
+    for io in DRIVERS {
+        let dir = temp_dir(&format!("scenario-rpc-wrong-{io}"));
+        std::fs::write(dir.join("wrong.toml"), &wrong).expect("write");
+        let Some(r) = run_on(io, "wrong.toml", &url, "1s", &[], &dir) else { continue };
+        let (calls, timeouts) = step(&r, "call");
+        assert_eq!(calls, 0, "--io {io}: {}", r["scenario"]);
+        assert!(timeouts >= 20 * 16, "--io {io}: every request in flight timed out: {}", r["scenario"]);
+        assert!(r["scenario"]["roles"][0]["unsolicited"].as_u64().unwrap_or(0) >= 20 * 16, "{}", r["scenario"]);
+    }
 }
 
 #[test]
 fn a_graphql_transport_ws_flow_runs_setup_once_then_subscribe_next_complete() {
     let _turn = crate::support::turn(module_path!());
     let url = example_server();
-    let dir = temp_dir("scenario-graphql");
     let file = scenario("graphql-subscription.toml");
-    let out = wsharness(&["load", "--scenario", &file, &url, "-d", "2s", "--out", "run"], &dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let r = report(&dir.join("run/report.json"));
-    let steps = &r["scenario"]["steps"];
-    let count = |name: &str| {
-        let step = steps.as_array().and_then(|s| s.iter().find(|s| s["name"] == name)).cloned().unwrap_or_default();
-        (step["latency_us"]["count"].as_u64().unwrap_or(0), step["timeouts"].as_u64().unwrap_or(99))
-    };
-    let connections = r["scenario"]["roles"][0]["connections"].as_u64().unwrap_or(0);
-    assert_eq!(count("ack"), (connections, 0), "one connection_ack per connection");
-    let (completes, timeouts) = count("complete");
-    assert!(completes > 100 && timeouts == 0, "{steps}");
-    // every complete closed a subscription that had its five next messages (some may be in flight at the end)
-    let (nexts, _) = count("next");
-    assert!(nexts >= 5 * completes && nexts <= 5 * completes + 5 * 80, "{nexts} next, {completes} complete");
-    assert_eq!(r["scenario"]["roles"][0]["unsolicited"], 0);
-    assert_eq!(r["summary"]["errors"], 0, "{}", r["errors"]);
+    for io in DRIVERS {
+        let dir = temp_dir(&format!("scenario-graphql-{io}"));
+        let Some(r) = run_on(io, &file, &url, "2s", &[], &dir) else { continue };
+        let steps = &r["scenario"]["steps"];
+        let role = &r["scenario"]["roles"][0];
+        let connections = role["connections"].as_u64().unwrap_or(0);
+        assert_eq!(step(&r, "ack"), (connections, 0), "--io {io}: one connection_ack per connection");
+        let (completes, timeouts) = step(&r, "complete");
+        assert!(completes > 100 && timeouts == 0, "--io {io}: {steps}");
+        // the run drains: every subscribe had its five next messages and its complete, nothing else
+        assert_eq!(step(&r, "next"), (5 * completes, 0), "--io {io}: {steps}");
+        assert_eq!(role["iterations"].as_u64(), Some(completes), "--io {io}: {role}");
+        let sent = r["summary"]["messages_sent"].as_u64().unwrap_or(0);
+        assert_eq!(sent, connections + completes, "--io {io}: a connection_init each, then a subscribe per flow");
+        assert_eq!(role["unsolicited"], 0, "--io {io}: {role}");
+        assert_eq!(r["summary"]["errors"], 0, "--io {io}: {}", r["errors"]);
+    }
+}
+
+#[test]
+fn a_server_that_closes_mid_run_or_never_answers_costs_errors_not_the_run_on_both_drivers() {
+    let _turn = crate::support::turn(module_path!());
+    let file = scenario("echo-text.toml");
+    let (closes, silent) = (TestServer::start(Behavior::CloseAfter(5)), TestServer::start(Behavior::Silent));
+    for io in DRIVERS {
+        // 10 connections: each has its first five echoes, then the server's close (answered, an error)
+        let dir = temp_dir(&format!("scenario-closes-{io}"));
+        let Some(r) = run_on(io, &file, &closes.url, "1s", &["--timeout", "1s"], &dir) else { continue };
+        assert_eq!(step(&r, "echo").0, 50, "--io {io}: {}", r["scenario"]);
+        assert_eq!(r["errors"]["by_detail"]["unexpected_close 1001"], 10, "--io {io}: {}", r["errors"]);
+        // 8 in flight on each of 10 connections, then nothing: each wait runs out (2 s), the run ends
+        let dir = temp_dir(&format!("scenario-silent-{io}"));
+        let started = std::time::Instant::now();
+        let Some(r) = run_on(io, &file, &silent.url, "1s", &["--timeout", "1s"], &dir) else { continue };
+        assert!(started.elapsed() < std::time::Duration::from_secs(8), "--io {io}: {:?}", started.elapsed());
+        assert_eq!(step(&r, "echo"), (0, 80), "--io {io}: {}", r["scenario"]);
+    }
+}
+
+#[test]
+fn a_wss_scenario_on_io_uring_is_refused_with_the_reason() {
+    let _turn = crate::support::turn(module_path!());
+    // the refusal comes before any handshake: a listener that never answers is target enough
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("wss://{}", listener.local_addr().expect("addr"));
+    let dir = temp_dir("scenario-wss-uring");
+    let file = scenario("jsonrpc.toml");
+    let out = wsharness(&["load", "--scenario", &file, &url, "-d", "1s", "--io", "io-uring", "--out", "run"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the io_uring driver does not speak TLS"), "{stderr}");
+    assert!(!dir.join("run/report.json").exists(), "nothing ran");
 }
 
 #[test]
@@ -167,6 +253,8 @@ fn fan_out_shards_time_their_own_publisher_count_the_others_and_merge_to_the_sum
         .map(|i| {
             std::process::Command::new(crate::support::process::binary())
                 .args(["load", "--scenario", "fanout.toml", &url, "-d", "2s", "--quiet", "--shard", &format!("{i}/2")])
+                // the other fan-out test runs on --io auto (io_uring where the kernel allows it)
+                .args(["--io", "tokio"])
                 .args(["--out", &format!("shard{i}")])
                 .current_dir(&dir)
                 .stdout(std::process::Stdio::null())

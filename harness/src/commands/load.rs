@@ -136,12 +136,25 @@ impl Spec {
     }
 }
 
+/// `--io io-uring` with a `wss://` target: refused, said why (the io_uring driver does not speak
+/// TLS); `Some`: the exit code.
+pub(super) fn refuse_tls_on_uring(io: IoMode, endpoints: &[Endpoint]) -> Option<ExitCode> {
+    if io == IoMode::IoUring && endpoints.iter().any(|ep| ep.tls.is_some()) {
+        eprintln!("wsharness: the io_uring driver does not speak TLS: load wss:// URLs with --io auto or --io tokio");
+        return Some(ExitCode::from(EXIT_USAGE));
+    }
+    None
+}
+
 /// Runs `wsharness load` (builds its own runtime).
 pub fn main(args: LoadArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = args.scenario.clone() {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        raise_fd_limit();
-        return runtime.block_on(super::scenario::run_scenario(&args, &file));
+        let fd_limit = raise_fd_limit();
+        let code = runtime.block_on(super::scenario::run_scenario(&args, &file, fd_limit));
+        // connections still closing must not hold the exit
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        return code;
     }
     let spec = Spec::from_args(&args)?;
     let fd_limit = raise_fd_limit();
@@ -176,9 +189,8 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         Ok(endpoints) => endpoints,
         Err(code) => return Ok(code),
     };
-    if args.io == IoMode::IoUring && endpoints.iter().any(|ep| ep.tls.is_some()) {
-        eprintln!("wsharness: the io_uring driver does not speak TLS: load wss:// URLs with --io auto or --io tokio");
-        return Ok(ExitCode::from(EXIT_USAGE));
+    if let Some(code) = refuse_tls_on_uring(args.io, &endpoints) {
+        return Ok(code);
     }
     // permessage-deflate: a server that declines the offer (or answers it wrongly) fails the run now
     let negotiated = match &args.deflate {
@@ -222,7 +234,7 @@ async fn run(args: LoadArgs, spec: Spec, fd_limit: (u64, u64)) -> anyhow::Result
         IoMode::Tokio => None,
         // churned connections reopen in their tokio task
         IoMode::Auto if spec.lifetime.is_some() && !fds_short => None,
-        IoMode::Auto | IoMode::IoUring => match crate::load::uring::Pool::start(spec.connections, fd_limit.0) {
+        IoMode::Auto | IoMode::IoUring => match crate::load::uring::Pool::<Ctx>::start(spec.connections, fd_limit.0) {
             Ok(pool) => Some(Arc::new(pool)),
             Err(e) if args.io == IoMode::IoUring || fds_short => {
                 eprintln!(

@@ -13,16 +13,18 @@ use reports::scenario::{DeliveryReport, RoleReport, ScenarioReport, StepReport};
 use reports::schedule::Schedule;
 
 use super::{EXIT_INTERRUPTED, EXIT_USAGE};
-use crate::cli::LoadArgs;
+use crate::cli::{IoMode, LoadArgs};
 use crate::conformance::Target;
 use crate::load::connect::{Endpoint, RequestExtras};
 use crate::load::shard::Shard;
 use crate::load::threshold::{format_ns, Threshold};
-use crate::scenario::run::{run, Outcome, RunSpec};
+use crate::load::uring::Pool;
+use crate::scenario::run::{run, Outcome, RunSpec, Shared};
 use crate::scenario::{Role, Scenario, ScenarioError};
 
-/// Runs the scenario of `args` (its `--scenario` is set); prints the summary, writes the report.
-pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+/// Runs the scenario of `args` (its `--scenario` is set) with a descriptor limit of `fd_limit` (soft,
+/// hard); prints the summary, writes the report.
+pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path, fd_limit: (u64, u64)) -> anyhow::Result<ExitCode> {
     let scenario = match crate::scenario::load(file) {
         Ok(s) => s,
         Err(ScenarioError { file, line, message }) => {
@@ -66,6 +68,9 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if let Some(code) = super::load::refuse_tls_on_uring(args.io, &endpoints) {
+        return Ok(code);
+    }
     let out_dir = args.out.clone().unwrap_or_else(|| super::load::default_out_dir(SystemTime::now()));
     if let Err(e) = super::render::ensure_writable_dir(&out_dir) {
         eprintln!("wsharness: {e:#} (choose another folder with --out)");
@@ -73,6 +78,13 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
     }
     let duration = args.duration.or(scenario.duration).unwrap_or(Duration::from_secs(10));
     let warmup = if args.warmup.is_zero() { scenario.warmup } else { args.warmup };
+    let uring = match rings(args.io, &scenario, &endpoints, fd_limit.0) {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("wsharness: io_uring is not available ({e}): use --io tokio");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     let spec = RunSpec {
         shard,
         scenario: scenario.clone(),
@@ -81,6 +93,7 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
         duration,
         timeout: args.timeout,
         max_handshakes: args.max_handshakes as usize,
+        uring,
     };
     let outcome = run(spec).await;
     let urls = scenario_urls(&scenario, &base);
@@ -97,6 +110,25 @@ pub async fn run_scenario(args: &LoadArgs, file: &std::path::Path) -> anyhow::Re
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(super::load::threshold_exit(&report.thresholds))
+}
+
+/// The io_uring rings for `--io auto` and `--io io-uring` (`None`: tokio drives every connection,
+/// as `--io tokio` asks, or `auto` when the kernel refuses io_uring or every target is `wss://`);
+/// `Err`: `--io io-uring` and the kernel refuses it.
+fn rings(
+    io: IoMode,
+    scenario: &Scenario,
+    endpoints: &[Endpoint],
+    fd_soft: u64,
+) -> std::io::Result<Option<Pool<Shared>>> {
+    let plain = scenario.roles.iter().zip(endpoints).filter(|(_, ep)| ep.tls.is_none());
+    let connections: u64 = plain.map(|(r, _)| r.connections).sum();
+    match io {
+        IoMode::Tokio => Ok(None),
+        IoMode::Auto if connections == 0 => Ok(None),
+        IoMode::Auto => Ok(Pool::start(connections, fd_soft).ok()),
+        IoMode::IoUring => Pool::start(connections, fd_soft).map(Some),
+    }
 }
 
 /// This shard's part of the scenario: each role's connections and rate split as `--shard` splits an
@@ -242,7 +274,7 @@ fn build(
         ping_latency_us: Percentiles::default(),
         errors,
         thresholds: Vec::new(),
-        generator: GeneratorInfo { io: "tokio".into(), ..GeneratorInfo::default() },
+        generator: GeneratorInfo { io: if o.uring { "io_uring" } else { "tokio" }.into(), ..GeneratorInfo::default() },
         series: Vec::new(),
         histograms: Histograms::encode(&hists)?,
         merged_from: Vec::new(),

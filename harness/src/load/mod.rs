@@ -4,7 +4,7 @@
 //! [`session`] (one connection's protocol, sans-IO), [`deflate`] (permessage-deflate: the offer,
 //! compressing messages, inflating echoes), [`stats`] (per-thread histograms and counters),
 //! [`errors`] (error kinds), [`connect`] (TCP connect and handshake), [`driver`] (tokio tasks),
-//! [`uring`] (connections beyond the file-descriptor limit) and [`bufring`] (its receive buffers), [`run`] (phases and the time series),
+//! [`uring`] (connections beyond the file-descriptor limit, echo runs and scenarios alike) and [`bufring`] (its receive buffers), [`run`] (phases and the time series),
 //! [`threshold`], [`shard`], [`system`] (fd limit, source addresses, CPU and memory), [`progress`],
 //! [`report`] (the report model and the terminal table).
 

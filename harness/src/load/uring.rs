@@ -3,10 +3,13 @@
 //! its file descriptor is closed. A fixed-file table holds up to `RLIMIT_NOFILE` sockets and a
 //! process may have several rings, so one process holds many more connections than its descriptor
 //! limit (which an unprivileged process cannot raise past the hard limit). Each ring runs on its own
-//! thread and drives its connections' [`Session`]s: one multishot receive per connection into a
+//! thread and drives its connections (their [`Work`]): one multishot receive per connection into a
 //! shared ring of provided buffers (no per-connection read buffer, no resubmission per read), sends
 //! from per-connection buffers, one `io_uring_enter` for all the work of a loop turn, timers from a
 //! heap.
+//!
+//! The ring only moves bytes: what they mean is its [`Work`]'s, the echo load's sessions
+//! ([`echo`]) or a scenario's links ([`crate::scenario::uring`]).
 //!
 //! Kernel features used: sparse fixed-file tables and `IORING_REGISTER_FILES_UPDATE` (5.19),
 //! provided-buffer rings (5.19), multishot receive (6.0), close of a fixed file (5.15).
@@ -24,10 +27,13 @@ use std::time::Duration;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
 use super::bufring::BufRing;
-use super::driver::{Ctx, Park, Parked};
-use super::errors::LoadError;
 use super::payload::{Outbox, PayloadBook, IOV_MAX};
-use super::session::{Next, Session};
+use super::session::Next;
+
+pub mod echo;
+mod work;
+
+pub use work::{Fault, Work};
 
 /// Submission queue entries per ring.
 const ENTRIES: u32 = 4096;
@@ -111,31 +117,31 @@ fn new_ring(capacity: u32) -> std::io::Result<IoUring> {
     Ok(ring)
 }
 
-/// A connection on its way to a ring: its socket (out of tokio), unread bytes, its session.
-struct Handoff {
+/// A connection on its way to a ring: its socket (out of tokio), unread bytes, its state.
+struct Handoff<C> {
     stream: StdStream,
     leftover: Vec<u8>,
-    session: Session,
+    conn: C,
 }
 
 /// The rings and their threads.
-pub struct Pool {
-    senders: Vec<Mutex<Sender<Handoff>>>,
+pub struct Pool<W: Work> {
+    senders: Vec<Mutex<Sender<Handoff<W::Conn>>>>,
     next: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    ctx: Arc<OnceLock<Arc<Ctx>>>,
+    ctx: Arc<OnceLock<Arc<W>>>,
     stop: Arc<AtomicBool>,
     /// Sockets each ring can hold.
     pub capacity: u32,
 }
 
-impl Pool {
+impl<W: Work> Pool<W> {
     /// Rings enough for `connections` with a descriptor limit of `fd_soft`; fails when io_uring or a
     /// feature it needs is missing.
-    pub fn start(connections: u64, fd_soft: u64) -> std::io::Result<Pool> {
+    pub fn start(connections: u64, fd_soft: u64) -> std::io::Result<Pool<W>> {
         let (rings, capacity) = ring_sizes(connections, fd_soft);
         let bufs = buffers_from_env().unwrap_or_else(|| buffers_for(connections.div_ceil(rings as u64)));
-        let ctx: Arc<OnceLock<Arc<Ctx>>> = Arc::new(OnceLock::new());
+        let ctx: Arc<OnceLock<Arc<W>>> = Arc::new(OnceLock::new());
         let stop = Arc::new(AtomicBool::new(false));
         let mut senders = Vec::new();
         let mut threads = Vec::new();
@@ -178,8 +184,26 @@ impl Pool {
     }
 
     /// Gives the rings the run's context; they start driving connections.
-    pub fn attach(&self, ctx: Arc<Ctx>) {
+    pub fn attach(&self, ctx: Arc<W>) {
         let _ = self.ctx.set(ctx);
+    }
+
+    /// The run's context, once attached.
+    pub fn work(&self) -> Option<&Arc<W>> {
+        self.ctx.get()
+    }
+
+    /// Takes over an open connection: its socket, the bytes read after its handshake, its state.
+    pub fn hand(&self, stream: StdStream, leftover: Vec<u8>, conn: W::Conn) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
+        let tx = self.senders[i].lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(back) = tx.send(Handoff { stream, leftover, conn }) {
+            // the ring is gone (the run is ending): the connection just closes
+            let mut conn = back.0.conn;
+            if let Some(ctx) = self.ctx.get() {
+                ctx.closed(&mut conn);
+            }
+        }
     }
 
     /// Ends every ring thread (their remaining connections are dropped) and waits for them.
@@ -192,38 +216,9 @@ impl Pool {
     }
 }
 
-impl Park for Arc<Pool> {
-    fn park(&self, conn: Parked) -> Result<(), Parked> {
-        // TLS stays with the tokio driver (rustls runs over its async stream)
-        let super::connect::Transport::Plain(_) = &conn.0.stream else { return Err(conn) };
-        let (opened, session) = *conn;
-        let super::connect::Opened { stream, leftover, .. } = opened;
-        let super::connect::Transport::Plain(stream) = stream else { return Ok(()) };
-        let stream = match stream.into_std() {
-            Ok(s) => s,
-            Err(e) => {
-                if let Some(ctx) = self.ctx.get() {
-                    ctx.collector.with(|t| t.error(LoadError::from_io(&e)));
-                    ctx.collector.gauges.close();
-                }
-                return Ok(());
-            }
-        };
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
-        let tx = self.senders[i].lock().unwrap_or_else(|p| p.into_inner());
-        if tx.send(Handoff { stream, leftover, session }).is_err() {
-            // the ring is gone (the run is ending): the connection just closes
-            if let Some(ctx) = self.ctx.get() {
-                ctx.collector.gauges.close();
-            }
-        }
-        Ok(())
-    }
-}
-
 /// One connection in a ring.
-struct Conn {
-    session: Session,
+struct Conn<C> {
+    state: C,
     gen: u32,
     wbuf: Outbox,
     woff: usize,
@@ -241,12 +236,12 @@ struct Conn {
 }
 
 /// One ring and its connections.
-struct Ring {
+struct Ring<W: Work> {
     // dropped first: the kernel is done with the buffers before they are freed
     ring: IoUring,
     bufs: BufRing,
-    rx: Receiver<Handoff>,
-    conns: Vec<Option<Conn>>,
+    rx: Receiver<Handoff<W::Conn>>,
+    conns: Vec<Option<Conn<W::Conn>>>,
     free: Vec<u32>,
     gens: Vec<u32>,
     cqes: Vec<cqueue::Entry>,
@@ -258,8 +253,8 @@ struct Ring {
     sends: u32,
 }
 
-impl Ring {
-    fn new(ring: IoUring, bufs: BufRing, capacity: u32, rx: Receiver<Handoff>) -> Ring {
+impl<W: Work> Ring<W> {
+    fn new(ring: IoUring, bufs: BufRing, capacity: u32, rx: Receiver<Handoff<W::Conn>>) -> Ring<W> {
         Ring {
             ring,
             bufs,
@@ -291,7 +286,7 @@ impl Ring {
         }
     }
 
-    fn run(mut self, ctx: &OnceLock<Arc<Ctx>>, stop: &AtomicBool) {
+    fn run(mut self, ctx: &OnceLock<Arc<W>>, stop: &AtomicBool) {
         let ctx = loop {
             if let Some(c) = ctx.get() {
                 break Arc::clone(c);
@@ -306,28 +301,25 @@ impl Ring {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let now = ctx.clock.now_ns();
+            let now = ctx.now_ns();
             while let Ok(h) = self.rx.try_recv() {
                 self.adopt(&ctx, h, now);
             }
-            if !self.draining && ctx.stop_send.is_cancelled() {
+            if !self.draining && ctx.stopping() {
                 self.draining = true;
                 for slot in 0..self.conns.len() as u32 {
                     if let Some(c) = self.conns[slot as usize].as_mut() {
-                        c.session.stop_sending();
+                        ctx.stop_sending(&mut c.state);
                         self.service(&ctx, slot, now);
                     }
                 }
             }
-            if !aborted && ctx.abort.is_cancelled() {
+            if !aborted && ctx.aborted() {
                 aborted = true;
-                let interrupted = ctx.interrupted.load(Ordering::Relaxed);
                 for slot in 0..self.conns.len() as u32 {
                     if let Some(c) = self.conns[slot as usize].as_mut() {
                         if !c.ended {
-                            if !interrupted {
-                                ctx.collector.with(|t| c.session.abandon(t));
-                            }
+                            ctx.abandon(&mut c.state);
                             self.end(&ctx, slot);
                         }
                     }
@@ -338,7 +330,7 @@ impl Ring {
             }
             self.completions(&ctx);
             // timers
-            let now = ctx.clock.now_ns();
+            let now = ctx.now_ns();
             while let Some(Reverse((t, slot, gen))) = self.heap.peek().copied() {
                 if t > now {
                     break;
@@ -354,11 +346,10 @@ impl Ring {
                 self.arm_recv(slot);
             }
             let next = self.heap.peek().map_or(u64::MAX, |Reverse((t, _, _))| *t);
-            let mut wait = next.saturating_sub(ctx.clock.now_ns()).min(MAX_WAIT_NS);
+            let mut wait = next.saturating_sub(ctx.now_ns()).min(MAX_WAIT_NS);
             let mut want = 1;
-            if !ctx.plan.open_loop() && !self.draining {
+            if let Some(patience) = ctx.patience_ns().filter(|_| !self.draining) {
                 let batch = (self.live as u32 / 2).clamp(1, BATCH_MAX);
-                let patience = ctx.collector.with(|t| t.recent_latency_ns) / 16;
                 if batch > 1 && patience >= BATCH_WAIT_MIN_NS {
                     // the sends just submitted complete at once: wait for arrivals beyond them
                     want = batch + std::mem::take(&mut self.sends);
@@ -376,37 +367,37 @@ impl Ring {
             }
         }
         // what is left is dropped with the ring: the kernel closes the sockets
-        for c in self.conns.iter().flatten() {
+        for c in self.conns.iter_mut().flatten() {
             if !c.ended {
-                ctx.collector.gauges.close();
+                ctx.closed(&mut c.state);
             }
         }
     }
 
-    fn adopt(&mut self, ctx: &Ctx, h: Handoff, now: u64) {
-        let Handoff { stream, leftover, mut session } = h;
+    fn adopt(&mut self, ctx: &W, h: Handoff<W::Conn>, now: u64) {
+        let Handoff { stream, leftover, conn: mut state } = h;
         let Some(slot) = self.free.pop() else {
             // more connections than this ring can hold: cannot happen with the pool's sizing
-            ctx.collector.with(|t| t.error(LoadError::Connect(std::io::ErrorKind::OutOfMemory)));
-            ctx.collector.gauges.close();
+            ctx.fault(Fault::NoSlot);
+            ctx.closed(&mut state);
             return;
         };
         if self.ring.submitter().register_files_update(slot, &[stream.as_raw_fd()]).is_err() {
             self.free.push(slot);
-            ctx.collector.with(|t| t.error(LoadError::Connect(std::io::ErrorKind::Other)));
-            ctx.collector.gauges.close();
+            ctx.fault(Fault::Register);
+            ctx.closed(&mut state);
             return;
         }
         // the ring holds the socket now; its descriptor goes back to the process
         drop(stream);
         let gen = self.gens[slot as usize].wrapping_add(1);
         self.gens[slot as usize] = gen;
-        let alive = leftover.is_empty() || ctx.collector.with(|t| session.on_bytes(&ctx.plan, &leftover, now, t));
+        let alive = leftover.is_empty() || ctx.on_bytes(&mut state, &leftover, now);
         if self.draining {
-            session.stop_sending();
+            ctx.stop_sending(&mut state);
         }
         self.conns[slot as usize] = Some(Conn {
-            session,
+            state,
             gen,
             wbuf: Outbox::default(),
             woff: 0,
@@ -465,17 +456,14 @@ impl Ring {
     }
 
     /// Lets the session write what is due, sends it, and schedules its next wake-up.
-    fn service(&mut self, ctx: &Ctx, slot: u32, now: u64) {
+    fn service(&mut self, ctx: &W, slot: u32, now: u64) {
         let draining = self.draining;
         let Some(c) = self.conns[slot as usize].as_mut() else { return };
         if c.ended {
             return;
         }
         let out = if c.sending { &mut c.next_out } else { &mut c.wbuf };
-        if draining && c.session.drained() && !c.session.closing() {
-            c.session.begin_close(&ctx.plan, now, out);
-        }
-        let next = ctx.collector.with(|t| c.session.fill(&ctx.plan, now, out, t));
+        let next = ctx.fill(&mut c.state, now, draining, out);
         match next {
             Next::End => c.end_after_send = true,
             Next::WakeAt(t) if t < c.wake_at => {
@@ -496,7 +484,7 @@ impl Ring {
             }
             return;
         }
-        self.submit_send(slot, &ctx.plan.book);
+        self.submit_send(slot, ctx.book());
         let still_sending = self.conns[slot as usize].as_ref().is_some_and(|c| c.sending);
         if end && !sending && !still_sending {
             self.end(ctx, slot);
@@ -505,7 +493,7 @@ impl Ring {
 
     /// Ends a connection: cancels its receive and its send, closes its fixed file; the slot is
     /// reused once every operation on it has completed.
-    fn end(&mut self, ctx: &Ctx, slot: u32) {
+    fn end(&mut self, ctx: &W, slot: u32) {
         let Some(c) = self.conns[slot as usize].as_mut() else { return };
         if c.ended {
             return;
@@ -513,7 +501,7 @@ impl Ring {
         c.ended = true;
         c.ops += 1;
         let (gen, recv_armed, sending) = (c.gen, c.recv_armed, c.sending);
-        ctx.collector.gauges.close();
+        ctx.closed(&mut c.state);
         self.live -= 1;
         for (armed, kind) in [(recv_armed, RECV), (sending, SEND)] {
             if armed {
@@ -540,7 +528,7 @@ impl Ring {
         }
     }
 
-    fn completions(&mut self, ctx: &Ctx) {
+    fn completions(&mut self, ctx: &W) {
         let mut cqes = std::mem::take(&mut self.cqes);
         cqes.extend(self.ring.completion());
         for cqe in cqes.drain(..) {
@@ -568,24 +556,24 @@ impl Ring {
         self.bufs.publish();
     }
 
-    fn on_recv(&mut self, ctx: &Ctx, slot: u32, gen: u32, bid: u16, n: usize) {
-        let now = ctx.clock.now_ns();
+    fn on_recv(&mut self, ctx: &W, slot: u32, gen: u32, bid: u16, n: usize) {
+        let now = ctx.now_ns();
         let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
         if c.ended || c.end_after_send {
             return;
         }
         let data = self.bufs.data(bid, n);
-        if !ctx.collector.with(|t| c.session.on_bytes(&ctx.plan, data, now, t)) {
+        if !ctx.on_bytes(&mut c.state, data, now) {
             c.end_after_send = true;
         }
         self.service(ctx, slot, now);
     }
 
-    fn on_recv_end(&mut self, ctx: &Ctx, slot: u32, gen: u32, res: i32) {
+    fn on_recv_end(&mut self, ctx: &W, slot: u32, gen: u32, res: i32) {
         let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
         c.recv_armed = false;
         let (ended, stopping) = (c.ended, c.end_after_send);
-        let closing = c.session.closing();
+        let closing = ctx.closing(&c.state);
         self.op_done(slot);
         if ended || stopping {
             return;
@@ -598,16 +586,15 @@ impl Ring {
         if res == 0 {
             if !closing {
                 // TCP closed without a close frame: RFC 6455 §7.1.5 calls this 1006
-                ctx.collector.with(|t| t.error(LoadError::UnexpectedClose(Some(1006))));
+                ctx.fault(Fault::Eof);
             }
         } else if res < 0 {
-            let e = std::io::Error::from_raw_os_error(-res);
-            ctx.collector.with(|t| t.error(LoadError::from_io(&e)));
+            ctx.fault(Fault::Io(std::io::Error::from_raw_os_error(-res)));
         }
         self.end(ctx, slot);
     }
 
-    fn on_send(&mut self, ctx: &Ctx, slot: u32, gen: u32, res: i32) {
+    fn on_send(&mut self, ctx: &W, slot: u32, gen: u32, res: i32) {
         let Some(c) = self.conns[slot as usize].as_mut().filter(|c| c.gen == gen) else { return };
         c.sending = false;
         if c.ended {
@@ -615,8 +602,7 @@ impl Ring {
             return;
         }
         if res < 0 {
-            let e = std::io::Error::from_raw_os_error(-res);
-            ctx.collector.with(|t| t.error(LoadError::from_io(&e)));
+            ctx.fault(Fault::Io(std::io::Error::from_raw_os_error(-res)));
             self.op_done(slot);
             self.end(ctx, slot);
             return;
@@ -632,7 +618,7 @@ impl Ring {
         if end {
             self.end(ctx, slot);
         } else {
-            self.submit_send(slot, &ctx.plan.book);
+            self.submit_send(slot, ctx.book());
         }
     }
 }

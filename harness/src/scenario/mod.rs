@@ -8,16 +8,20 @@
 //! latency histogram ([`stats`]); the report carries them (`reports::scenario`), thresholds read
 //! them (`step.NAME.p99<10ms`), and shards merge them exactly.
 //!
-//! The I/O: one tokio task per connection ([`conn`], [`run`]), over `ws://` or `wss://` (the load
-//! generator's connect: TLS, subprotocols and headers per role).
+//! The I/O only moves bytes between a socket and a connection's [`link`] (its engine and frames,
+//! sans-IO): one tokio task per connection ([`conn`], [`run`]), over `ws://` or `wss://` (the load
+//! generator's connect: TLS, subprotocols and headers per role); or, with `--io auto|io-uring`, the
+//! plain connections handed after their handshake to the echo load's io_uring rings ([`uring`]).
 
 pub mod conn;
 pub mod engine;
 pub mod fanout;
 pub mod file;
+pub mod link;
 pub mod matcher;
 pub mod run;
 pub mod stats;
 pub mod template;
+pub mod uring;
 
 pub use file::{load, parse, Role, Scenario, ScenarioError, Step};

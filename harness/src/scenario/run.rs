@@ -1,6 +1,8 @@
 //! Running a scenario: every role's connections, a task each, through warmup, the measured phase
-//! and the drain, all counting into one [`Tally`].
+//! and the drain, all counting into one [`Tally`]. With an io_uring pool, a connection's task opens
+//! it and hands it to a ring ([`super::uring`]); TLS connections stay on their task.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -8,13 +10,22 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::conn::{drive, End, Signals};
+use super::conn::{drive, Signals};
 use super::engine::Engine;
 use super::fanout::Completion;
 use super::file::{Role, Scenario};
+use super::link::{io_detail, End, Link, ABORTED_DETAIL};
 use super::stats::Tally;
-use crate::load::connect::{open, Endpoint, Opened};
+use super::uring::RingConn;
+use crate::load::connect::{open, Endpoint, Opened, Transport};
+use crate::load::payload::PayloadBook;
 use crate::load::stats::{ns_to_us_ceil, Clock};
+use crate::load::uring::Pool;
+
+/// How often the end of the run looks for connections still open in the rings.
+const PARKED_POLL: Duration = Duration::from_millis(10);
+/// After an abort, how long the end of the run waits for the rings to end their connections.
+const PARKED_GIVE_UP: Duration = Duration::from_secs(2);
 
 /// How a scenario runs.
 pub struct RunSpec {
@@ -32,6 +43,8 @@ pub struct RunSpec {
     pub timeout: Duration,
     /// Handshakes in progress at once, at most.
     pub max_handshakes: usize,
+    /// io_uring rings to drive the plain (`ws://`) connections; `None`: tokio drives every one.
+    pub uring: Option<Pool<Shared>>,
 }
 
 /// What a run did.
@@ -52,21 +65,30 @@ pub struct Outcome {
     pub interrupted: bool,
     /// Fan-out: when each message of this process's publishers reached its last receiver.
     pub completion: Arc<Completion>,
+    /// Whether io_uring rings drove the plain connections (else tokio drove every one).
+    pub uring: bool,
 }
 
-/// What every connection task shares.
-struct Shared {
-    clock: Clock,
+/// What every connection shares (its task, or its ring).
+pub struct Shared {
+    /// The run's clock.
+    pub(crate) clock: Clock,
     measure_from_ns: u64,
     timeout: Duration,
     slots: Semaphore,
-    stop: CancellationToken,
-    abort: CancellationToken,
+    /// Cancelled at the end of the measured phase.
+    pub(crate) stop: CancellationToken,
+    /// Cancelled to stop at once.
+    pub(crate) abort: CancellationToken,
     completion: Arc<Completion>,
     /// Every connection's numbers.
-    tally: std::sync::Mutex<Tally>,
+    pub(crate) tally: std::sync::Mutex<Tally>,
     /// Connections of roles that send (a loop of steps), still running.
-    senders: std::sync::atomic::AtomicU64,
+    pub(crate) senders: AtomicU64,
+    /// Connections handed to a ring, still open.
+    pub(crate) parked: AtomicU64,
+    /// No message body is borrowed: the rings' sends are the connections' own bytes.
+    pub(crate) book: PayloadBook,
 }
 
 /// Runs the scenario to its end (Ctrl-C ends it early, marked interrupted).
@@ -82,15 +104,21 @@ pub async fn run(spec: RunSpec) -> Outcome {
         abort: CancellationToken::new(),
         completion: Arc::new(Completion::default()),
         tally: std::sync::Mutex::new(Tally::default()),
-        senders: std::sync::atomic::AtomicU64::new(
+        senders: AtomicU64::new(
             spec.scenario.roles.iter().filter(|r| !r.steps.is_empty()).map(|r| r.connections).sum(),
         ),
+        parked: AtomicU64::new(0),
+        book: PayloadBook::new(0, false),
     });
+    let pool = spec.uring.map(Arc::new);
+    if let Some(pool) = &pool {
+        pool.attach(Arc::clone(&shared));
+    }
     let mut set = JoinSet::new();
     for (role, ep) in spec.scenario.roles.iter().zip(&spec.endpoints) {
         for local in 0..role.connections {
             let conn = spec.shard.global_index(local);
-            set.spawn(connection(Arc::clone(&shared), Arc::clone(role), ep.clone(), conn));
+            set.spawn(connection(Arc::clone(&shared), pool.clone(), Arc::clone(role), ep.clone(), conn));
         }
     }
     let end_of_measure = spec.warmup + spec.duration;
@@ -104,67 +132,123 @@ pub async fn run(spec: RunSpec) -> Outcome {
     if interrupted {
         shared.abort.cancel();
     }
-    let (mut opened, mut failed) = (0u64, 0u64);
-    // the drain: outstanding replies are awaited up to the timeout, then the rest is aborted
-    let drain = tokio::time::sleep(spec.timeout + Duration::from_secs(1));
-    tokio::pin!(drain);
-    loop {
-        tokio::select! {
-            joined = set.join_next() => match joined {
-                Some(Ok(was_opened)) => if was_opened { opened += 1 } else { failed += 1 },
-                Some(Err(_)) => failed += 1,
-                None => break,
-            },
-            _ = &mut drain, if !shared.abort.is_cancelled() => shared.abort.cancel(),
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
-                interrupted = true;
-                shared.abort.cancel();
-            }
-        }
+    let (opened, failed) = drain(&mut set, &shared, &mut interrupted).await;
+    let uring = pool.is_some();
+    if let Some(pool) = pool {
+        pool.stop();
     }
     let wall = Duration::from_nanos(clock.now_ns());
     let tally = std::mem::take(&mut *shared.tally.lock().unwrap_or_else(|p| p.into_inner()));
     let completion = Arc::clone(&shared.completion);
-    Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion }
+    Outcome { started_at, tally, wall, measured, opened, failed, interrupted, completion, uring }
 }
 
-/// One connection of `role`: opens, runs the engine to the end; whether it opened.
-async fn connection(shared: Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> bool {
-    let sends = !role.steps.is_empty();
-    let result = connect_and_drive(&shared, role, ep, conn).await;
-    if sends {
-        shared.senders.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+/// The drain: outstanding replies are awaited up to the timeout, then the rest is aborted; the
+/// tasks end, then the connections parked in rings. Ctrl-C aborts at once. Returns the connections
+/// opened and failed.
+async fn drain(set: &mut JoinSet<bool>, shared: &Shared, interrupted: &mut bool) -> (u64, u64) {
+    let (mut opened, mut failed) = (0u64, 0u64);
+    let drain = tokio::time::sleep(shared.timeout + Duration::from_secs(1));
+    tokio::pin!(drain);
+    let mut give_up: Option<u64> = None;
+    while !set.is_empty() || shared.parked.load(Ordering::Relaxed) > 0 {
+        tokio::select! {
+            joined = set.join_next(), if !set.is_empty() => match joined {
+                Some(Ok(was_opened)) => if was_opened { opened += 1 } else { failed += 1 },
+                Some(Err(_)) => failed += 1,
+                None => {}
+            },
+            _ = tokio::time::sleep(PARKED_POLL), if set.is_empty() => {
+                // aborted rings end their connections at once: one that does not (its thread is
+                // gone) must not hold the run
+                if shared.abort.is_cancelled() {
+                    let now = shared.clock.now_ns();
+                    if now >= *give_up.get_or_insert(now + PARKED_GIVE_UP.as_nanos() as u64) {
+                        let left = shared.parked.load(Ordering::Relaxed);
+                        shared.tally.lock().unwrap_or_else(|p| p.into_inner()).error(format!("io_uring_stuck {left}"));
+                        break;
+                    }
+                }
+            }
+            _ = &mut drain, if !shared.abort.is_cancelled() => shared.abort.cancel(),
+            _ = tokio::signal::ctrl_c(), if !*interrupted => {
+                *interrupted = true;
+                shared.abort.cancel();
+            }
+        }
     }
-    result
+    (opened, failed)
 }
 
-async fn connect_and_drive(shared: &Arc<Shared>, role: Arc<Role>, ep: Endpoint, conn: u64) -> bool {
+/// One connection of `role`: opens, runs the engine to the end (or hands it to a ring); whether
+/// it opened.
+async fn connection(
+    shared: Arc<Shared>,
+    pool: Option<Arc<Pool<Shared>>>,
+    role: Arc<Role>,
+    ep: Endpoint,
+    conn: u64,
+) -> bool {
+    let sends = !role.steps.is_empty();
+    let (opened, parked) = connect_and_drive(&shared, pool.as_deref(), role, ep, conn).await;
+    // a parked connection's ring counts it out when it ends
+    if sends && !parked {
+        shared.senders.fetch_sub(1, Ordering::Relaxed);
+    }
+    opened
+}
+
+/// Whether the connection opened, and whether it went to a ring.
+async fn connect_and_drive(
+    shared: &Arc<Shared>,
+    pool: Option<&Pool<Shared>>,
+    role: Arc<Role>,
+    ep: Endpoint,
+    conn: u64,
+) -> (bool, bool) {
     let lock = || shared.tally.lock().unwrap_or_else(|p| p.into_inner());
     let permit = tokio::select! {
         p = shared.slots.acquire() => p.ok(),
-        _ = shared.stop.cancelled() => return false,
+        _ = shared.stop.cancelled() => return (false, false),
     };
     let opened = tokio::select! {
         r = open(&ep, None, &shared.clock, shared.timeout, None) => r,
-        _ = shared.abort.cancelled() => return false,
+        _ = shared.abort.cancelled() => return (false, false),
     };
     drop(permit);
     let Opened { stream, leftover, handshake_ns, .. } = match opened {
         Ok(o) => o,
         Err(e) => {
             lock().error(e.detail());
-            return false;
+            return (false, false);
         }
     };
     lock().handshake.saturating_record(ns_to_us_ceil(handshake_ns));
-    let mut engine = Engine::new(Arc::clone(&role), conn, shared.clock.now_ns(), shared.measure_from_ns)
+    let engine = Engine::new(Arc::clone(&role), conn, shared.clock.now_ns(), shared.measure_from_ns)
         .with_completion(Arc::clone(&shared.completion));
-    let senders = role.steps.is_empty().then_some(&shared.senders);
+    let mut link = Link::new(engine, shared.timeout);
+    let sends = !role.steps.is_empty();
+    let stream = match (pool, stream) {
+        (Some(pool), Transport::Plain(stream)) => match stream.into_std() {
+            Ok(stream) => {
+                shared.parked.fetch_add(1, Ordering::Relaxed);
+                pool.hand(stream, leftover, RingConn { link, sends });
+                return (true, true);
+            }
+            Err(e) => {
+                lock().error(io_detail(e.kind()));
+                link.finish(&mut lock());
+                return (true, false);
+            }
+        },
+        (_, stream) => stream,
+    };
+    let senders = (!sends).then_some(&shared.senders);
     let signals = Signals { stop: &shared.stop, abort: &shared.abort, senders };
-    let end = drive(stream, &leftover, &mut engine, shared.clock, shared.timeout, signals, &shared.tally).await;
-    engine.finish(&mut lock());
+    let end = drive(stream, &leftover, &mut link, shared.clock, shared.timeout, signals, &shared.tally).await;
+    link.finish(&mut lock());
     if end == End::Aborted && !shared.stop.is_cancelled() {
-        lock().error("aborted".into());
+        lock().error(ABORTED_DETAIL.into());
     }
-    true
+    (true, false)
 }
