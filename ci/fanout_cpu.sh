@@ -2,7 +2,8 @@
 # CPU per fan-out delivery, server and generator apart: one example-server, one `wsharness load --scenario
 # scenarios/fanout.toml` with RECEIVERS receivers (default 3,000) for DURATION (default 15s); CPU time of each
 # process from /proc/PID/stat (the server's over the run, the generator's whole life) over the deliveries.
-# Env: SERVER_ENV / GEN_ENV (e.g. TOKIO_WORKER_THREADS=1) are set for the server / the generator.
+# Env: SERVER_ENV / GEN_ENV (e.g. TOKIO_WORKER_THREADS=1) are set for the server / the generator;
+# SERVER_ARGS are added to the server's command line (e.g. "--delay 50ms").
 #
 # usage: bash ci/fanout_cpu.sh [RECEIVERS] [DURATION]
 set -euo pipefail
@@ -17,7 +18,7 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 sed -e "s/^connections = 1000\$/connections = $RECEIVERS/" -e "s/^duration = .*/duration = \"$DURATION\"/" \
   scenarios/fanout.toml >"$OUT/fanout.toml"
-env ${SERVER_ENV:-_=1} "$BIN/example-server" --listen 127.0.0.1:0 >"$OUT/server.out" 2>&1 &
+env ${SERVER_ENV:-_=1} "$BIN/example-server" --listen 127.0.0.1:0 ${SERVER_ARGS:-} >"$OUT/server.out" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q "ws://" "$OUT/server.out" 2>/dev/null && break; sleep 0.1; done

@@ -130,8 +130,7 @@ impl Engine {
     /// At the connection's end: what this receiver got from each publisher, for the missing count.
     pub fn finish(&mut self, tally: &mut Tally) {
         let Some(rc) = &self.role.receive else { return };
-        let spans: Vec<(String, u64, u64)> =
-            self.tracks.iter().filter_map(|(p, t)| t.span().map(|(first, n)| (p.clone(), first, n))).collect();
+        let spans: Vec<_> = self.tracks.iter().filter_map(|(p, t)| t.span(p)).collect();
         tally.delivery(&rc.name, &self.role.name).spans.extend(spans);
     }
 
@@ -192,7 +191,8 @@ impl Engine {
             None => now_ns,
             Some((next, _)) if *next > now_ns + LEAD_NS => return false,
             Some((next, interval)) => {
-                let due = *next;
+                // started early (within LEAD_NS): its latency counts from now, the actual send
+                let due = (*next).min(now_ns);
                 *next += *interval;
                 due
             }
@@ -302,21 +302,33 @@ impl Engine {
 
     /// A published message reached this receiver: timed when this process stamped it.
     fn deliver(&mut self, rc: &Receive, msg: &Incoming<'_>, now_ns: u64, tally: &mut Tally) {
-        let field = |p: &str| msg.json().and_then(|v| v.pointer(p)).map(|v| as_text(v).into_owned());
-        let number = |p: &str| field(p).and_then(|t| t.parse::<u64>().ok());
-        let (Some(seq), stamp) = (number(&rc.seq), number(&rc.sent_ns)) else {
+        let Some(doc) = msg.json() else { return tally.unsolicited(&self.role.name, self.role.unsolicited_is_error) };
+        let (Some(seq), stamp) = (rc.seq.find(doc).and_then(number), rc.sent_ns.find(doc).and_then(number)) else {
             // a message that looks published but carries no sequence number: not ours to time
-            tally.unsolicited(&self.role.name, self.role.unsolicited_is_error);
-            return;
+            return tally.unsolicited(&self.role.name, self.role.unsolicited_is_error);
         };
-        let publisher = rc.publisher.as_deref().and_then(field).unwrap_or_default();
-        let ours = rc.run.as_deref().is_none_or(|p| field(p).as_deref() == Some(super::template::run_id()));
+        let publisher = rc.publisher.as_ref().and_then(|p| p.find(doc)).map(as_text).unwrap_or_default();
+        let ours =
+            rc.run.as_ref().is_none_or(|p| p.find(doc).map(as_text).as_deref() == Some(super::template::run_id()));
         let stamp = stamp.filter(|_| ours);
         if stamp.is_some_and(|s| s < self.measure_from_ns) {
             return; // published during the warmup
         }
+        let arrive = |track: &mut Track| {
+            track.timed |= stamp.is_some();
+            track.arrive(seq)
+        };
+        let arrival = match self.tracks.get_mut(publisher.as_ref()) {
+            Some(track) => arrive(track),
+            None => {
+                let mut track = Track::default();
+                let arrival = arrive(&mut track);
+                self.tracks.insert(publisher.clone().into_owned(), track);
+                arrival
+            }
+        };
         let d = tally.delivery(&rc.name, &self.role.name);
-        match self.tracks.entry(publisher.clone()).or_default().arrive(seq) {
+        match arrival {
             Delivery::Duplicate => {
                 d.duplicates += 1;
                 return;
@@ -351,6 +363,15 @@ impl Engine {
             self.advance(slot, steps, now_ns, tally);
         }
         true
+    }
+}
+
+/// A JSON value as a sequence number or a stamp: a number, or a string of digits.
+fn number(v: &serde_json::Value) -> Option<u64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 

@@ -28,7 +28,28 @@ pub struct Track {
     first: Option<u64>,
     highest: u64,
     distinct: u64,
+    /// Every sequence number in `run.0..run.1` was got: messages in order only move its end.
+    run: (u64, u64),
+    /// The others got, outside the run (at most [`MAX_SEEN`]).
     seen: HashSet<u64>,
+    /// Whether this process stamped the publisher's messages (it runs here).
+    pub timed: bool,
+}
+
+/// What one receiver got from one publisher, for the missing count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// The publisher.
+    pub publisher: String,
+    /// The first sequence number got, and the highest.
+    pub first: u64,
+    /// The highest sequence number got.
+    pub last: u64,
+    /// Distinct sequence numbers got.
+    pub distinct: u64,
+    /// Whether the publisher runs in this process (its last message is known: the receivers linger
+    /// until it has ended).
+    pub timed: bool,
 }
 
 /// What one delivery was.
@@ -45,12 +66,10 @@ pub enum Delivery {
 impl Track {
     /// Sequence number `seq` arrived.
     pub fn arrive(&mut self, seq: u64) -> Delivery {
-        if self.seen.contains(&seq) {
+        if (self.run.0..self.run.1).contains(&seq) || self.seen.contains(&seq) {
             return Delivery::Duplicate;
         }
-        if self.seen.len() < MAX_SEEN {
-            self.seen.insert(seq);
-        }
+        self.remember(seq);
         self.distinct += 1;
         let first = *self.first.get_or_insert(seq);
         let late = self.distinct > 1 && seq < self.highest;
@@ -65,9 +84,31 @@ impl Track {
         }
     }
 
-    /// The first sequence number got and how many distinct ones.
-    pub fn span(&self) -> Option<(u64, u64)> {
-        self.first.map(|f| (f, self.distinct))
+    /// Adds `seq` (not got before) to the run when it extends it, else to `seen`.
+    fn remember(&mut self, seq: u64) {
+        let (lo, hi) = &mut self.run;
+        if self.distinct == 0 && seq < u64::MAX {
+            (*lo, *hi) = (seq, seq + 1);
+        } else if seq == *hi && *hi < u64::MAX {
+            *hi += 1;
+            while *hi < u64::MAX && self.seen.remove(hi) {
+                *hi += 1;
+            }
+        } else if seq.checked_add(1) == Some(*lo) {
+            *lo = seq;
+            while *lo > 0 && self.seen.remove(&(*lo - 1)) {
+                *lo -= 1;
+            }
+        } else if self.seen.len() < MAX_SEEN {
+            self.seen.insert(seq);
+        }
+    }
+
+    /// What was got from `publisher`, if anything.
+    pub fn span(&self, publisher: &str) -> Option<Span> {
+        let first = self.first?;
+        let (last, distinct, timed) = (self.highest, self.distinct, self.timed);
+        Some(Span { publisher: publisher.to_owned(), first, last, distinct, timed })
     }
 }
 
@@ -86,8 +127,8 @@ pub struct DeliveryTally {
     pub duplicates: u64,
     /// Messages got after a later one.
     pub out_of_order: u64,
-    /// Per receiver and publisher: (publisher, first sequence number, distinct received).
-    pub spans: Vec<(String, u64, u64)>,
+    /// Per receiver and publisher: what it got.
+    pub spans: Vec<Span>,
 }
 
 impl DeliveryTally {
@@ -116,65 +157,74 @@ impl DeliveryTally {
     }
 }
 
-/// A message: its publisher and sequence number.
-type MessageId = (String, u64);
-
 /// What a message's receivers did: its stamp, when the last of them got it, how many got it.
 type Reach = (u64, u64, u64);
+
+/// One publisher's messages, as this process's receivers got them.
+#[derive(Debug, Default)]
+struct Published {
+    /// The highest sequence number any receiver got.
+    highest: u64,
+    /// Per sequence number stamped by this process.
+    messages: HashMap<u64, Reach>,
+}
 
 /// Per message of this process's publishers: its stamp, when its last receiver got it, how many got it.
 #[derive(Debug, Default)]
 pub struct Completion {
-    messages: Mutex<HashMap<MessageId, Reach>>,
-    highest: Mutex<HashMap<String, u64>>,
+    publishers: Mutex<(HashMap<String, Published>, usize)>,
 }
 
 impl Completion {
     /// `publisher`'s message `seq`, stamped `stamp_ns`, reached a receiver at `now_ns`.
     pub fn reached(&self, publisher: &str, seq: u64, stamp_ns: Option<u64>, now_ns: u64) {
-        {
-            let mut highest = self.highest.lock().unwrap_or_else(|p| p.into_inner());
-            let h = highest.entry(publisher.to_owned()).or_insert(seq);
-            *h = (*h).max(seq);
+        let mut guard = self.publishers.lock().unwrap_or_else(|p| p.into_inner());
+        let (publishers, kept) = &mut *guard;
+        if !publishers.contains_key(publisher) {
+            publishers.insert(publisher.to_owned(), Published { highest: seq, ..Published::default() });
         }
+        let Some(p) = publishers.get_mut(publisher) else { return };
+        p.highest = p.highest.max(seq);
         let Some(stamp) = stamp_ns else { return };
-        let mut messages = self.messages.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (publisher.to_owned(), seq);
-        if let Some(m) = messages.get_mut(&key) {
+        if let Some(m) = p.messages.get_mut(&seq) {
             m.1 = m.1.max(now_ns);
             m.2 += 1;
-        } else if messages.len() < MAX_MESSAGES {
-            messages.insert(key, (stamp, now_ns, 1));
+        } else if *kept < MAX_MESSAGES {
+            p.messages.insert(seq, (stamp, now_ns, 1));
+            *kept += 1;
         }
     }
 
     /// The highest sequence number any receiver got from each publisher.
     pub fn highest(&self) -> HashMap<String, u64> {
-        self.highest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let guard = self.publishers.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.iter().map(|(name, p)| (name.clone(), p.highest)).collect()
     }
 
     /// Time until the last receiver had each message (µs), and how many messages every one of
     /// `receivers` got.
     pub fn summary(&self, receivers: u64) -> (Histogram<u64>, u64, u64) {
-        let messages = self.messages.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.publishers.lock().unwrap_or_else(|p| p.into_inner());
         let mut h = new_histogram();
         let mut all = 0;
-        for (stamp, last, count) in messages.values() {
+        for (stamp, last, count) in guard.0.values().flat_map(|p| p.messages.values()) {
             h.saturating_record(ns_to_us_ceil(last.saturating_sub(*stamp)));
             all += u64::from(*count >= receivers);
         }
-        (h, messages.len() as u64, all)
+        (h, guard.1 as u64, all)
     }
 }
 
-/// Messages the receivers missed: per receiver and publisher, the publisher's highest sequence
-/// number (as any receiver got it) minus the receiver's first, plus one, minus what it got.
-pub fn missing(spans: &[(String, u64, u64)], highest: &HashMap<String, u64>) -> u64 {
+/// Messages the receivers missed: per receiver and publisher, the sequence numbers from its first to
+/// the publisher's last it did not get. A publisher of this process ended before its receivers did,
+/// so its last is the highest any receiver here got (`highest`); another process's publisher may go
+/// on after a receiver here has closed, so only the gaps up to the receiver's own last count.
+pub fn missing(spans: &[Span], highest: &HashMap<String, u64>) -> u64 {
     spans
         .iter()
-        .map(|(publisher, first, distinct)| {
-            let last = highest.get(publisher).copied().unwrap_or(*first);
-            (last.saturating_sub(*first) + 1).saturating_sub(*distinct)
+        .map(|s| {
+            let last = if s.timed { highest.get(&s.publisher).copied().unwrap_or(s.last) } else { s.last };
+            (last.saturating_sub(s.first) + 1).saturating_sub(s.distinct)
         })
         .sum()
 }
@@ -189,10 +239,31 @@ mod tests {
         let got: Vec<Delivery> = [3, 4, 6, 5, 6].iter().map(|s| t.arrive(*s)).collect();
         use Delivery::*;
         assert_eq!(got, [InOrder, InOrder, InOrder, OutOfOrder, Duplicate]);
-        assert_eq!(t.span(), Some((3, 4)));
+        let span = t.span("p").unwrap_or_else(|| panic!("got something"));
+        assert_eq!((span.first, span.last, span.distinct), (3, 6, 4));
         // the publisher got up to 8 (as another receiver saw): 7 and 8 are missing here
         let highest = HashMap::from([("p".to_string(), 8u64)]);
-        assert_eq!(missing(&[("p".into(), 3, 4)], &highest), 2);
+        assert_eq!(missing(&[Span { timed: true, ..span.clone() }], &highest), 2);
+        // from another process, whose last message may have come after this receiver closed: the
+        // gaps only (none here)
+        assert_eq!(missing(&[span], &highest), 0);
+        let mut gap = Track::default();
+        let got: Vec<Delivery> = [1, 2, 5].iter().map(|s| gap.arrive(*s)).collect();
+        assert_eq!(got, [Delivery::InOrder; 3]);
+        assert_eq!(gap.span("q").map(|s| missing(&[s], &HashMap::new())), Some(2));
+    }
+
+    #[test]
+    fn a_run_grows_both_ways_and_absorbs_what_was_seen_out_of_it() {
+        let mut t = Track::default();
+        let got: Vec<Delivery> =
+            [10, 9, 8, 12, 11, 8, 12, 13, u64::MAX, u64::MAX].iter().map(|s| t.arrive(*s)).collect();
+        use Delivery::*;
+        let want =
+            [InOrder, OutOfOrder, OutOfOrder, InOrder, OutOfOrder, Duplicate, Duplicate, InOrder, InOrder, Duplicate];
+        assert_eq!(got, want);
+        assert_eq!((t.run, t.seen.len()), ((8, 14), 1));
+        assert_eq!(t.span("p").map(|s| (s.first, s.distinct)), Some((8, 7)));
     }
 
     #[test]

@@ -37,6 +37,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::matcher::Matcher;
+use super::pointer::Pointer;
 use super::template::Template;
 
 /// Most roles in a file, steps in a role, connections in a role, iterations in flight per connection.
@@ -113,13 +114,13 @@ pub struct Receive {
     /// Which messages are published ones.
     pub matcher: Matcher,
     /// JSON pointer to the publisher's stamp (its `{{due_ns}}`: when the message was meant to leave).
-    pub sent_ns: String,
+    pub sent_ns: Pointer,
     /// JSON pointer to the publisher's `{{run}}`: a stamp from another process is counted, not timed.
-    pub run: Option<String>,
+    pub run: Option<Pointer>,
     /// JSON pointer to the publisher's identity (`{{conn}}`), if several publish.
-    pub publisher: Option<String>,
+    pub publisher: Option<Pointer>,
     /// JSON pointer to the publisher's sequence number (`{{seq}}`).
-    pub seq: String,
+    pub seq: Pointer,
 }
 
 /// One step.
@@ -358,11 +359,10 @@ fn build_role(r: &RawRole) -> Result<Role, Problem> {
 }
 
 fn build_receive(rc: &RawReceive, role: &str) -> Result<Receive, String> {
-    let pointer = |field: &str, p: &str| -> Result<String, String> {
-        if p.starts_with('/') {
-            Ok(p.to_owned())
-        } else {
-            Err(format!("receive.{field} = '{p}': a JSON pointer (RFC 6901), e.g. \"/payload/{field}\""))
+    let pointer = |field: &str, p: &str| -> Result<Pointer, String> {
+        match Pointer::parse(p) {
+            Some(pointer) if !p.is_empty() => Ok(pointer),
+            _ => Err(format!("receive.{field} = '{p}': a JSON pointer (RFC 6901), e.g. \"/payload/{field}\"")),
         }
     };
     let matcher = match &rc.matches {
@@ -447,11 +447,11 @@ fn build_matcher(m: &RawMatch) -> Result<Matcher, String> {
                 return Err("expect.json needs at least one \"/pointer\" = \"value\"".into());
             }
             let mut out = Vec::new();
-            for (pointer, value) in fields {
-                if !(pointer.is_empty() || pointer.starts_with('/')) {
-                    return Err(format!("'{pointer}' is not a JSON pointer (RFC 6901: \"/id\", \"/payload/seq\")"));
-                }
-                out.push((pointer.clone(), Template::parse(value)?));
+            for (text, value) in fields {
+                let Some(pointer) = Pointer::parse(text) else {
+                    return Err(format!("'{text}' is not a JSON pointer (RFC 6901: \"/id\", \"/payload/seq\")"));
+                };
+                out.push((pointer, Template::parse(value)?));
             }
             Ok(Matcher::Json(out))
         }

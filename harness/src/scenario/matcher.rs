@@ -7,6 +7,7 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_json::Value;
 
+use super::pointer::Pointer;
 use super::template::{Template, Vars};
 
 /// How an `expect` step recognises its message.
@@ -14,7 +15,7 @@ use super::template::{Template, Vars};
 pub enum Matcher {
     /// Each JSON pointer's value equals its template's text (a string as itself, a number or a
     /// boolean as its JSON text).
-    Json(Vec<(String, Template)>),
+    Json(Vec<(Pointer, Template)>),
     /// The expression matches the text; with `equals`, its first capture group equals the template's text.
     Regex {
         /// The expression.
@@ -30,7 +31,7 @@ pub enum Matcher {
 #[derive(Debug, Clone)]
 pub enum Filled {
     /// Pointer, and the text its value must have.
-    Json(Vec<(String, String)>),
+    Json(Vec<(Pointer, String)>),
     /// The expression, and what its first capture group must be.
     Regex(Arc<Regex>, Option<String>),
     /// Any message.
@@ -108,7 +109,7 @@ impl Filled {
             Filled::Any => true,
             Filled::Json(fields) => msg
                 .json()
-                .is_some_and(|v| fields.iter().all(|(p, want)| v.pointer(p).is_some_and(|got| as_text(got) == *want))),
+                .is_some_and(|v| fields.iter().all(|(p, want)| p.find(v).is_some_and(|got| as_text(got) == *want))),
             Filled::Regex(regex, None) => regex.is_match(msg.text),
             Filled::Regex(regex, Some(want)) => {
                 regex.captures(msg.text).and_then(|c| c.get(1)).is_some_and(|g| g.as_str() == want)
@@ -124,7 +125,10 @@ mod tests {
     const VARS: Vars<'static> = Vars { seq: 5, conn: 0, role: "r", now_ns: 0, due_ns: 0 };
 
     fn json(fields: &[(&str, &str)]) -> Filled {
-        let fields = fields.iter().map(|(p, t)| (p.to_string(), Template::parse(t).unwrap_or_else(|e| panic!("{e}"))));
+        let fields = fields.iter().map(|(p, t)| {
+            let p = Pointer::parse(p).unwrap_or_else(|| panic!("{p}"));
+            (p, Template::parse(t).unwrap_or_else(|e| panic!("{e}")))
+        });
         Matcher::Json(fields.collect()).fill(VARS)
     }
 

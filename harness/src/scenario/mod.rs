@@ -2,7 +2,7 @@
 //!
 //! A scenario file ([`file`]) names roles, each a number of connections running setup steps once
 //! and then a loop of steps: send a message from a [`template`], expect messages recognised by a
-//! JSON field or a regular expression ([`matcher`]) with a timeout, think. Several iterations may be
+//! JSON field (a [`pointer`]) or a regular expression ([`matcher`]) with a timeout, think. Several iterations may be
 //! in flight per connection and replies may come in any order: the sans-IO [`engine`] gives each
 //! incoming message to the oldest step waiting for it. Every named expect step gets its own exact
 //! latency histogram ([`stats`]); the report carries them (`reports::scenario`), thresholds read
@@ -19,6 +19,7 @@ pub mod fanout;
 pub mod file;
 pub mod link;
 pub mod matcher;
+pub mod pointer;
 pub mod run;
 pub mod stats;
 pub mod template;

@@ -148,6 +148,7 @@ seq = "/seq"
     let d = &tally.deliveries["rx.receive"];
     assert_eq!((d.received, d.duplicates, d.untimed, d.latency.len()), (3, 1, 1, 2));
     assert_eq!(d.latency.max(), 5, "6 µs - 1 µs");
-    assert_eq!(d.spans, vec![(String::new(), 0, 3)]);
+    let span = crate::scenario::fanout::Span { publisher: String::new(), first: 0, last: 3, distinct: 3, timed: true };
+    assert_eq!(d.spans, vec![span]);
     assert_eq!(tally.roles["rx"], crate::scenario::stats::RoleTally { iterations: 0, unsolicited: 1 });
 }
