@@ -31,6 +31,9 @@ pub const TAIL: usize = 2048;
 pub const MAX_RESTARTS: usize = 100;
 /// How long a start may take until the server accepts a TCP connection.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`Supervisor::settle`] waits before it checks that the server listens: the process exit is
+/// seen a moment after the connection broke.
+pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// Why the server could not be started.
 #[derive(Debug, Error)]
@@ -142,6 +145,15 @@ impl Supervisor {
     /// Waits until the server accepts a connection (after a restart), at most [`START_TIMEOUT`].
     pub async fn await_listening(&self) -> bool {
         wait_listening(self.port, START_TIMEOUT).await
+    }
+
+    /// Waits until every death up to now is recorded: [`SETTLE`], then until the server accepts a
+    /// connection again. A process that is dying has closed its listening socket, and the watcher records a
+    /// death before it restarts, so a server that listens after the wait has no death left to record
+    /// (reading [`Supervisor::deaths`] right after a case broke it raced its recording).
+    pub async fn settle(&self) {
+        tokio::time::sleep(SETTLE).await;
+        self.await_listening().await;
     }
 
     /// Kills the server's process group and ends the watcher.
@@ -316,4 +328,38 @@ async fn wait_listening(port: u16, timeout: Duration) -> bool {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// Listens on `argv[1]`; a connection that sends `die` ends the process (exit 3) once its socket
+    /// is closed, as a server that crashes on a frame does.
+    const DIES_ON_A_WORD: &str = "import socket,sys,os\n\
+        s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+        s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(16)\n\
+        while True:\n    c,_=s.accept()\n    if c.recv(16)==b'die':\n        print('dying', flush=True); os._exit(3)\n    c.close()\n";
+
+    /// The run reads the deaths right after its last case broke the server: `settle` makes that read
+    /// see the death (before it, the read raced the watcher; CI saw one death of two).
+    #[tokio::test]
+    async fn a_death_just_seen_by_a_case_is_recorded_after_settle() {
+        let cmd =
+            ServerCmd::parse(&format!("python3 -c {} {{port}}", shell_words::quote(DIES_ON_A_WORD))).expect("command");
+        let server = Supervisor::start(cmd).await.expect("python3 listens");
+        for round in 1..=3 {
+            let mut conn = TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
+            conn.write_all(b"die").await.expect("write");
+            let mut rest = Vec::new();
+            let _ = conn.read_to_end(&mut rest).await;
+            server.settle().await;
+            let deaths = server.deaths();
+            assert_eq!(deaths.len(), round, "{deaths:?}");
+            assert_eq!(deaths[round - 1].exit, Exit::Code(3));
+            assert!(deaths[round - 1].tail.contains("dying"), "{deaths:?}");
+        }
+        server.stop().await;
+    }
 }

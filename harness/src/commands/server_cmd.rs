@@ -68,8 +68,7 @@ pub async fn attribute(
         let before = server.deaths().len();
         let again = run_all(case, target, options.clone(), 1, stop.clone(), |_: &CaseOutcome| {}).await;
         let Some((_, mut outcome)) = again.outcomes.into_iter().next() else { continue };
-        // the exit is seen a moment after the connection broke
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.settle().await;
         if let Some(death) = server.deaths().get(before) {
             crashed_the_server(&mut outcome, death);
             crashed.push(outcome.id.clone());
