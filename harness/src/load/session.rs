@@ -21,16 +21,16 @@
 //! ([`super::deflate`]): still never reassembled, its wire bytes capped
 //! ([`super::deflate::echo_wire_cap`]) and its inflated bytes bounded by the message it echoes.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::deflate::{echo_wire_cap, send_bound, Deflate, DeflatePlan, EchoError};
 use super::errors::{LoadError, Waiting};
-use super::payload::{op, Outbox, PayloadBook, Tag, BORROW_MIN, MAX_HEADER};
+use super::payload::{op, Outbox, PayloadBook, BORROW_MIN, MAX_HEADER};
 use super::size::{Rng, SizeDist};
 use super::stats::{ns_to_us_ceil, Tally, Window};
 use crate::wire::deflate::Negotiated;
 use crate::wire::FrameHeader;
+use sent::{Outstanding, Sent};
 
 /// Open loop: messages due within this much of now are sent at this wake-up (the timer ticks in
 /// milliseconds); their latency then counts from the actual send, never from a later schedule.
@@ -122,15 +122,6 @@ impl Plan {
     }
 }
 
-/// A message sent and not yet echoed.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    tag: Tag,
-    sched_ns: u64,
-    sent_ns: u64,
-    size: u32,
-}
-
 /// Where the closing handshake is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -195,7 +186,7 @@ impl EchoRun {
 /// One connection's protocol state.
 #[derive(Debug)]
 pub struct Session {
-    fifo: VecDeque<Pending>,
+    sent: Outstanding,
     run: EchoRun,
     next_seq: u64,
     open_origin_ns: u64,
@@ -236,7 +227,7 @@ impl Session {
             Pace::Closed => (now_ns, 0),
         };
         Session {
-            fifo: VecDeque::with_capacity(plan.in_flight.min(4096)),
+            sent: Outstanding::with_capacity(plan.in_flight.min(4096)),
             run: EchoRun::default(),
             next_seq: 0,
             open_origin_ns: origin,
@@ -271,7 +262,7 @@ impl Session {
 
     /// Messages sent and not yet echoed.
     pub fn outstanding(&self) -> usize {
-        self.fifo.len()
+        self.sent.len()
     }
 
     /// Stops sending messages (end of the measured phase); outstanding echoes are still awaited.
@@ -281,7 +272,7 @@ impl Session {
 
     /// Whether nothing is awaited any more (drained).
     pub fn drained(&self) -> bool {
-        self.fifo.is_empty()
+        self.sent.is_empty()
     }
 
     /// Whether our close frame has been written.
@@ -309,11 +300,11 @@ impl Session {
         if self.state == State::Done {
             return 0;
         }
-        let n = self.fifo.len();
+        let n = self.sent.len();
         if n > 0 {
             tally.error_n(LoadError::Timeout(Waiting::Echo), n as u64);
         }
-        self.fifo.clear();
+        self.sent.clear();
         self.state = State::Done;
         n
     }
@@ -321,7 +312,7 @@ impl Session {
     /// Ends the connection with error `e`; what is outstanding is given up with it (not counted).
     fn fail(&mut self, e: LoadError, tally: &mut Tally) -> bool {
         tally.error(e);
-        self.fifo.clear();
+        self.sent.clear();
         self.state = State::Done;
         false
     }
@@ -329,10 +320,20 @@ impl Session {
     /// The front echo's wait ran out at `now_ns`: one echo timeout for each message whose wait has
     /// run out (those sent with it, a closed loop's batch), and the connection ends.
     fn echo_timeout(&mut self, plan: &Plan, now_ns: u64, tally: &mut Tally) {
-        let n = self.fifo.iter().take_while(|m| now_ns >= m.sent_ns + plan.timeout_ns).count();
-        tally.error_n(LoadError::Timeout(Waiting::Echo), n as u64);
-        self.fifo.clear();
+        let n = now_ns.checked_sub(plan.timeout_ns).map_or(0, |t| self.sent.sent_by(t));
+        tally.error_n(LoadError::Timeout(Waiting::Echo), n);
+        self.sent.clear();
         self.state = State::Done;
+    }
+
+    /// Up to `want` messages scheduled at `sched_ns` that `--messages` still allows (all of them
+    /// without it).
+    #[inline]
+    fn take_tickets(&mut self, plan: &Plan, sched_ns: u64, want: usize) -> u64 {
+        if plan.tickets.is_none() {
+            return want as u64;
+        }
+        (0..want).take_while(|_| self.take_ticket(plan, sched_ns)).count() as u64
     }
 
     fn take_ticket(&mut self, plan: &Plan, sched_ns: u64) -> bool {
@@ -371,22 +372,42 @@ impl Session {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let tag = if self.deflate.is_some() {
-            self.write_compressed(plan, out, seq, size as usize)
+        if self.deflate.is_some() {
+            self.write_compressed(plan, out, seq, size as usize);
         } else {
-            plan.book.write_message(out, seq, size as usize)
-        };
-        self.fifo.push_back(Pending { tag, sched_ns, sent_ns: now_ns, size });
+            plan.book.write_message(out, seq, size as usize);
+        }
+        self.sent.push(Sent { seq, size, sched_ns, sent_ns: now_ns }, 1);
         size as usize
+    }
+
+    /// A closed loop's batch: `n` messages sent at `now_ns`, remembered as one run when they are
+    /// all one size ([`PayloadBook::write_messages`]: copied a run of frames at a time); returns
+    /// their payload bytes.
+    #[inline]
+    fn write_batch(&mut self, plan: &Plan, out: &mut Outbox, n: u64, now_ns: u64) -> u64 {
+        match plan.sizes {
+            SizeDist::Fixed(size) if self.deflate.is_none() => {
+                let seq = self.next_seq;
+                self.next_seq += n;
+                plan.book.write_messages(out, seq, n, size as usize);
+                self.sent.push(Sent { seq, size, sched_ns: now_ns, sent_ns: now_ns }, n);
+                n * u64::from(size)
+            }
+            _ => (0..n).map(|_| self.write_one(plan, out, now_ns, now_ns) as u64).sum(),
+        }
     }
 
     /// [`Session::write_one`]'s message, compressed (RFC 7692 §7.2.1).
     #[inline(never)]
-    fn write_compressed(&mut self, plan: &Plan, out: &mut Outbox, seq: u64, size: usize) -> Tag {
-        let Some(d) = self.deflate.as_deref_mut() else { return plan.book.write_message(out, seq, size) };
-        let (tag, wire) = d.write_message(plan, out, seq, size);
+    fn write_compressed(&mut self, plan: &Plan, out: &mut Outbox, seq: u64, size: usize) {
+        let Some(d) = self.deflate.as_deref_mut() else {
+            plan.book.write_message(out, seq, size);
+            return;
+        };
+        // its tag is the sequence number's, as a plain message's ([`PayloadBook::tag`])
+        let (_, wire) = d.write_message(plan, out, seq, size);
         self.wire_written += wire as u64;
-        tag
     }
 
     /// Appends everything due at `now_ns` to `out` and says when to call again.
@@ -420,7 +441,7 @@ impl Session {
             }
             wake = deadline_ns;
         }
-        if let Some(front) = self.fifo.front() {
+        if let Some(front) = self.sent.front() {
             if now_ns >= front.sent_ns + plan.timeout_ns {
                 self.echo_timeout(plan, now_ns, tally);
                 return Next::End;
@@ -436,7 +457,7 @@ impl Session {
             wake = wake.min(due);
         }
         if self.state != State::Open {
-            if let Some(front) = self.fifo.front() {
+            if let Some(front) = self.sent.front() {
                 wake = wake.min(front.sent_ns + plan.timeout_ns);
             }
             return Next::WakeAt(wake);
@@ -457,16 +478,13 @@ impl Session {
                 Pace::Closed if now_ns >= plan.window.end_ns => self.sending = false,
                 Pace::Closed => {
                     // one batch: every message shares the send time, so they are counted at once
-                    let room = plan.in_flight.saturating_sub(self.fifo.len());
+                    let room = plan.in_flight.saturating_sub(self.sent.len());
                     if room > 0 {
                         let body = (plan.sizes.max() as usize).min(BORROW_MIN);
                         out.own().reserve(room * (body + MAX_HEADER));
                     }
-                    let (mut n, mut bytes) = (0u64, 0u64);
-                    while self.fifo.len() < plan.in_flight && self.take_ticket(plan, now_ns) {
-                        bytes += self.write_one(plan, out, now_ns, now_ns) as u64;
-                        n += 1;
-                    }
+                    let n = self.take_tickets(plan, now_ns, room);
+                    let bytes = self.write_batch(plan, out, n, now_ns);
                     tally.sent_batch(&plan.window, now_ns, n, bytes);
                     if self.deflate.is_some() {
                         tally.wire_sent(&plan.window, now_ns, std::mem::take(&mut self.wire_written));
@@ -482,7 +500,7 @@ impl Session {
                         wake = wake.min(sched - SEND_EARLY_NS);
                         break;
                     }
-                    if self.fifo.len() >= plan.in_flight {
+                    if self.sent.len() >= plan.in_flight {
                         // late: the echo we wait for decides; the schedule keeps counting
                         break;
                     }
@@ -494,7 +512,7 @@ impl Session {
                 },
             }
         }
-        if let Some(front) = self.fifo.front() {
+        if let Some(front) = self.sent.front() {
             wake = wake.min(front.sent_ns + plan.timeout_ns);
         }
         if wake == u64::MAX {
@@ -640,6 +658,9 @@ impl Session {
     fn frames<const D: bool>(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> (usize, bool) {
         let mut pos = 0;
         loop {
+            if !D {
+                pos += self.whole_echoes(plan, &buf[pos..], now_ns, tally);
+            }
             let rest = &buf[pos..];
             let (hdr, hl, len) = match rest {
                 // the common case: an unmasked frame with a 7-bit length
@@ -659,6 +680,42 @@ impl Session {
             }
         }
         (pos, true)
+    }
+
+    /// The common case, in a tight loop: whole echoes, each an unfragmented frame with a 7-bit
+    /// length that is exactly the next message awaited and equal to it byte for byte. Returns the
+    /// bytes taken. It stops at the first frame that is anything else (a control frame, a cut or
+    /// fragmented echo, a broken rule, a mismatch), which the general path then judges and counts.
+    #[inline(never)]
+    fn whole_echoes(&mut self, plan: &Plan, buf: &[u8], now_ns: u64, tally: &mut Tally) -> usize {
+        if self.rx.in_message {
+            return 0;
+        }
+        // RFC 6455 §5.2: FIN set, RSV1-3 clear (no extension), the opcode of our messages
+        let b0 = 0x80 | if plan.book.binary() { op::BINARY } else { op::TEXT };
+        let mut pos = 0;
+        while let Some((front, n)) = self.sent.front_run() {
+            // RFC 6455 §5.1: the mask bit clear (a server MUST NOT mask); §5.2: a 7-bit length
+            let Some(b1) = u8::try_from(front.size).ok().filter(|&l| l < 126) else { break };
+            let len = 2 + usize::from(b1);
+            let mut k = 0;
+            while let Some(f) = buf.get(pos..pos + len).filter(|_| k < n) {
+                if f[0] != b0 || f[1] != b1 || !plan.book.verify(plan.book.tag(front.seq + k), 0, &f[2..]) {
+                    break;
+                }
+                pos += len;
+                k += 1;
+            }
+            if k == 0 {
+                break;
+            }
+            self.sent.pop_front_run(k);
+            self.echoed(plan, front, k, now_ns, tally);
+            if k < n {
+                break;
+            }
+        }
+        pos
     }
 
     /// One whole server frame. Returns `false` when the connection is over.
@@ -700,7 +757,7 @@ impl Session {
             self.rx = Rx { in_message: true, ok: h.opcode == expected, compressed, ..Rx::default() };
         }
         self.rx.fin = h.fin;
-        let Some(front) = self.fifo.front() else {
+        let Some(front) = self.sent.front() else {
             // an echo of nothing we sent: a flood of messages ends here
             return self.fail(LoadError::UnsolicitedMessage, tally);
         };
@@ -731,8 +788,8 @@ impl Session {
         if D && self.rx.compressed {
             return self.inflate_payload(plan, payload, tally);
         }
-        let Some(front) = self.fifo.front() else { return true };
-        self.rx.ok = self.rx.ok && plan.book.verify(front.tag, self.rx.offset, payload);
+        let Some(front) = self.sent.front() else { return true };
+        self.rx.ok = self.rx.ok && plan.book.verify(plan.book.tag(front.seq), self.rx.offset, payload);
         self.rx.offset += payload.len();
         true
     }
@@ -760,8 +817,8 @@ impl Session {
         tally: &mut Tally,
         step: impl FnOnce(&mut Deflate, &mut dyn FnMut(&[u8])) -> Result<(), EchoError>,
     ) -> bool {
-        let (Some(front), Some(d)) = (self.fifo.front(), self.deflate.as_deref_mut()) else { return true };
-        let tag = front.tag;
+        let (Some(front), Some(d)) = (self.sent.front(), self.deflate.as_deref_mut()) else { return true };
+        let tag = plan.book.tag(front.seq);
         let rx = &mut self.rx;
         let mut check = |piece: &[u8]| {
             rx.ok = rx.ok && plan.book.verify(tag, rx.offset, piece);
@@ -783,24 +840,31 @@ impl Session {
         if D && self.rx.compressed && !self.inflate_end(plan, tally) {
             return false;
         }
-        let Some(front) = self.fifo.pop_front() else { return true };
+        let Some(front) = self.sent.pop_front() else { return true };
         if self.rx.ok && self.rx.offset == front.size as usize {
             if D {
                 let wire = if self.rx.compressed { self.rx.wire } else { self.rx.offset };
                 tally.echo_bytes(&plan.window, front.sched_ns, self.rx.offset, wire, self.rx.compressed);
             }
-            let run = &mut self.run;
-            if run.n > 0 && run.sched_ns == front.sched_ns && run.sent_ns == front.sent_ns {
-                run.n += 1;
-            } else {
-                std::mem::replace(run, EchoRun { sched_ns: front.sched_ns, sent_ns: front.sent_ns, n: 1 })
-                    .record(plan, now_ns, tally);
-            }
+            self.echoed(plan, front, 1, now_ns, tally);
         } else {
             tally.error(LoadError::PayloadMismatch);
         }
         self.rx = Rx::default();
         true
+    }
+
+    /// `n` verified echoes of messages sent with `m` (same schedule and send time), read at `now_ns`:
+    /// counted with the read's other echoes of the same batch, recorded once the batch changes or
+    /// the read is handled.
+    #[inline(always)]
+    fn echoed(&mut self, plan: &Plan, m: Sent, n: u64, now_ns: u64, tally: &mut Tally) {
+        let run = &mut self.run;
+        if run.n > 0 && run.sched_ns == m.sched_ns && run.sent_ns == m.sent_ns {
+            run.n += n;
+        } else {
+            std::mem::replace(run, EchoRun { sched_ns: m.sched_ns, sent_ns: m.sent_ns, n }).record(plan, now_ns, tally);
+        }
     }
 
     /// The last bytes of a compressed echo (RFC 7692 §7.2.2: its tail appended). Returns `false`
@@ -947,6 +1011,8 @@ enum Carried {
     /// The connection is over.
     Over,
 }
+
+mod sent;
 
 #[cfg(test)]
 mod tests;

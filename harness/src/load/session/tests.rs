@@ -86,6 +86,37 @@ fn a_changed_byte_is_a_payload_mismatch_and_the_connection_goes_on() {
 }
 
 #[test]
+fn a_run_of_echoes_checks_each_one_whatever_comes_between_them() {
+    let p = plan(Pace::Closed, 20, "64");
+    let frame = 2 + 64;
+    let batch = |s: &mut Session, t: &mut Tally| {
+        let mut out = Outbox::default();
+        s.fill(&p, 0, &mut out, t);
+        echo_of(&out.to_vec(&p.book))
+    };
+    // a changed byte, a changed header (binary for text), a ping: the echoes around them still count
+    for (at, flip) in [(10 * frame + 30, 0x01), (10 * frame, op::TEXT ^ op::BINARY)] {
+        let mut s = Session::new(&p, 0, 1, 0);
+        let mut t = Tally::default();
+        let mut echo = batch(&mut s, &mut t);
+        echo[at] ^= flip;
+        assert!(s.on_bytes(&p, &echo, 5_000, &mut t));
+        assert_eq!((t.received, t.errors.get(&LoadError::PayloadMismatch)), (19, Some(&1)), "byte {at}");
+        assert_eq!(s.outstanding(), 0);
+    }
+    let mut s = Session::new(&p, 0, 1, 0);
+    let mut t = Tally::default();
+    let mut echo = batch(&mut s, &mut t);
+    let ping = FrameSpec::ping("p").unmasked().encode().unwrap();
+    echo.splice(10 * frame..10 * frame, ping);
+    assert!(s.on_bytes(&p, &echo, 5_000, &mut t));
+    assert_eq!((t.received, t.errors.len()), (20, 0));
+    let mut out = Outbox::default();
+    s.fill(&p, 6_000, &mut out, &mut t);
+    assert_eq!(frames_of(&p, &out)[0], (op::PONG, b"p".to_vec()));
+}
+
+#[test]
 fn reordered_echoes_are_mismatches() {
     let p = plan(Pace::Closed, 2, "16");
     let mut s = Session::new(&p, 0, 1, 0);
