@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
-use super::fanout::{Completion, Delivery, Track};
+use super::fanout::{Completion, Track};
 use super::file::{Receive, Role, Step};
-use super::matcher::{as_text, Filled, Incoming};
+use super::matcher::{as_text, text_is, Filled, Incoming};
 use super::stats::Tally;
 use super::template::Vars;
 
@@ -131,7 +131,7 @@ impl Engine {
     pub fn finish(&mut self, tally: &mut Tally) {
         let Some(rc) = &self.role.receive else { return };
         let spans: Vec<_> = self.tracks.iter().filter_map(|(p, t)| t.span(p)).collect();
-        tally.delivery(&rc.name, &self.role.name).spans.extend(spans);
+        tally.delivery(&rc.name, &self.role.name, |d| d.spans.extend(spans));
     }
 
     /// Starts no new iteration from now on.
@@ -308,8 +308,7 @@ impl Engine {
             return tally.unsolicited(&self.role.name, self.role.unsolicited_is_error);
         };
         let publisher = rc.publisher.as_ref().and_then(|p| p.find(doc)).map(as_text).unwrap_or_default();
-        let ours =
-            rc.run.as_ref().is_none_or(|p| p.find(doc).map(as_text).as_deref() == Some(super::template::run_id()));
+        let ours = rc.run.as_ref().is_none_or(|p| p.find(doc).is_some_and(|v| text_is(v, super::template::run_id())));
         let stamp = stamp.filter(|_| ours);
         if stamp.is_some_and(|s| s < self.measure_from_ns) {
             return; // published during the warmup
@@ -327,19 +326,8 @@ impl Engine {
                 arrival
             }
         };
-        let d = tally.delivery(&rc.name, &self.role.name);
-        match arrival {
-            Delivery::Duplicate => {
-                d.duplicates += 1;
-                return;
-            }
-            Delivery::OutOfOrder => d.out_of_order += 1,
-            Delivery::InOrder => {}
-        }
-        d.received += 1;
-        match stamp {
-            Some(s) => d.latency.saturating_record(crate::load::stats::ns_to_us_ceil(now_ns.saturating_sub(s))),
-            None => d.untimed += 1,
+        if !tally.delivery(&rc.name, &self.role.name, |d| d.count(arrival, stamp, now_ns)) {
+            return;
         }
         if let Some(c) = &self.completion {
             c.reached(&publisher, seq, stamp, now_ns);

@@ -145,6 +145,25 @@ impl DeliveryTally {
         }
     }
 
+    /// Counts one arrival at `now_ns`, timed from `stamp` when this process stamped it; whether it
+    /// is a new message (a duplicate is only counted as one).
+    pub fn count(&mut self, arrival: Delivery, stamp: Option<u64>, now_ns: u64) -> bool {
+        match arrival {
+            Delivery::Duplicate => {
+                self.duplicates += 1;
+                return false;
+            }
+            Delivery::OutOfOrder => self.out_of_order += 1,
+            Delivery::InOrder => {}
+        }
+        self.received += 1;
+        match stamp {
+            Some(s) => self.latency.saturating_record(ns_to_us_ceil(now_ns.saturating_sub(s))),
+            None => self.untimed += 1,
+        }
+        true
+    }
+
     /// Adds another tally.
     pub fn add(&mut self, o: &DeliveryTally) {
         // same bounds on both sides: the addition cannot fail

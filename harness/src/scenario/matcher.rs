@@ -102,6 +102,28 @@ pub fn as_text(v: &Value) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Whether [`as_text`] of `v` is `want`, without building the text (a JSON-RPC id is a number: this
+/// is compared for every reply and every step waiting).
+pub fn text_is(v: &Value, want: &str) -> bool {
+    match v {
+        Value::String(s) => s == want,
+        other => {
+            let mut rest = Unmatched(want);
+            std::fmt::write(&mut rest, format_args!("{other}")).is_ok() && rest.0.is_empty()
+        }
+    }
+}
+
+/// What is left of the expected text while a value writes itself over it; a write that differs fails.
+struct Unmatched<'a>(&'a str);
+
+impl std::fmt::Write for Unmatched<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 = self.0.strip_prefix(s).ok_or(std::fmt::Error)?;
+        Ok(())
+    }
+}
+
 impl Filled {
     /// Whether `msg` is the message this expectation waits for.
     pub fn matches(&self, msg: &Incoming<'_>) -> bool {
@@ -109,7 +131,7 @@ impl Filled {
             Filled::Any => true,
             Filled::Json(fields) => msg
                 .json()
-                .is_some_and(|v| fields.iter().all(|(p, want)| p.find(v).is_some_and(|got| as_text(got) == *want))),
+                .is_some_and(|v| fields.iter().all(|(p, want)| p.find(v).is_some_and(|got| text_is(got, want)))),
             Filled::Regex(regex, None) => regex.is_match(msg.text),
             Filled::Regex(regex, Some(want)) => {
                 regex.captures(msg.text).and_then(|c| c.get(1)).is_some_and(|g| g.as_str() == want)
@@ -123,6 +145,39 @@ mod tests {
     use super::*;
 
     const VARS: Vars<'static> = Vars { seq: 5, conn: 0, role: "r", now_ns: 0, due_ns: 0 };
+
+    #[test]
+    fn text_is_says_what_comparing_as_text_says() {
+        let values =
+            r#"[7, -7, 70, 1.5, 1e300, "7", "", "é\"", true, false, null, [1,2], {"a":[1]}, 18446744073709551615]"#;
+        let values: Vec<Value> = serde_json::from_str(values).unwrap_or_else(|e| panic!("{e}"));
+        let wants = [
+            "7",
+            "-7",
+            "70",
+            "07",
+            "7 ",
+            "1.5",
+            "1e300",
+            "",
+            "é\"",
+            "\"é\\\"\"",
+            "true",
+            "tru",
+            "truee",
+            "null",
+            "[1,2]",
+            "[1,2",
+            r#"{"a":[1]}"#,
+            "18446744073709551615",
+            "1844674407370955161",
+        ];
+        for v in &values {
+            for want in wants.iter().copied().chain([as_text(v).as_ref()]) {
+                assert_eq!(text_is(v, want), as_text(v) == want, "{v} vs {want:?}");
+            }
+        }
+    }
 
     fn json(fields: &[(&str, &str)]) -> Filled {
         let fields = fields.iter().map(|(p, t)| {

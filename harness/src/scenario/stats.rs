@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use reports::load::new_histogram;
 
+use super::fanout::DeliveryTally;
 use crate::load::stats::ns_to_us_ceil;
 
 /// One expect step's numbers.
@@ -52,7 +53,7 @@ pub struct Tally {
     /// Errors by detail (`timeout step call`, `unsolicited caller`, `unexpected_close 1011`).
     pub errors: BTreeMap<String, u64>,
     /// Fan-out: per receive, by name.
-    pub deliveries: BTreeMap<String, super::fanout::DeliveryTally>,
+    pub deliveries: BTreeMap<String, DeliveryTally>,
 }
 
 impl Default for Tally {
@@ -77,24 +78,24 @@ impl Tally {
 
     /// A message that a waiting step of `role` named `step` took, `latency_ns` after what it answers.
     pub fn matched(&mut self, role: &str, step: &str, latency_ns: u64) {
-        let s = self.steps.entry(step.to_owned()).or_insert_with(|| StepTally::new(role));
-        s.latency.saturating_record(ns_to_us_ceil(latency_ns));
+        let us = ns_to_us_ceil(latency_ns);
+        with_named(&mut self.steps, step, || StepTally::new(role), |s| s.latency.saturating_record(us));
     }
 
     /// A wait of `step` that ran out.
     pub fn timeout(&mut self, role: &str, step: &str) {
-        self.steps.entry(step.to_owned()).or_insert_with(|| StepTally::new(role)).timeouts += 1;
+        with_named(&mut self.steps, step, || StepTally::new(role), |s| s.timeouts += 1);
         self.error(format!("timeout step {step}"));
     }
 
     /// An iteration of `role` that ran every step.
     pub fn iteration(&mut self, role: &str) {
-        self.roles.entry(role.to_owned()).or_default().iterations += 1;
+        with_named(&mut self.roles, role, RoleTally::default, |r| r.iterations += 1);
     }
 
     /// A message of `role`'s connection that no step waited for; an error if the role says so.
     pub fn unsolicited(&mut self, role: &str, is_error: bool) {
-        self.roles.entry(role.to_owned()).or_default().unsolicited += 1;
+        with_named(&mut self.roles, role, RoleTally::default, |r| r.unsolicited += 1);
         if is_error {
             self.error(format!("unsolicited {role}"));
         }
@@ -130,17 +131,31 @@ impl Tally {
             *self.errors.entry(k.clone()).or_default() += v;
         }
         for (name, d) in &o.deliveries {
-            self.delivery(name, &d.role).add(d);
+            self.delivery(name, &d.role, |mine| mine.add(d));
         }
     }
 
-    /// The tally of the receive named `name`, of `role`.
-    pub fn delivery(&mut self, name: &str, role: &str) -> &mut super::fanout::DeliveryTally {
-        self.deliveries.entry(name.to_owned()).or_insert_with(|| super::fanout::DeliveryTally::new(role))
+    /// `f` on the tally of the receive named `name`, of `role`.
+    pub fn delivery<R>(&mut self, name: &str, role: &str, f: impl FnOnce(&mut DeliveryTally) -> R) -> R {
+        with_named(&mut self.deliveries, name, || DeliveryTally::new(role), f)
     }
 
     /// Errors in all.
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
+    }
+}
+
+/// `f` on the entry of `map` named `name`, made by `new` if there is none: the name is copied only
+/// then (a step or a receive is tallied per message; `entry` would allocate its key each time).
+fn with_named<T, R>(
+    map: &mut BTreeMap<String, T>,
+    name: &str,
+    new: impl FnOnce() -> T,
+    f: impl FnOnce(&mut T) -> R,
+) -> R {
+    match map.get_mut(name) {
+        Some(entry) => f(entry),
+        None => f(map.entry(name.to_owned()).or_insert_with(new)),
     }
 }
