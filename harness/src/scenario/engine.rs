@@ -313,10 +313,7 @@ impl Engine {
         if stamp.is_some_and(|s| s < self.measure_from_ns) {
             return; // published during the warmup
         }
-        let arrive = |track: &mut Track| {
-            track.timed |= stamp.is_some();
-            track.arrive(seq)
-        };
+        let arrive = |track: &mut Track| track.arrive(seq, stamp.is_some());
         let arrival = match self.tracks.get_mut(publisher.as_ref()) {
             Some(track) => arrive(track),
             None => {

@@ -33,7 +33,7 @@ pub struct Track {
     /// The others got, outside the run (at most [`MAX_SEEN`]).
     seen: HashSet<u64>,
     /// Whether this process stamped the publisher's messages (it runs here).
-    pub timed: bool,
+    timed: bool,
 }
 
 /// What one receiver got from one publisher, for the missing count.
@@ -64,8 +64,9 @@ pub enum Delivery {
 }
 
 impl Track {
-    /// Sequence number `seq` arrived.
-    pub fn arrive(&mut self, seq: u64) -> Delivery {
+    /// Sequence number `seq` arrived; `stamped`: this process stamped it (the publisher runs here).
+    pub fn arrive(&mut self, seq: u64, stamped: bool) -> Delivery {
+        self.timed |= stamped;
         if (self.run.0..self.run.1).contains(&seq) || self.seen.contains(&seq) {
             return Delivery::Duplicate;
         }
@@ -255,7 +256,7 @@ mod tests {
     #[test]
     fn duplicates_late_arrivals_and_gaps_are_told_apart() {
         let mut t = Track::default();
-        let got: Vec<Delivery> = [3, 4, 6, 5, 6].iter().map(|s| t.arrive(*s)).collect();
+        let got: Vec<Delivery> = [3, 4, 6, 5, 6].iter().map(|s| t.arrive(*s, false)).collect();
         use Delivery::*;
         assert_eq!(got, [InOrder, InOrder, InOrder, OutOfOrder, Duplicate]);
         let span = t.span("p").unwrap_or_else(|| panic!("got something"));
@@ -267,16 +268,20 @@ mod tests {
         // gaps only (none here)
         assert_eq!(missing(&[span], &highest), 0);
         let mut gap = Track::default();
-        let got: Vec<Delivery> = [1, 2, 5].iter().map(|s| gap.arrive(*s)).collect();
+        let got: Vec<Delivery> = [1, 2, 5].iter().map(|s| gap.arrive(*s, false)).collect();
         assert_eq!(got, [Delivery::InOrder; 3]);
         assert_eq!(gap.span("q").map(|s| missing(&[s], &HashMap::new())), Some(2));
+        // a message this process stamped makes the span timed: its missing counts up to the highest
+        assert_eq!(t.span("p").map(|s| s.timed), Some(false));
+        t.arrive(7, true);
+        assert_eq!(t.span("p").map(|s| (s.timed, missing(&[s], &highest))), Some((true, 1)));
     }
 
     #[test]
     fn a_run_grows_both_ways_and_absorbs_what_was_seen_out_of_it() {
         let mut t = Track::default();
         let got: Vec<Delivery> =
-            [10, 9, 8, 12, 11, 8, 12, 13, u64::MAX, u64::MAX].iter().map(|s| t.arrive(*s)).collect();
+            [10, 9, 8, 12, 11, 8, 12, 13, u64::MAX, u64::MAX].iter().map(|s| t.arrive(*s, false)).collect();
         use Delivery::*;
         let want =
             [InOrder, OutOfOrder, OutOfOrder, InOrder, OutOfOrder, Duplicate, Duplicate, InOrder, InOrder, Duplicate];
