@@ -408,8 +408,8 @@ impl Deflate {
     }
 
     /// Appends message `seq` of `size` bytes, compressed, as one masked frame with RSV1 set
-    /// (RFC 7692 §6.1); returns its tag and its payload length on the wire.
-    pub fn write_message(&mut self, plan: &Plan, out: &mut Outbox, seq: u64, size: usize) -> (Tag, usize) {
+    /// (RFC 7692 §6.1); returns its payload length on the wire.
+    pub fn write_message(&mut self, plan: &Plan, out: &mut Outbox, seq: u64, size: usize) -> usize {
         let book = &plan.book;
         let (tag, head, rest) = book.plain(seq, size);
         let parts: [&[u8]; 2] = [&tag.0[..head], rest];
@@ -436,7 +436,7 @@ impl Deflate {
                 .write_frame_with(out, seq, true, send_bound(size), |own| independent(&self.negotiated, &parts, own)),
             Sending::Stored => book.write_frame_with(out, seq, true, send_bound(size), |own| stored_into(&parts, own)),
         };
-        (tag, wire)
+        wire
     }
 
     /// A compressed echo of a `size`-byte message begins.

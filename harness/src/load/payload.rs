@@ -258,10 +258,10 @@ impl PayloadBook {
         }
     }
 
-    /// Appends the masked data frame of message `seq` with a `size`-byte payload; returns the
-    /// message's tag (its sequence-number bytes), which [`PayloadBook::verify`] checks the echo against.
+    /// Appends the masked data frame of message `seq` with a `size`-byte payload; its echo is checked
+    /// against [`PayloadBook::tag`] of `seq` ([`PayloadBook::verify`]).
     #[inline]
-    pub fn write_message(&self, outbox: &mut Outbox, seq: u64, size: usize) -> Tag {
+    pub fn write_message(&self, outbox: &mut Outbox, seq: u64, size: usize) {
         let k = (seq as usize) & (self.masked.len() - 1);
         let key = self.keys[k];
         let opcode = if self.binary { op::BINARY } else { op::TEXT };
@@ -277,7 +277,6 @@ impl PayloadBook {
         }
         let out = &mut outbox.own;
         let seq = self.seq_bytes(seq);
-        let tag = Tag(seq);
         // RFC 6455 §5.3: octet i is masked with key octet i mod 4
         let key8 = [key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]];
         if size >= SEQ_LEN {
@@ -288,7 +287,6 @@ impl PayloadBook {
                 *dst = seq[i] ^ key8[i];
             }
         }
-        tag
     }
 
     /// Appends the masked data frames of messages `first..first + n`, each `size` bytes: as

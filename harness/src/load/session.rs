@@ -405,8 +405,8 @@ impl Session {
             plan.book.write_message(out, seq, size);
             return;
         };
-        // its tag is the sequence number's, as a plain message's ([`PayloadBook::tag`])
-        let (_, wire) = d.write_message(plan, out, seq, size);
+        // its echo is checked against the sequence number's tag, as a plain message's ([`PayloadBook::tag`])
+        let wire = d.write_message(plan, out, seq, size);
         self.wire_written += wire as u64;
     }
 
